@@ -1,0 +1,178 @@
+#include "config/daemon_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "config/duration.hpp"
+#include "config/yaml_guard.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace optd::config {
+namespace {
+
+std::optional<std::chrono::milliseconds> duration_at(yaml_reader& r, const YAML::Node& map, const char* key,
+                                                     const std::string& path) {
+  auto n = map[key];
+  if (!n) return std::nullopt;
+  if (n.IsScalar())
+    if (auto d = parse_duration(expand_env(n.Scalar())); d && d->count() > 0) return d;
+  r.error(n, join_path(path, key) + " must be a positive duration like 500ms, 30s or 2m");
+  return std::nullopt;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
+  r.check_keys(p, {"name", "kind", "base_url", "api_key_env", "api_key_file", "auth", "max_concurrency", "timeouts",
+                   "retry", "prices"},
+               path);
+  out.name = r.string_at(p, "name", path, true).value_or("");
+  out.kind = r.string_at(p, "kind", path, false).value_or("openai_compatible");
+  if (out.kind != "openai_compatible")
+    r.error(p["kind"], join_path(path, "kind") + ": unknown provider kind '" + out.kind + "'; known: openai_compatible");
+  out.base_url = expand_env(r.string_at(p, "base_url", path, true).value_or(""));
+  if (!out.base_url.empty() && out.base_url.rfind("http://", 0) != 0 && out.base_url.rfind("https://", 0) != 0)
+    r.error(p["base_url"], join_path(path, "base_url") + " must start with http:// or https://");
+  if (auto env = r.string_at(p, "api_key_env", path, false)) {
+    out.api_key_source = "env " + *env;
+    if (const char* v = std::getenv(env->c_str())) out.api_key = secret(v);
+  }
+  if (auto file = r.string_at(p, "api_key_file", path, false)) {
+    auto f = expand_env(*file);
+    out.api_key_source = "file " + f;
+    std::ifstream in(f);
+    if (!in) r.error(p["api_key_file"], join_path(path, "api_key_file") + ": cannot read '" + f + "'");
+    else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      out.api_key = secret(trim(ss.str()));
+    }
+  }
+  if (auto a = r.string_at(p, "auth", path, false)) {
+    if (*a == "bearer") out.auth = auth_style::bearer;
+    else if (*a == "api-key") out.auth = auth_style::api_key_header;
+    else if (*a == "none") out.auth = auth_style::none;
+    else r.error(p["auth"], join_path(path, "auth") + " must be bearer, api-key or none");
+  }
+  out.max_concurrency = static_cast<int>(r.integer_at(p, "max_concurrency", path, 1, 100'000).value_or(64));
+  if (auto t = p["timeouts"]) {
+    auto tpath = join_path(path, "timeouts");
+    if (r.expect_map(t, tpath)) {
+      r.check_keys(t, {"connect", "read", "total"}, tpath);
+      out.connect_timeout = duration_at(r, t, "connect", tpath).value_or(out.connect_timeout);
+      out.read_timeout = duration_at(r, t, "read", tpath).value_or(out.read_timeout);
+      out.total_timeout = duration_at(r, t, "total", tpath).value_or(out.total_timeout);
+    }
+  }
+  if (auto rt = p["retry"]) {
+    auto rpath = join_path(path, "retry");
+    if (r.expect_map(rt, rpath)) {
+      r.check_keys(rt, {"max_attempts", "base_delay", "max_delay"}, rpath);
+      out.retry.max_attempts = static_cast<int>(r.integer_at(rt, "max_attempts", rpath, 1, 100).value_or(5));
+      out.retry.base_delay = duration_at(r, rt, "base_delay", rpath).value_or(out.retry.base_delay);
+      out.retry.max_delay = duration_at(r, rt, "max_delay", rpath).value_or(out.retry.max_delay);
+    }
+  }
+  if (auto prices = p["prices"]) {
+    auto ppath = join_path(path, "prices");
+    if (r.expect_map(prices, ppath)) {
+      for (auto it = prices.begin(); it != prices.end(); ++it) {
+        auto mpath = join_path(ppath, it->first.Scalar());
+        if (!r.expect_map(it->second, mpath)) continue;
+        r.check_keys(it->second, {"input", "output"}, mpath);
+        core::model_price price;
+        price.input_per_million = r.number_at(it->second, "input", mpath, 0, 1e6).value_or(0);
+        price.output_per_million = r.number_at(it->second, "output", mpath, 0, 1e6).value_or(0);
+        out.prices[it->first.Scalar()] = price;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const provider_config* daemon_config::find_provider(std::string_view name) const noexcept {
+  if (name.empty()) name = default_provider;
+  for (const auto& p : providers)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::string expand_env(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto start = text.find("${", pos);
+    auto end = start == std::string_view::npos ? start : text.find('}', start);
+    if (end == std::string_view::npos) break;
+    out.append(text.substr(pos, start - pos));
+    auto inner = text.substr(start + 2, end - start - 2);
+    std::string_view fallback;
+    if (auto d = inner.find(":-"); d != std::string_view::npos) {
+      fallback = inner.substr(d + 2);
+      inner = inner.substr(0, d);
+    }
+    const char* v = std::getenv(std::string(inner).c_str());
+    out.append(v && *v ? std::string_view(v) : fallback);
+    pos = end + 1;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+loaded_daemon_config parse_daemon_config(std::string_view text, const std::string& name) {
+  loaded_daemon_config out;
+  out.config.source = name;
+  if (auto bad = check_yaml_text(text, name)) {
+    out.problems.push_back(*bad);
+    return out;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    out.problems.push_back({name, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
+    return out;
+  }
+  yaml_reader r(name, out.problems, 100'000);
+  if (!r.expect_map(root, "")) return out;
+  r.check_keys(root, {"state_dir", "default_provider", "providers"}, "");
+  auto& c = out.config;
+  if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
+  auto providers = root["providers"];
+  if (!providers || !providers.IsSequence() || providers.size() == 0) {
+    r.error(providers ? providers : root, "providers must be a non-empty list");
+    return out;
+  }
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    auto path = "providers[" + std::to_string(i) + "]";
+    if (!r.expect_map(providers[i], path)) continue;
+    provider_config p;
+    load_provider(r, providers[i], path, p);
+    for (const auto& q : c.providers)
+      if (q.name == p.name) r.error(providers[i]["name"], path + ".name: provider '" + p.name + "' is defined twice");
+    c.providers.push_back(std::move(p));
+  }
+  c.default_provider = r.string_at(root, "default_provider", "", false).value_or(c.providers.empty() ? "" : c.providers.front().name);
+  if (!c.providers.empty() && !c.find_provider(c.default_provider))
+    r.error(root["default_provider"], "default_provider '" + c.default_provider + "' is not one of the providers");
+  return out;
+}
+
+loaded_daemon_config load_daemon_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    loaded_daemon_config out;
+    out.problems.push_back({path, 0, 0, "cannot open the daemon config"});
+    return out;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_daemon_config(ss.str(), path);
+}
+
+}  // namespace optd::config

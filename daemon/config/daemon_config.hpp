@@ -1,0 +1,67 @@
+#pragma once
+// The daemon config (config/optd.yaml): where state lives and which LLM providers exist, with
+// their keys, limits, timeouts, retry policy and prices. String values may use ${VAR} or
+// ${VAR:-default} to read the environment.
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.hpp"
+#include "core/price.hpp"
+#include "core/retry_policy.hpp"
+
+namespace optd::config {
+
+// A secret read from the environment or a file. It has no stream operator and no formatter, so
+// it cannot reach a log line by accident; reveal() is called only where the key goes on the wire.
+class secret {
+ public:
+  secret() = default;
+  explicit secret(std::string value) : value_(std::move(value)) {}
+  const std::string& reveal() const noexcept { return value_; }
+  bool empty() const noexcept { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+enum class auth_style { bearer, api_key_header, none };
+
+struct provider_config {
+  std::string name;
+  std::string kind = "openai_compatible";
+  std::string base_url;  // e.g. https://api.openai.com/v1 — the provider appends /chat/completions
+  secret api_key;
+  std::string api_key_source;  // "env OPENAI_API_KEY" / "file /run/…": safe to show
+  auth_style auth = auth_style::bearer;
+  int max_concurrency = 64;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds read_timeout{60'000};
+  std::chrono::milliseconds total_timeout{180'000};
+  core::retry_policy retry;
+  std::map<std::string, core::model_price, std::less<>> prices;  // model → USD per million tokens
+};
+
+struct daemon_config {
+  std::string state_dir = "/var/lib/optd";
+  std::string default_provider;
+  std::vector<provider_config> providers;
+  std::string source;  // the file it came from, or "(built-in)"
+
+  const provider_config* find_provider(std::string_view name) const noexcept;
+};
+
+struct loaded_daemon_config {
+  daemon_config config;
+  diagnostics problems;
+  bool ok() const noexcept { return problems.empty(); }
+};
+
+loaded_daemon_config load_daemon_config_file(const std::string& path);
+loaded_daemon_config parse_daemon_config(std::string_view text, const std::string& name);
+
+// Expands ${VAR} and ${VAR:-default}; an unset VAR without default expands to "".
+std::string expand_env(std::string_view text);
+
+}  // namespace optd::config

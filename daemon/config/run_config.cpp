@@ -1,0 +1,415 @@
+// Run config loading: YAML text → guarded parse → one pass over the tree that fills run_spec and
+// collects diagnostics → checks against the dataset (template variables, reference keys).
+#include "config/run_config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/dataset_file.hpp"
+#include "config/duration.hpp"
+#include "config/yaml_reader.hpp"
+#include "core/catalog.hpp"
+#include "core/prompt_template.hpp"
+
+namespace optd::config {
+namespace {
+
+struct llm_param_rule {
+  const char* name;
+  core::param_kind kind;
+  double min, max;
+};
+
+constexpr llm_param_rule llm_params[] = {
+    {"temperature", core::param_kind::number, 0, 2},
+    {"max_tokens", core::param_kind::integer, 1, 1'000'000},
+    {"max_completion_tokens", core::param_kind::integer, 1, 1'000'000},
+    {"top_p", core::param_kind::number, 0, 1},
+    {"seed", core::param_kind::integer, -9.2e18, 9.2e18},
+    {"frequency_penalty", core::param_kind::number, -2, 2},
+    {"presence_penalty", core::param_kind::number, -2, 2},
+    {"stop", core::param_kind::object, 0, 0},
+    {"response_format", core::param_kind::object, 0, 0},
+};
+
+class loader {
+ public:
+  loader(const std::string& name, std::string base_dir, const dataset_lookup& lookup, loaded_run& out,
+         const yaml_limits& limits)
+      : r_(name, out.problems, limits.max_nodes), base_dir_(std::move(base_dir)), lookup_(lookup), out_(out) {}
+
+  void load(const YAML::Node& root) {
+    if (!r_.expect_map(root, "")) return;
+    YAML::Node studio = root;
+    if (auto sc = root["studio_config"]) {
+      r_.check_keys(root, {"studio_config", "id", "name", "project_name", "project_id", "objective_name",
+                           "dataset_name", "dataset_file", "status", "metadata", "limits"},
+                    "");
+      if (!r_.expect_map(sc, "studio_config")) return;
+      r_.check_keys(sc, {"dataset_name", "prompt", "llm_model", "evaluation", "optimizer"}, "studio_config");
+      studio = sc;
+      prefix_ = "studio_config.";
+    } else {
+      r_.check_keys(root, {"name", "project_name", "objective_name", "dataset_name", "dataset_file", "prompt",
+                           "llm_model", "evaluation", "optimizer", "limits", "id"},
+                    "");
+    }
+    auto& s = out_.spec;
+    s.name = r_.string_at(root, "name", "", false).value_or("");
+    s.project_name = r_.string_at(root, "project_name", "", false).value_or("");
+    out_.id = r_.string_at(root, "id", "", false).value_or("");
+    auto dataset_name = r_.string_at(studio, "dataset_name", prefix_, false);
+    if (!dataset_name && studio != root) dataset_name = r_.string_at(root, "dataset_name", "", false);
+    auto dataset_file = r_.string_at(root, "dataset_file", "", false);
+    if (!dataset_name && !dataset_file) r_.error(studio, "missing required key '" + prefix_ + "dataset_name'");
+    s.dataset_name = dataset_name.value_or("");
+    if (dataset_file) {
+      std::filesystem::path p(*dataset_file);
+      if (p.is_relative() && !base_dir_.empty()) p = std::filesystem::path(base_dir_) / p;
+      s.dataset_file = p.lexically_normal().string();
+      if (s.dataset_name.empty()) s.dataset_name = std::filesystem::path(*dataset_file).stem().string();
+    }
+    load_prompt(studio);
+    load_llm(studio);
+    load_metrics(studio);
+    load_optimizer(studio);
+    load_limits(root);
+    auto objective = r_.string_at(root, "objective_name", "", false);
+    s.objective_name = objective ? *objective : (s.metrics.empty() ? "" : s.metrics.front().type);
+    load_dataset(root);
+  }
+
+ private:
+  void load_prompt(const YAML::Node& studio) {
+    auto path = prefix_ + "prompt";
+    auto prompt = studio["prompt"];
+    if (!prompt) return r_.error(studio, "missing required key '" + path + "'");
+    if (!r_.expect_map(prompt, path)) return;
+    r_.check_keys(prompt, {"messages"}, path);
+    auto messages = prompt["messages"];
+    if (!messages) return r_.error(prompt, "missing required key '" + path + ".messages'");
+    if (!messages.IsSequence() || messages.size() == 0)
+      return r_.error(messages, path + ".messages must be a non-empty list of {role, content}");
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      auto m = messages[i];
+      auto mpath = path + ".messages[" + std::to_string(i) + "]";
+      if (!r_.expect_map(m, mpath)) continue;
+      r_.check_keys(m, {"role", "content"}, mpath);
+      auto role = r_.string_at(m, "role", mpath, true);
+      auto content = r_.string_at(m, "content", mpath, true);
+      core::chat_message msg;
+      if (role) {
+        if (auto parsed = core::role_from_string(*role)) msg.role = *parsed;
+        else r_.error(m["role"], mpath + ".role: unknown role '" + *role + "'; use system, user or assistant");
+      }
+      if (content) {
+        msg.content = *content;
+        content_marks_.push_back({m["content"], msg.content});
+      }
+      out_.spec.prompt.push_back(std::move(msg));
+    }
+  }
+
+  void load_llm(const YAML::Node& studio) {
+    auto path = prefix_ + "llm_model";
+    auto llm = studio["llm_model"];
+    if (!llm) return r_.error(studio, "missing required key '" + path + "'");
+    if (!r_.expect_map(llm, path)) return;
+    r_.check_keys(llm, {"model", "provider", "parameters"}, path);
+    auto& m = out_.spec.llm_model;
+    m.model = r_.string_at(llm, "model", path, true).value_or("");
+    m.provider = r_.string_at(llm, "provider", path, false).value_or("");
+    if (auto params = llm["parameters"]) m.parameters = llm_parameters(params, path + ".parameters");
+  }
+
+  nlohmann::json llm_parameters(const YAML::Node& params, const std::string& path) {
+    if (!r_.expect_map(params, path)) return nlohmann::json::object();
+    auto out = nlohmann::json::object();
+    for (auto it = params.begin(); it != params.end(); ++it) {
+      const auto& key = it->first.Scalar();
+      const llm_param_rule* rule = nullptr;
+      for (const auto& p : llm_params)
+        if (key == p.name) rule = &p;
+      if (rule == nullptr) {
+        r_.error(it->first, "unknown key '" + join_path(path, key) +
+                                "'; known: temperature, max_tokens, max_completion_tokens, top_p, seed, "
+                                "frequency_penalty, presence_penalty, stop, response_format");
+        continue;
+      }
+      if (auto v = typed_param(params, rule->name, rule->kind, rule->min, rule->max, path)) out[key] = *v;
+    }
+    return out;
+  }
+
+  std::optional<nlohmann::json> typed_param(const YAML::Node& map, const char* key, core::param_kind kind,
+                                            double min, double max, const std::string& path) {
+    switch (kind) {
+      case core::param_kind::boolean:
+        if (auto b = r_.bool_at(map, key, path)) return nlohmann::json(*b);
+        return std::nullopt;
+      case core::param_kind::string:
+        if (auto s = r_.string_at(map, key, path, false)) return nlohmann::json(*s);
+        return std::nullopt;
+      case core::param_kind::integer: {
+        auto lo = min == max ? std::numeric_limits<long long>::min() : static_cast<long long>(min);
+        auto hi = min == max ? std::numeric_limits<long long>::max() : static_cast<long long>(max);
+        if (auto i = r_.integer_at(map, key, path, lo, hi)) return nlohmann::json(*i);
+        return std::nullopt;
+      }
+      case core::param_kind::number: {
+        auto lo = min == max ? -std::numeric_limits<double>::max() : min;
+        auto hi = min == max ? std::numeric_limits<double>::max() : max;
+        if (auto d = r_.number_at(map, key, path, lo, hi)) return nlohmann::json(*d);
+        return std::nullopt;
+      }
+      case core::param_kind::object: return r_.to_json(map[key], join_path(path, key));
+    }
+    return std::nullopt;
+  }
+
+  // Checks `params` against a catalog entry; returns the accepted values.
+  nlohmann::json plugin_parameters(const YAML::Node& params, const core::type_desc& type, const std::string& path,
+                                   std::initializer_list<std::string_view> extra_keys = {}) {
+    auto out = nlohmann::json::object();
+    if (!params || params.IsNull()) {
+      for (const auto& p : type.params)
+        if (p.required) r_.error(params, "missing required parameter '" + join_path(path, p.name) + "'");
+      return out;
+    }
+    if (!r_.expect_map(params, path)) return out;
+    for (auto it = params.begin(); it != params.end(); ++it) {
+      const auto& key = it->first.Scalar();
+      bool known = std::any_of(type.params.begin(), type.params.end(), [&](const auto& p) { return p.name == key; }) ||
+                   std::find(extra_keys.begin(), extra_keys.end(), key) != extra_keys.end();
+      if (!known) {
+        std::string names;
+        for (const auto& p : type.params) names += (names.empty() ? "" : ", ") + std::string(p.name);
+        r_.error(it->first, "unknown parameter '" + join_path(path, key) + "' for " + std::string(type.type) +
+                                (names.empty() ? " (it takes none)" : " (known: " + names + ")"));
+      }
+    }
+    for (const auto& p : type.params) {
+      std::string key(p.name);
+      if (!params[key]) {
+        if (p.required) r_.error(params, "missing required parameter '" + join_path(path, key) + "'");
+        continue;
+      }
+      if (auto v = typed_param(params, key.c_str(), p.kind, p.min, p.max, path)) out[key] = *v;
+    }
+    return out;
+  }
+
+  static std::string type_list(std::span<const core::type_desc> catalog) {
+    std::string s;
+    for (const auto& t : catalog) s += (s.empty() ? "" : ", ") + std::string(t.type);
+    return s;
+  }
+
+  void load_metrics(const YAML::Node& studio) {
+    auto path = prefix_ + "evaluation";
+    auto eval = studio["evaluation"];
+    if (!eval) return r_.error(studio, "missing required key '" + path + "'");
+    if (!r_.expect_map(eval, path)) return;
+    r_.check_keys(eval, {"metrics"}, path);
+    auto metrics = eval["metrics"];
+    if (!metrics) return r_.error(eval, "missing required key '" + path + ".metrics'");
+    if (!metrics.IsSequence() || metrics.size() == 0)
+      return r_.error(metrics, path + ".metrics must be a non-empty list of {type, parameters, weight}");
+    for (std::size_t i = 0; i < metrics.size(); ++i) {
+      auto m = metrics[i];
+      auto mpath = path + ".metrics[" + std::to_string(i) + "]";
+      if (!r_.expect_map(m, mpath)) continue;
+      r_.check_keys(m, {"type", "parameters", "weight"}, mpath);
+      core::metric_spec spec;
+      spec.type = r_.string_at(m, "type", mpath, true).value_or("");
+      spec.weight = r_.number_at(m, "weight", mpath, 0, 1000).value_or(1.0);
+      const auto* desc = core::find_type(core::metric_catalog(), spec.type);
+      if (!spec.type.empty() && desc == nullptr)
+        r_.error(m["type"], mpath + ".type: unknown metric type '" + spec.type + "'; known: " +
+                                type_list(core::metric_catalog()));
+      if (desc) {
+        spec.parameters = plugin_parameters(m["parameters"], *desc, mpath + ".parameters");
+        if (desc->uses_reference) reference_checks_.push_back({m, mpath, spec.parameters.value("reference_key", "answer")});
+        if (spec.type == "regex_match" && spec.parameters.contains("regex")) check_regex(m["parameters"]["regex"], mpath);
+      }
+      out_.spec.metrics.push_back(std::move(spec));
+    }
+  }
+
+  void check_regex(const YAML::Node& node, const std::string& path);
+
+  void load_optimizer(const YAML::Node& studio) {
+    auto path = prefix_ + "optimizer";
+    auto opt = studio["optimizer"];
+    if (!opt) return r_.error(studio, "missing required key '" + path + "'");
+    if (!r_.expect_map(opt, path)) return;
+    r_.check_keys(opt, {"type", "parameters"}, path);
+    auto& spec = out_.spec.optimizer;
+    spec.type = r_.string_at(opt, "type", path, true).value_or("");
+    const auto* desc = core::find_type(core::optimizer_catalog(), spec.type);
+    if (!spec.type.empty() && desc == nullptr) {
+      r_.error(opt["type"], path + ".type: unknown optimizer type '" + spec.type + "'; known: " +
+                                type_list(core::optimizer_catalog()));
+      return;
+    }
+    if (!desc) return;
+    auto params = opt["parameters"];
+    auto ppath = path + ".parameters";
+    spec.parameters = plugin_parameters(params, *desc, ppath, {"model", "model_parameters", "provider"});
+    if (params && params.IsMap()) {
+      spec.model = r_.string_at(params, "model", ppath, false).value_or("");
+      spec.provider = r_.string_at(params, "provider", ppath, false).value_or("");
+      if (auto mp = params["model_parameters"]) spec.model_parameters = llm_parameters(mp, ppath + ".model_parameters");
+    }
+  }
+
+  void load_limits(const YAML::Node& root) {
+    auto lim = root["limits"];
+    if (!lim) return;
+    if (!r_.expect_map(lim, "limits")) return;
+    r_.check_keys(lim, {"max_trials", "n_samples", "max_concurrency", "max_duration", "max_cost_usd"}, "limits");
+    auto& l = out_.spec.limits;
+    l.max_trials = static_cast<int>(r_.integer_at(lim, "max_trials", "limits", 1, 10'000).value_or(l.max_trials));
+    l.n_samples = static_cast<int>(r_.integer_at(lim, "n_samples", "limits", 1, 1'000'000).value_or(l.n_samples));
+    l.max_concurrency =
+        static_cast<int>(r_.integer_at(lim, "max_concurrency", "limits", 1, 10'000).value_or(l.max_concurrency));
+    if (auto c = r_.number_at(lim, "max_cost_usd", "limits", 0, 1e9)) l.max_cost_usd = *c;
+    if (auto d = lim["max_duration"]) {
+      if (!d.IsScalar()) r_.error(d, "limits.max_duration must be a duration like 90s, 30m or 2h");
+      else if (auto parsed = parse_duration(d.Scalar()); parsed && parsed->count() > 0) l.max_duration = *parsed;
+      else r_.error(d, "limits.max_duration must be a positive duration like 90s, 30m or 2h, got '" + d.Scalar() + "'");
+    }
+  }
+
+  void load_dataset(const YAML::Node& root) {
+    auto& s = out_.spec;
+    if (!s.dataset_file.empty()) {
+      auto rows = read_dataset_file(s.dataset_file);
+      if (!rows) {
+        auto d = rows.error();
+        if (d.line == 0) r_.error(root["dataset_file"], "dataset_file '" + s.dataset_file + "': " + d.message);
+        else out_.problems.push_back(d);
+        return;
+      }
+      out_.dataset_rows = std::move(rows->rows);
+      out_.dataset_hash = std::move(rows->content_hash);
+    } else if (!s.dataset_name.empty()) {
+      auto found = lookup_ ? lookup_(s.dataset_name) : std::nullopt;
+      if (!found) {
+        r_.error(root["dataset_name"] ? root["dataset_name"] : root,
+                 "dataset '" + s.dataset_name + "' is not stored; give dataset_file to load it");
+        return;
+      }
+      out_.dataset_rows = std::move(*found);
+    } else {
+      return;
+    }
+    std::set<std::string> fields;
+    for (const auto& row : out_.dataset_rows)
+      for (auto it = row.begin(); it != row.end(); ++it) fields.insert(it.key());
+    std::string field_list;
+    for (const auto& f : fields) field_list += (field_list.empty() ? "" : ", ") + f;
+    for (const auto& [node, text] : content_marks_) {
+      for (const auto& var : core::template_variables(text)) {
+        if (fields.count(var)) continue;
+        auto mark = node.Mark();
+        auto offset = text.find(var);
+        bool single_line = node.Tag() != "!" || text.find('\n') == std::string::npos;
+        if (single_line && offset != std::string::npos && text.find('\n') == std::string::npos) {
+          while (offset > 0 && text[offset - 1] != '{') --offset;
+          mark.column += static_cast<int>(offset) - 2 + (node.Tag() == "!" ? 1 : 0);
+        }
+        r_.error(mark, "variable {{" + var + "}} is not a field of any item of dataset '" + s.dataset_name +
+                           "' (fields: " + field_list + ")");
+      }
+    }
+    for (const auto& ref : reference_checks_) {
+      if (fields.count(ref.key)) continue;
+      auto params = ref.node["parameters"];
+      auto at = params && params["reference_key"] ? params["reference_key"] : ref.node;
+      r_.error(at, ref.path + ": reference_key '" + ref.key + "' is not a field of any item of dataset '" +
+                       s.dataset_name + "' (fields: " + field_list + ")");
+    }
+  }
+
+  struct reference_check {
+    YAML::Node node;
+    std::string path;
+    std::string key;
+  };
+
+  yaml_reader r_;
+  std::string base_dir_;
+  const dataset_lookup& lookup_;
+  loaded_run& out_;
+  std::string prefix_;
+  std::vector<std::pair<YAML::Node, std::string>> content_marks_;
+  std::vector<reference_check> reference_checks_;
+};
+
+}  // namespace
+}  // namespace optd::config
+
+#include <regex>
+
+namespace optd::config {
+namespace {
+
+void loader::check_regex(const YAML::Node& node, const std::string& path) {
+  try {
+    std::regex re(node.Scalar(), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    r_.error(node, path + ".parameters.regex is not a valid regular expression: " + e.what());
+  }
+}
+
+}  // namespace
+
+loaded_run parse_run_config(std::string_view text, const std::string& name, const std::string& base_dir,
+                            const dataset_lookup& lookup, const yaml_limits& limits) {
+  loaded_run out;
+  if (auto bad = check_yaml_text(text, name, limits)) {
+    out.problems.push_back(std::move(*bad));
+    return out;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    out.problems.push_back({name, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
+    return out;
+  } catch (const YAML::Exception& e) {
+    out.problems.push_back({name, 0, 0, std::string("YAML: ") + e.what()});
+    return out;
+  }
+  if (!root || root.IsNull()) {
+    out.problems.push_back({name, 0, 0, "the config is empty"});
+    return out;
+  }
+  loader(name, base_dir, lookup, out, limits).load(root);
+  return out;
+}
+
+loaded_run load_run_config_file(const std::string& path, const dataset_lookup& lookup, const yaml_limits& limits) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    loaded_run out;
+    out.problems.push_back({path, 0, 0, "cannot open the config file"});
+    return out;
+  }
+  // Read at most one byte past the limit so a huge file is refused without loading it.
+  std::string text(limits.max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > limits.max_bytes) {
+    loaded_run out;
+    out.problems.push_back({path, 0, 0, "config is larger than " + std::to_string(limits.max_bytes) + " bytes"});
+    return out;
+  }
+  auto dir = std::filesystem::path(path).parent_path().string();
+  return parse_run_config(text, path, dir, lookup, limits);
+}
+
+}  // namespace optd::config

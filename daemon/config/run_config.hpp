@@ -1,0 +1,38 @@
+#pragma once
+// Loads a run config: Opik's `studio_config` in YAML (or JSON), either at the top level or under a
+// `studio_config` key as in Opik's POST /v1/private/optimizations body, with optd's run fields
+// beside it. Collects every problem with its line and column instead of stopping at the first.
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.hpp"
+#include "config/yaml_guard.hpp"
+#include "core/run_spec.hpp"
+
+namespace optd::config {
+
+struct loaded_run {
+  core::run_spec spec;
+  std::vector<nlohmann::json> dataset_rows;  // the dataset's item data, from the file or the lookup
+  std::string dataset_hash;                  // of the file, when one was read
+  std::string id;                            // optional client-chosen id (Opik body `id`)
+  diagnostics problems;
+  bool ok() const noexcept { return problems.empty(); }
+};
+
+// Finds a dataset that is already stored, by name; nullopt when there is none.
+using dataset_lookup = std::function<std::optional<std::vector<nlohmann::json>>(std::string_view name)>;
+
+// Reads and validates `path`. A relative dataset_file is resolved against the config's folder.
+loaded_run load_run_config_file(const std::string& path, const dataset_lookup& lookup = {},
+                                const yaml_limits& limits = {});
+
+// The same for text that did not come from a file; `name` labels diagnostics and `base_dir`
+// resolves a relative dataset_file.
+loaded_run parse_run_config(std::string_view text, const std::string& name, const std::string& base_dir,
+                            const dataset_lookup& lookup = {}, const yaml_limits& limits = {});
+
+}  // namespace optd::config

@@ -1,0 +1,106 @@
+#include "config/yaml_guard.hpp"
+
+#include <vector>
+
+namespace optd::config {
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  if (n == 2 && c < 0xc2) return 0;  // overlong
+  return n;
+}
+
+}  // namespace
+
+std::optional<diagnostic> check_yaml_text(std::string_view text, const std::string& file,
+                                          const yaml_limits& limits) {
+  if (text.size() > limits.max_bytes)
+    return diagnostic{file, 0, 0,
+                      "document is " + std::to_string(text.size()) + " bytes; the limit is " +
+                          std::to_string(limits.max_bytes)};
+
+  int line = 1, column = 1;
+  auto at = [&](std::string msg) { return diagnostic{file, line, column, std::move(msg)}; };
+
+  std::vector<std::size_t> indents;  // open block indentation levels
+  int flow_depth = 0;
+  int aliases = 0;
+  bool line_start = true;
+  char quote = 0;
+  bool comment = false;
+
+  for (std::size_t i = 0; i < text.size();) {
+    char c = text[i];
+    auto uc = static_cast<unsigned char>(c);
+    if (uc < 0x20 && c != '\n' && c != '\r' && c != '\t')
+      return at("binary byte 0x" + std::string(1, "0123456789abcdef"[uc >> 4]) + "0123456789abcdef"[uc & 15] +
+                " is not allowed in a config");
+    std::size_t len = utf8_length(text, i);
+    if (len == 0) return at("the file is not valid UTF-8");
+
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      line_start = true;
+      comment = false;
+      if (quote == '\'' || quote == '"') {
+        // quoted scalars may span lines; keep the quote open
+      }
+      ++i;
+      continue;
+    }
+
+    if (line_start && quote == 0 && flow_depth == 0) {
+      std::size_t j = i;
+      while (j < text.size() && text[j] == ' ') ++j;
+      bool blank = j >= text.size() || text[j] == '\n' || text[j] == '\r' || text[j] == '#';
+      if (!blank) {
+        std::size_t indent = j - i;
+        while (!indents.empty() && indents.back() > indent) indents.pop_back();
+        if (indents.empty() || indents.back() < indent) indents.push_back(indent);
+        int dashes = 0;
+        while (j + 1 < text.size() && text[j] == '-' && (text[j + 1] == ' ' || text[j + 1] == '\n')) {
+          ++dashes;
+          j += 2;
+          while (j < text.size() && text[j] == ' ') ++j;
+        }
+        if (static_cast<int>(indents.size()) + dashes > limits.max_depth)
+          return at("nesting is deeper than " + std::to_string(limits.max_depth) + " levels");
+      }
+      line_start = false;
+    }
+
+    if (!comment) {
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+        else if (quote == '"' && c == '\\') { i += 2; column += 2; continue; }
+      } else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n')) {
+        comment = true;
+      } else if (c == '"' || (c == '\'' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '[' ||
+                                            text[i - 1] == '{' || text[i - 1] == ',' || text[i - 1] == ':' ||
+                                            text[i - 1] == '\n'))) {
+        quote = c;
+      } else if (c == '[' || c == '{') {
+        if (++flow_depth + static_cast<int>(indents.size()) > limits.max_depth)
+          return at("nesting is deeper than " + std::to_string(limits.max_depth) + " levels");
+      } else if ((c == ']' || c == '}') && flow_depth > 0) {
+        --flow_depth;
+      } else if (c == '*' && i + 1 < text.size() && text[i + 1] != ' ' &&
+                 (i == 0 || text[i - 1] == ' ' || text[i - 1] == '[' || text[i - 1] == ',' || text[i - 1] == '\n')) {
+        if (++aliases > limits.max_aliases)
+          return at("more than " + std::to_string(limits.max_aliases) + " aliases");
+      }
+    }
+    i += len;
+    ++column;
+  }
+  return std::nullopt;
+}
+
+}  // namespace optd::config

@@ -1,0 +1,51 @@
+#pragma once
+// The provider interface: one chat completion, awaited on the caller's event loop.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/price.hpp"
+#include "core/run_spec.hpp"
+
+namespace optd::core {
+
+struct chat_request {
+  std::string model;
+  prompt_messages messages;
+  nlohmann::json parameters = nlohmann::json::object();  // temperature, max_tokens, top_p, seed, …
+};
+
+struct completion {
+  std::string text;
+  std::string finish_reason;
+  token_usage usage;
+  std::chrono::microseconds latency{0};  // first attempt's start to the last response
+  int attempts = 1;
+};
+
+struct llm_error {
+  errc code = errc::provider_unavailable;
+  std::string message;     // safe to log and store: never holds a key
+  unsigned http_status = 0;
+  int attempts = 0;
+};
+
+[[noreturn]] void throw_exception_from_error(const llm_error& e, const boost::source_location& loc);
+
+using completion_result = boost::system::result<completion, llm_error>;
+
+// A provider completes chat requests. Implementations retry what is worth retrying and return
+// the final failure as a value; they throw only for broken invariants. Must be used from the
+// event loop thread. Cancellation of the awaiting coroutine ends the call with errc::cancelled.
+class llm_provider {
+ public:
+  virtual ~llm_provider() = default;
+  virtual boost::asio::awaitable<completion_result> complete(const chat_request& request) = 0;
+};
+
+}  // namespace optd::core
