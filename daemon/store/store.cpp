@@ -1,0 +1,320 @@
+#include "store/store.hpp"
+
+#include <functional>
+
+#include "store/sqlite.hpp"
+
+namespace optd::store {
+namespace {
+
+constexpr int schema_version = 1;
+
+constexpr std::string_view schema = R"sql(
+CREATE TABLE IF NOT EXISTS datasets(
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, content_hash TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dataset_items(
+  id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dataset_items_by_dataset ON dataset_items(dataset_id, position);
+CREATE TABLE IF NOT EXISTS runs(
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, objective_name TEXT NOT NULL,
+  dataset_name TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL, finish_reason TEXT NOT NULL, error TEXT NOT NULL, baseline_score REAL,
+  best_score REAL, best_trial_id TEXT NOT NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL, llm_calls INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trials(
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, number INTEGER NOT NULL,
+  origin TEXT NOT NULL, prompt TEXT NOT NULL, status TEXT NOT NULL, score REAL, evaluated_count INTEGER NOT NULL,
+  failed_count INTEGER NOT NULL, median_duration_s REAL NOT NULL, cost_usd REAL NOT NULL,
+  tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS trials_by_run ON trials(run_id, number);
+CREATE TABLE IF NOT EXISTS evaluations(
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, trial_id TEXT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  item_id TEXT NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL, output TEXT NOT NULL, scores TEXT NOT NULL,
+  objective REAL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  latency_us INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  completed_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS evaluations_by_trial ON evaluations(trial_id);
+CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations(run_id, status);
+CREATE TABLE IF NOT EXISTS llm_calls(
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, purpose TEXT NOT NULL, request TEXT NOT NULL, response TEXT NOT NULL,
+  error TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  latency_us INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS llm_calls_by_run ON llm_calls(run_id);
+)sql";
+
+constexpr std::string_view run_columns =
+    "id, name, status, objective_name, dataset_name, spec, created_ms, started_ms, ended_ms, finish_reason, error, "
+    "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls";
+
+constexpr std::string_view trial_columns =
+    "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
+    "tokens_in, tokens_out, started_ms, ended_ms";
+
+constexpr std::string_view evaluation_columns =
+    "id, run_id, trial_id, item_id, request, status, output, scores, objective, tokens_in, tokens_out, cost_usd, "
+    "latency_us, attempts, error, created_ms, completed_ms";
+
+std::string sql(std::string_view head, std::string_view columns, std::string_view tail = {}) {
+  return std::string(head) + std::string(columns) + std::string(tail);
+}
+
+std::optional<double> opt_real(const statement& s, int col) {
+  return s.is_null(col) ? std::nullopt : std::optional<double>(s.real(col));
+}
+
+run_record read_run(const statement& s) {
+  run_record r;
+  r.id = s.text(0);
+  r.name = s.text(1);
+  r.status = s.text(2);
+  r.objective_name = s.text(3);
+  r.dataset_name = s.text(4);
+  r.spec_json = s.text(5);
+  r.created_ms = s.int64(6);
+  r.started_ms = s.int64(7);
+  r.ended_ms = s.int64(8);
+  r.finish_reason = s.text(9);
+  r.error = s.text(10);
+  r.baseline_score = opt_real(s, 11);
+  r.best_score = opt_real(s, 12);
+  r.best_trial_id = s.text(13);
+  r.cost_usd = s.real(14);
+  r.tokens = {s.int64(15), s.int64(16)};
+  r.llm_calls = s.int64(17);
+  return r;
+}
+
+trial_record read_trial(const statement& s) {
+  trial_record t;
+  t.id = s.text(0);
+  t.run_id = s.text(1);
+  t.number = static_cast<int>(s.int64(2));
+  t.origin = s.text(3);
+  t.prompt_json = s.text(4);
+  t.status = s.text(5);
+  t.score = opt_real(s, 6);
+  t.evaluated_count = s.int64(7);
+  t.failed_count = s.int64(8);
+  t.median_duration_s = s.real(9);
+  t.cost_usd = s.real(10);
+  t.tokens = {s.int64(11), s.int64(12)};
+  t.started_ms = s.int64(13);
+  t.ended_ms = s.int64(14);
+  return t;
+}
+
+evaluation_record read_evaluation(const statement& s) {
+  evaluation_record e;
+  e.id = s.text(0);
+  e.run_id = s.text(1);
+  e.trial_id = s.text(2);
+  e.item_id = s.text(3);
+  e.request_json = s.text(4);
+  e.status = s.text(5);
+  e.output = s.text(6);
+  e.scores_json = s.text(7);
+  e.objective = opt_real(s, 8);
+  e.tokens = {s.int64(9), s.int64(10)};
+  e.cost_usd = s.real(11);
+  e.latency_us = s.int64(12);
+  e.attempts = static_cast<int>(s.int64(13));
+  e.error = s.text(14);
+  e.created_ms = s.int64(15);
+  e.completed_ms = s.int64(16);
+  return e;
+}
+
+}  // namespace
+
+// Statements on the hot path are prepared once.
+struct store::statements {
+  statement insert_evaluation;
+  statement complete_evaluation;
+  statement update_run;
+  statement update_trial;
+  explicit statements(const database& db)
+      : insert_evaluation(db.prepare(sql("INSERT INTO evaluations(", evaluation_columns,
+                                         ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
+        complete_evaluation(db.prepare(
+            "UPDATE evaluations SET status=?2, output=?3, scores=?4, objective=?5, tokens_in=?6, tokens_out=?7, "
+            "cost_usd=?8, latency_us=?9, attempts=?10, error=?11, completed_ms=?12 WHERE id=?1")),
+        update_run(db.prepare(
+            "UPDATE runs SET status=?2, started_ms=?3, ended_ms=?4, finish_reason=?5, error=?6, baseline_score=?7, "
+            "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, name=?14 "
+            "WHERE id=?1")),
+        update_trial(db.prepare(
+            "UPDATE trials SET status=?2, score=?3, evaluated_count=?4, failed_count=?5, median_duration_s=?6, "
+            "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")) {}
+};
+
+store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
+  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  auto version = db_->prepare("PRAGMA user_version");
+  version.step();
+  auto current = version.int64(0);
+  version.reset();
+  if (current > schema_version)
+    throw std::runtime_error("store " + path + " has schema version " + std::to_string(current) +
+                             ", newer than this optd understands (" + std::to_string(schema_version) + ")");
+  db_->exec(schema);
+  db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
+  st_ = std::make_unique<statements>(*db_);
+}
+
+store::~store() = default;
+
+std::string store::put_dataset(const std::string& name, const std::vector<nlohmann::json>& rows,
+                               const std::string& hash, const std::function<std::string()>& make_id,
+                               std::int64_t now_ms) {
+  auto find = db_->prepare("SELECT id, content_hash FROM datasets WHERE name=?");
+  find.bind(1, name);
+  std::string id;
+  if (find.step()) {
+    id = find.text(0);
+    if (find.text(1) == hash) return id;
+  }
+  find.reset();
+  transaction tx(*db_);
+  if (id.empty()) {
+    id = make_id();
+    db_->prepare("INSERT INTO datasets(id, name, content_hash, created_ms) VALUES(?,?,?,?)")
+        .bind_all(id, name, hash, now_ms)
+        .run();
+  } else {
+    db_->prepare("UPDATE datasets SET content_hash=? WHERE id=?").bind_all(hash, id).run();
+    db_->prepare("DELETE FROM dataset_items WHERE dataset_id=?").bind_all(id).run();
+  }
+  auto insert = db_->prepare("INSERT INTO dataset_items(id, dataset_id, position, data) VALUES(?,?,?,?)");
+  std::int64_t pos = 0;
+  for (const auto& row : rows) insert.bind_all(make_id(), id, pos++, row.dump()).run();
+  tx.commit();
+  return id;
+}
+
+std::optional<std::vector<core::dataset_item>> store::dataset_items(const std::string& name) {
+  auto q = db_->prepare(
+      "SELECT i.id, i.data FROM dataset_items i JOIN datasets d ON d.id = i.dataset_id WHERE d.name=? "
+      "ORDER BY i.position");
+  q.bind(1, name);
+  std::vector<core::dataset_item> items;
+  while (q.step()) items.push_back({q.text(0), nlohmann::json::parse(q.text(1))});
+  if (items.empty()) {
+    auto exists = db_->prepare("SELECT 1 FROM datasets WHERE name=?");
+    exists.bind(1, name);
+    if (!exists.step()) return std::nullopt;
+  }
+  return items;
+}
+
+void store::insert_run(const run_record& r) {
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+      .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
+                r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
+                r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls)
+      .run();
+}
+
+void store::update_run(const run_record& r) {
+  st_->update_run
+      .bind_all(r.id, r.status, r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
+                r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.name)
+      .run();
+}
+
+std::optional<run_record> store::find_run(const std::string& id_or_prefix) {
+  auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE id = ?1 OR (length(?1) >= 4 AND id LIKE ?1 || '%') "
+                                                    "ORDER BY id LIMIT 2"));
+  q.bind(1, id_or_prefix);
+  if (!q.step()) return std::nullopt;
+  auto r = read_run(q);
+  if (r.id != id_or_prefix && q.step()) return std::nullopt;  // ambiguous prefix
+  return r;
+}
+
+std::vector<run_record> store::list_runs(int limit) {
+  auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs ORDER BY id DESC LIMIT ?"));
+  q.bind(1, limit);
+  std::vector<run_record> out;
+  while (q.step()) out.push_back(read_run(q));
+  return out;
+}
+
+void store::insert_trial(const trial_record& t) {
+  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+      .bind_all(t.id, t.run_id, t.number, t.origin, t.prompt_json, t.status, t.score, t.evaluated_count,
+                t.failed_count, t.median_duration_s, t.cost_usd, t.tokens.prompt_tokens, t.tokens.completion_tokens,
+                t.started_ms, t.ended_ms)
+      .run();
+}
+
+void store::update_trial(const trial_record& t) {
+  st_->update_trial
+      .bind_all(t.id, t.status, t.score, t.evaluated_count, t.failed_count, t.median_duration_s, t.cost_usd,
+                t.tokens.prompt_tokens, t.tokens.completion_tokens, t.ended_ms)
+      .run();
+}
+
+std::vector<trial_record> store::trials(const std::string& run_id) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? ORDER BY number"));
+  q.bind(1, run_id);
+  std::vector<trial_record> out;
+  while (q.step()) out.push_back(read_trial(q));
+  return out;
+}
+
+void store::begin_evaluations(const std::vector<evaluation_record>& rows) {
+  transaction tx(*db_);
+  auto& ins = st_->insert_evaluation;
+  for (const auto& e : rows)
+    ins.bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
+                 e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
+                 e.created_ms, e.completed_ms)
+        .run();
+  tx.commit();
+}
+
+void store::complete_evaluation(const evaluation_record& e) {
+  st_->complete_evaluation
+      .bind_all(e.id, e.status, e.output, e.scores_json, e.objective, e.tokens.prompt_tokens,
+                e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error, e.completed_ms)
+      .run();
+}
+
+std::vector<evaluation_record> store::evaluations(const std::string& trial_id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE trial_id=? ORDER BY rowid"));
+  q.bind(1, trial_id);
+  std::vector<evaluation_record> out;
+  while (q.step()) out.push_back(read_evaluation(q));
+  return out;
+}
+
+std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {
+  auto q = db_->prepare("SELECT count(*) FROM evaluations WHERE run_id=?1 AND (?2 = '' OR status=?2)");
+  q.bind_all(run_id, status);
+  q.step();
+  return q.int64(0);
+}
+
+void store::record_llm_call(const llm_call_record& c) {
+  db_->prepare(
+         "INSERT INTO llm_calls(id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, "
+         "latency_us, created_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
+      .bind_all(c.id, c.run_id, c.purpose, c.request_json, c.response, c.error, c.tokens.prompt_tokens,
+                c.tokens.completion_tokens, c.cost_usd, c.latency_us, c.created_ms)
+      .run();
+}
+
+std::vector<llm_call_record> store::llm_calls(const std::string& run_id) {
+  auto q = db_->prepare(
+      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
+      "FROM llm_calls WHERE run_id=? ORDER BY rowid");
+  q.bind(1, run_id);
+  std::vector<llm_call_record> out;
+  while (q.step())
+    out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
+                   q.real(8), q.int64(9), q.int64(10)});
+  return out;
+}
+
+}  // namespace optd::store

@@ -1,0 +1,46 @@
+#pragma once
+// A small HTTP/1.1 server over Beast: one coroutine per connection, keep-alive, a body limit, a
+// read timeout, and a handler coroutine per request. Used by llm-sim and by optd's API.
+//
+// Must be used from its executor's thread. A handler that throws produces a 500 with a generic
+// body (the exception text is not disclosed). stop() closes the listener and every connection.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "net/http_message.hpp"
+
+namespace optd::net {
+
+struct http_server_options {
+  std::size_t body_limit = 8u << 20;
+  std::chrono::milliseconds read_timeout{30'000};  // per request, including an idle keep-alive wait
+};
+
+using request_handler = std::function<boost::asio::awaitable<http_response>(http_request)>;
+
+class http_server {
+ public:
+  http_server(boost::asio::any_io_executor ex, request_handler handler, http_server_options options = {});
+  ~http_server();
+  http_server(const http_server&) = delete;
+
+  // Binds and listens; returns the bound port (the kernel's choice for port 0). Throws on failure.
+  unsigned short listen(std::string_view host, unsigned short port);
+  // Starts accepting on the executor.
+  void start();
+  void stop();
+
+  std::uint64_t connections_opened() const noexcept;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace optd::net

@@ -1,0 +1,83 @@
+#pragma once
+// A thin RAII layer over SQLite's C API: one connection, prepared statements with typed binds.
+// Failures throw std::runtime_error carrying SQLite's message (infrastructure failures: a full
+// disk or a corrupt file is not something a caller handles case by case). Not thread-safe.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace optd::store {
+
+class statement {
+ public:
+  statement(sqlite3* db, std::string_view sql);
+  statement(statement&&) noexcept;
+  statement& operator=(statement&&) noexcept;
+  statement(const statement&) = delete;
+  ~statement();
+
+  statement& bind(int index, std::string_view v);
+  statement& bind(int index, std::int64_t v);
+  statement& bind(int index, int v) { return bind(index, static_cast<std::int64_t>(v)); }
+  statement& bind(int index, double v);
+  statement& bind_null(int index);
+  template <class T>
+  statement& bind(int index, const std::optional<T>& v) {
+    return v ? bind(index, *v) : bind_null(index);
+  }
+
+  // Binds 1..N in order.
+  template <class... Args>
+  statement& bind_all(const Args&... args) {
+    int i = 0;
+    (bind(++i, args), ...);
+    return *this;
+  }
+
+  bool step();  // true while a row is available
+  void run();   // step to completion, then reset
+  void reset();
+
+  std::string text(int col) const;
+  std::int64_t int64(int col) const;
+  double real(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class database {
+ public:
+  explicit database(const std::string& path);
+  database(const database&) = delete;
+  ~database();
+
+  void exec(std::string_view sql);
+  statement prepare(std::string_view sql) const { return statement(db_, sql); }
+  std::int64_t changes() const;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Commits on commit(), rolls back when destroyed without it.
+class transaction {
+ public:
+  explicit transaction(database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+  transaction(const transaction&) = delete;
+  ~transaction();
+  void commit();
+
+ private:
+  database& db_;
+  bool done_ = false;
+};
+
+}  // namespace optd::store

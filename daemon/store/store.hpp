@@ -1,0 +1,135 @@
+#pragma once
+// The embedded journal: runs, trials, evaluations, LLM calls, datasets and items, in one SQLite
+// file (WAL). Each evaluation is written before its request is sent and completed when its
+// response arrives, so after a crash a stored response is never requested again.
+//
+// Must be used from one thread (the event loop's). Calls block on SQLite; with WAL and
+// synchronous=NORMAL a commit is a write to the WAL, not an fsync. Failures throw
+// std::runtime_error; "not found" is an empty optional.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/price.hpp"
+#include "core/run_spec.hpp"
+
+namespace optd::store {
+
+class database;
+class statement;
+
+// Status values are Opik's (initialized, running, completed, cancelled, error).
+struct run_record {
+  std::string id;
+  std::string name;
+  std::string status = "initialized";
+  std::string objective_name;
+  std::string dataset_name;
+  std::string spec_json;       // the run_spec, as the engine needs it to resume
+  std::int64_t created_ms = 0;
+  std::int64_t started_ms = 0;
+  std::int64_t ended_ms = 0;
+  std::string finish_reason;
+  std::string error;
+  std::optional<double> baseline_score;
+  std::optional<double> best_score;
+  std::string best_trial_id;
+  double cost_usd = 0;
+  core::token_usage tokens;
+  std::int64_t llm_calls = 0;
+};
+
+struct trial_record {
+  std::string id;
+  std::string run_id;
+  int number = 0;
+  std::string origin;
+  std::string prompt_json;     // messages
+  std::string status = "running";  // running, completed, rejected
+  std::optional<double> score;
+  std::int64_t evaluated_count = 0;
+  std::int64_t failed_count = 0;
+  double median_duration_s = 0;
+  double cost_usd = 0;
+  core::token_usage tokens;
+  std::int64_t started_ms = 0;
+  std::int64_t ended_ms = 0;
+};
+
+struct evaluation_record {
+  std::string id;
+  std::string run_id;
+  std::string trial_id;
+  std::string item_id;
+  std::string request_json;    // the rendered chat request that was (or will be) sent
+  std::string status = "pending";  // pending, completed, failed
+  std::string output;
+  std::string scores_json;     // [{name, value, reason}]
+  std::optional<double> objective;
+  core::token_usage tokens;
+  double cost_usd = 0;
+  std::int64_t latency_us = 0;
+  int attempts = 0;
+  std::string error;
+  std::int64_t created_ms = 0;
+  std::int64_t completed_ms = 0;
+};
+
+struct llm_call_record {
+  std::string id;
+  std::string run_id;
+  std::string purpose;         // "reasoning"
+  std::string request_json;
+  std::string response;
+  std::string error;
+  core::token_usage tokens;
+  double cost_usd = 0;
+  std::int64_t latency_us = 0;
+  std::int64_t created_ms = 0;
+};
+
+class store {
+ public:
+  // Opens or creates the file and brings the schema up to date.
+  explicit store(const std::string& path);
+  ~store();
+  store(const store&) = delete;
+
+  // Datasets. Replaces the items when the content hash differs from the stored one; returns the
+  // dataset id. Item ids are assigned with `make_id`.
+  std::string put_dataset(const std::string& name, const std::vector<nlohmann::json>& rows, const std::string& hash,
+                          const std::function<std::string()>& make_id, std::int64_t now_ms);
+  std::optional<std::vector<core::dataset_item>> dataset_items(const std::string& name);
+
+  // Runs.
+  void insert_run(const run_record& r);
+  void update_run(const run_record& r);  // status, times, reason, error, scores, spend
+  std::optional<run_record> find_run(const std::string& id_or_prefix);
+  std::vector<run_record> list_runs(int limit = 100);
+
+  // Trials.
+  void insert_trial(const trial_record& t);
+  void update_trial(const trial_record& t);
+  std::vector<trial_record> trials(const std::string& run_id);
+
+  // Evaluations: journal first (all pending rows of a trial in one transaction), then complete.
+  void begin_evaluations(const std::vector<evaluation_record>& rows);
+  void complete_evaluation(const evaluation_record& e);
+  std::vector<evaluation_record> evaluations(const std::string& trial_id);
+  std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
+
+  void record_llm_call(const llm_call_record& c);
+  std::vector<llm_call_record> llm_calls(const std::string& run_id);
+
+ private:
+  struct statements;
+  std::unique_ptr<database> db_;
+  std::unique_ptr<statements> st_;
+};
+
+}  // namespace optd::store
