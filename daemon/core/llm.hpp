@@ -20,6 +20,10 @@ struct chat_request {
   nlohmann::json parameters = nlohmann::json::object();  // temperature, max_tokens, top_p, seed, …
 };
 
+// {"model", "messages", …parameters}: the OpenAI chat body without transport options. The
+// journal stores it; OpenAI-compatible providers send it as it is.
+nlohmann::json to_json(const chat_request& request);
+
 struct completion {
   std::string text;
   std::string finish_reason;

@@ -1,0 +1,240 @@
+#include "engine/run_executor.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "core/aggregates.hpp"
+#include "core/budget.hpp"
+
+namespace optd::engine {
+
+namespace asio = boost::asio;
+using namespace std::chrono;
+
+namespace {
+
+nlohmann::json spec_json(const core::run_spec& s) {
+  auto metrics = nlohmann::json::array();
+  for (const auto& m : s.metrics) metrics.push_back({{"type", m.type}, {"parameters", m.parameters}, {"weight", m.weight}});
+  nlohmann::json limits = {{"max_trials", s.limits.max_trials}, {"n_samples", s.limits.n_samples},
+                           {"max_concurrency", s.limits.max_concurrency}};
+  if (s.limits.max_duration) limits["max_duration_ms"] = s.limits.max_duration->count();
+  if (s.limits.max_cost_usd) limits["max_cost_usd"] = *s.limits.max_cost_usd;
+  return {{"name", s.name},
+          {"project_name", s.project_name},
+          {"objective_name", s.objective_name},
+          {"dataset_name", s.dataset_name},
+          {"prompt", {{"messages", core::to_json(s.prompt)}}},
+          {"llm_model", {{"model", s.llm_model.model}, {"provider", s.llm_model.provider}, {"parameters", s.llm_model.parameters}}},
+          {"evaluation", {{"metrics", metrics}}},
+          {"optimizer", {{"type", s.optimizer.type}, {"parameters", s.optimizer.parameters},
+                         {"model", s.optimizer.model}, {"provider", s.optimizer.provider},
+                         {"model_parameters", s.optimizer.model_parameters}}},
+          {"limits", limits}};
+}
+
+// A free coroutine, not a capturing lambda: a lambda's captures die with its closure object.
+asio::awaitable<void> complete_into(core::llm_provider* provider, core::chat_request request,
+                                    std::optional<core::completion_result>* out) {
+  *out = co_await provider->complete(request);
+}
+
+std::uint64_t seed_of(const core::run_spec& s) { return s.optimizer.parameters.value("seed", std::uint64_t{42}); }
+
+}  // namespace
+
+run_executor::run_executor(run_environment& env, core::run_spec spec, std::vector<core::dataset_item> dataset,
+                           std::unique_ptr<core::optimizer> optimizer,
+                           std::vector<std::unique_ptr<core::evaluation_metric>> metrics, std::string run_id,
+                           progress_sink sink)
+    : env_(env),
+      spec_(std::move(spec)),
+      dataset_(std::move(dataset)),
+      optimizer_(std::move(optimizer)),
+      sink_(std::move(sink)),
+      rng_(seed_of(spec_)) {
+  record_.id = std::move(run_id);
+  record_.name = spec_.name;
+  record_.objective_name = spec_.objective_name;
+  record_.dataset_name = spec_.dataset_name;
+  record_.spec_json = spec_json(spec_).dump();
+  progress_.run_id = record_.id;
+  progress_.name = spec_.name;
+  progress_.max_trials = spec_.limits.max_trials;
+
+  std::vector<core::dataset_item> sample;
+  for (auto pos : core::sample_positions(dataset_.size(), spec_.limits.n_samples, seed_of(spec_)))
+    sample.push_back(dataset_[pos]);
+  auto* provider = env_.provider(spec_.llm_model.provider);
+  if (provider == nullptr) throw std::invalid_argument("unknown provider '" + spec_.llm_model.provider + "'");
+  trials_ = std::make_unique<trial_runner>(env_, spec_, std::move(sample), std::move(metrics), *provider,
+                                           env_.price(spec_.llm_model.provider, spec_.llm_model.model), record_.id);
+  auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
+  reasoning_provider_ = env_.provider(reasoning_provider_name);
+  if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
+  auto reasoning_model = spec_.optimizer.model.empty() ? spec_.llm_model.model : spec_.optimizer.model;
+  reasoning_price_ = env_.price(reasoning_provider_name, reasoning_model);
+}
+
+run_executor::~run_executor() = default;
+
+void run_executor::cancel() {
+  if (cancel_requested_) return;
+  cancel_requested_ = true;
+  trials_->cancel();
+  if (reasoning_call_) reasoning_call_->cancel();
+}
+
+int run_executor::trials_left() const noexcept { return spec_.limits.max_trials - static_cast<int>(trial_records_.size()); }
+
+bool run_executor::should_stop() const noexcept {
+  core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
+                           duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
+  return core::budget_stop(spec_.limits, usage).has_value();
+}
+
+void run_executor::log(std::string_view line) {
+  env_.db.append_log(record_.id, env_.clock.now_ms(), line);
+  if (env_.log) env_.log(record_.id, line);
+}
+
+void run_executor::publish() {
+  progress_.status = record_.status;
+  progress_.elapsed = duration_cast<milliseconds>(env_.clock.now() - started_);
+  progress_.cost_usd = record_.cost_usd;
+  progress_.tokens = record_.tokens;
+  progress_.baseline = record_.baseline_score;
+  progress_.best = record_.best_score;
+  progress_.trials_done = static_cast<int>(trial_records_.size());
+  if (progress_.trials_done > 0 && progress_.trials_done < progress_.max_trials)
+    progress_.eta = progress_.elapsed / progress_.trials_done * (progress_.max_trials - progress_.trials_done);
+  else
+    progress_.eta.reset();
+  if (sink_) sink_(progress_);
+}
+
+void run_executor::update_aggregates() {
+  std::vector<core::trial_stats> stats;
+  for (const auto& t : trial_records_)
+    if (t.evaluated_count > 0)
+      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
+                       t.median_duration_s, t.cost_usd});
+  auto agg = core::compute_aggregates(stats);
+  record_.baseline_score = agg.baseline_objective_score;
+  record_.best_score = agg.best_objective_score;
+  record_.best_trial_id = agg.best_trial_id;
+}
+
+asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
+  int number = static_cast<int>(trial_records_.size()) + 1;
+  progress_.evals_done = 0;
+  progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
+  log("trial " + std::to_string(number) + " (" + c.origin + ") started");
+  publish();
+  auto outcome = co_await trials_->run(number, c, [this](const store::evaluation_record& e) {
+    ++progress_.evals_done;
+    ++record_.llm_calls;
+    if (e.status == "failed") ++progress_.failed_calls;
+    record_.cost_usd += e.cost_usd;
+    record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
+    record_.tokens.completion_tokens += e.tokens.completion_tokens;
+    publish();
+  });
+  trial_records_.push_back(outcome.record);
+  update_aggregates();
+  env_.db.update_run(record_);
+  log("trial " + std::to_string(number) + " scored " + std::to_string(outcome.result.score) + " on " +
+      std::to_string(outcome.record.evaluated_count) + " items" +
+      (outcome.record.failed_count ? " (" + std::to_string(outcome.record.failed_count) + " failed)" : ""));
+  publish();
+  co_return std::move(outcome.result);
+}
+
+asio::awaitable<core::completion_result> run_executor::reason(core::chat_request request) {
+  if (cancel_requested_) co_return core::llm_error{core::errc::cancelled, "cancelled", 0, 0};
+  store::llm_call_record call;
+  call.id = env_.new_id();
+  call.run_id = record_.id;
+  call.purpose = "reasoning";
+  call.request_json = core::to_json(request).dump();
+  call.created_ms = env_.clock.now_ms();
+
+  // The call runs as a child task so that cancel() can interrupt it.
+  std::optional<core::completion_result> result;
+  task_group group(co_await asio::this_coro::executor);
+  group.spawn(complete_into(reasoning_provider_, request, &result));
+  reasoning_call_ = &group;
+  co_await group.wait();
+  reasoning_call_ = nullptr;
+  if (!result) co_return core::llm_error{core::errc::cancelled, "cancelled", 0, 0};
+
+  if (*result) {
+    call.response = (*result)->text;
+    call.tokens = (*result)->usage;
+    call.cost_usd = core::cost_usd(reasoning_price_, call.tokens);
+    call.latency_us = (*result)->latency.count();
+  } else {
+    call.error = result->error().message;
+  }
+  env_.db.record_llm_call(call);
+  ++record_.llm_calls;
+  record_.cost_usd += call.cost_usd;
+  record_.tokens.prompt_tokens += call.tokens.prompt_tokens;
+  record_.tokens.completion_tokens += call.tokens.completion_tokens;
+  env_.db.update_run(record_);
+  publish();
+  co_return std::move(*result);
+}
+
+asio::awaitable<store::run_record> run_executor::run() {
+  started_ = env_.clock.now();
+  record_.created_ms = record_.started_ms = env_.clock.now_ms();
+  record_.status = "running";
+  env_.db.insert_run(record_);
+  log("run started: " + std::to_string(trials_->sample_size()) + " items per trial, up to " +
+      std::to_string(spec_.limits.max_trials) + " trials, optimizer " + spec_.optimizer.type);
+  publish();
+
+  core::candidate baseline{spec_.prompt, "baseline"};
+  std::exception_ptr failure;
+  core::optimizer_outcome outcome;
+  try {
+    outcome = co_await optimizer_->run(*this, std::move(baseline));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+
+  record_.ended_ms = env_.clock.now_ms();
+  core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
+                           duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
+  if (failure && !task_group::is_cancellation(failure)) {
+    record_.status = "error";
+    record_.finish_reason = "error";
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      record_.error = e.what();
+    } catch (...) {
+      record_.error = "unknown error";
+    }
+  } else if (cancel_requested_ || failure) {
+    record_.status = "cancelled";
+    record_.finish_reason = "cancelled";
+  } else {
+    auto reason = outcome.reason;
+    if (reason == core::finish_reason::budget)
+      reason = core::budget_stop(spec_.limits, usage).value_or(core::finish_reason::budget);
+    record_.status = reason == core::finish_reason::cancelled ? "cancelled" : "completed";
+    record_.finish_reason = std::string(core::to_string(reason));
+  }
+  try {
+    env_.db.update_run(record_);
+  } catch (...) {
+    if (!failure) throw;
+  }
+  log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
+  publish();
+  co_return record_;
+}
+
+}  // namespace optd::engine

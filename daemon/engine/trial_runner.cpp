@@ -1,0 +1,171 @@
+#include "engine/trial_runner.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/this_coro.hpp>
+
+#include "core/aggregates.hpp"
+#include "core/prompt_template.hpp"
+
+namespace optd::engine {
+
+namespace asio = boost::asio;
+
+struct trial_runner::slot {
+  const core::dataset_item* item = nullptr;
+  core::chat_request request;
+  store::evaluation_record row;
+  std::vector<core::metric_result> scores;
+  bool scored = false;
+};
+
+trial_runner::trial_runner(run_environment& env, const core::run_spec& spec, std::vector<core::dataset_item> sample,
+                           std::vector<std::unique_ptr<core::evaluation_metric>> metrics, core::llm_provider& provider,
+                           core::model_price price, std::string run_id)
+    : env_(env),
+      spec_(spec),
+      sample_(std::move(sample)),
+      metrics_(std::move(metrics)),
+      provider_(provider),
+      price_(price),
+      run_id_(std::move(run_id)) {
+  for (const auto& m : spec_.metrics) weight_sum_ += m.weight;
+}
+
+void trial_runner::cancel() {
+  cancelled_ = true;
+  if (in_flight_) in_flight_->cancel();
+}
+
+void trial_runner::score(slot& s, const core::completion& c) {
+  auto scores = nlohmann::json::array();
+  double objective = 0;
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    auto r = metrics_[i]->score(c.text, s.item->data);
+    r.value = std::clamp(r.value, 0.0, 1.0);
+    objective += r.value * spec_.metrics[i].weight;
+    scores.push_back({{"name", metrics_[i]->name()}, {"value", r.value}, {"reason", r.reason}});
+    s.scores.push_back(std::move(r));
+  }
+  s.row.objective = weight_sum_ > 0 ? objective / weight_sum_ : 0.0;
+  s.row.scores_json = scores.dump();
+  s.row.output = c.text;
+  s.row.status = "completed";
+  s.scored = true;
+}
+
+asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t& next, const evaluation_done& done) {
+  while (next < slots.size() && !cancelled_) {
+    auto& s = slots[next++];
+    if (s.row.status != "pending") continue;  // failed to render: already final
+    auto result = co_await provider_.complete(s.request);
+    if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
+    s.row.completed_ms = env_.clock.now_ms();
+    if (result) {
+      s.row.tokens = result->usage;
+      s.row.cost_usd = core::cost_usd(price_, result->usage);
+      s.row.latency_us = result->latency.count();
+      s.row.attempts = result->attempts;
+      score(s, *result);
+    } else {
+      s.row.status = "failed";
+      s.row.error = result.error().message;
+      s.row.attempts = result.error().attempts;
+    }
+    env_.db.complete_evaluation(s.row);
+    if (done) done(s.row);
+  }
+}
+
+asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candidate& candidate,
+                                                 const evaluation_done& done) {
+  trial_outcome out;
+  auto& t = out.record;
+  t.id = env_.new_id();
+  t.run_id = run_id_;
+  t.number = number;
+  t.origin = candidate.origin;
+  t.prompt_json = core::to_json(candidate.messages).dump();
+  t.started_ms = env_.clock.now_ms();
+  env_.db.insert_trial(t);
+
+  std::vector<slot> slots(sample_.size());
+  std::vector<store::evaluation_record> rows;
+  rows.reserve(slots.size());
+  for (std::size_t i = 0; i < sample_.size(); ++i) {
+    auto& s = slots[i];
+    s.item = &sample_[i];
+    s.request.model = spec_.llm_model.model;
+    s.request.parameters = spec_.llm_model.parameters;
+    std::string render_error;
+    for (const auto& m : candidate.messages) {
+      std::string missing;
+      auto text = core::render_template(m.content, s.item->data, &missing);
+      if (!text) {
+        render_error = "item has no value for {{" + missing + "}}";
+        break;
+      }
+      s.request.messages.push_back({m.role, std::move(*text)});
+    }
+    auto& r = s.row;
+    r.id = env_.new_id();
+    r.run_id = run_id_;
+    r.trial_id = t.id;
+    r.item_id = s.item->id;
+    r.request_json = core::to_json(s.request).dump();
+    r.created_ms = t.started_ms;
+    if (!render_error.empty()) {
+      r.status = "failed";
+      r.error = render_error;
+      r.completed_ms = t.started_ms;
+    }
+    rows.push_back(r);
+  }
+  env_.db.begin_evaluations(rows);  // journal first: every request is on disk before it is sent
+  for (const auto& s : slots)
+    if (s.row.status == "failed" && done) done(s.row);
+
+  task_group workers(co_await asio::this_coro::executor);
+  std::size_t next = 0;
+  auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), slots.size());
+  for (std::size_t w = 0; w < n_workers; ++w) workers.spawn(worker(slots, next, done));
+  in_flight_ = &workers;
+  try {
+    co_await workers.wait();
+  } catch (...) {
+    in_flight_ = nullptr;
+    throw;
+  }
+  in_flight_ = nullptr;
+
+  std::vector<double> durations;
+  double score_sum = 0;
+  for (auto& s : slots) {
+    t.tokens.prompt_tokens += s.row.tokens.prompt_tokens;
+    t.tokens.completion_tokens += s.row.tokens.completion_tokens;
+    t.cost_usd += s.row.cost_usd;
+    if (s.scored) {
+      ++t.evaluated_count;
+      score_sum += *s.row.objective;
+      durations.push_back(static_cast<double>(s.row.latency_us) / 1e6);
+      std::string reason;
+      for (std::size_t i = 0; i < s.scores.size(); ++i)
+        reason += (i ? "; " : "") + std::string(metrics_[i]->name()) + ": " + s.scores[i].reason;
+      out.result.examples.push_back({s.item->data, s.row.output, *s.row.objective, std::move(reason)});
+    } else if (s.row.status == "failed") {
+      ++t.failed_count;
+      out.result.examples.push_back({s.item->data, "", 0.0, "evaluation failed: " + s.row.error});
+    }
+  }
+  out.cancelled = cancelled_ && std::any_of(slots.begin(), slots.end(), [](const slot& s) { return s.row.status == "pending"; });
+  t.score = t.evaluated_count > 0 ? std::optional<double>(score_sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
+  t.median_duration_s = core::median(std::move(durations));
+  t.ended_ms = env_.clock.now_ms();
+  t.status = out.cancelled ? "cancelled" : "completed";
+  env_.db.update_trial(t);
+  out.result.number = number;
+  out.result.score = t.score.value_or(0.0);
+  co_return out;
+}
+
+}  // namespace optd::engine

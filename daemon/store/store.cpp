@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS llm_calls(
   error TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL,
   latency_us INTEGER NOT NULL, created_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS llm_calls_by_run ON llm_calls(run_id);
+CREATE TABLE IF NOT EXISTS logs(run_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, line TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_by_run ON logs(run_id);
 )sql";
 
 constexpr std::string_view run_columns =
@@ -133,6 +135,7 @@ struct store::statements {
   statement complete_evaluation;
   statement update_run;
   statement update_trial;
+  statement append_log;
   explicit statements(const database& db)
       : insert_evaluation(db.prepare(sql("INSERT INTO evaluations(", evaluation_columns,
                                          ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
@@ -145,7 +148,8 @@ struct store::statements {
             "WHERE id=?1")),
         update_trial(db.prepare(
             "UPDATE trials SET status=?2, score=?3, evaluated_count=?4, failed_count=?5, median_duration_s=?6, "
-            "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")) {}
+            "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")),
+        append_log(db.prepare("INSERT INTO logs(run_id, ts_ms, line) VALUES(?,?,?)")) {}
 };
 
 store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
@@ -314,6 +318,18 @@ std::vector<llm_call_record> store::llm_calls(const std::string& run_id) {
   while (q.step())
     out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
                    q.real(8), q.int64(9), q.int64(10)});
+  return out;
+}
+
+void store::append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line) {
+  st_->append_log.bind_all(run_id, ts_ms, line).run();
+}
+
+std::vector<std::pair<std::int64_t, std::string>> store::logs(const std::string& run_id) {
+  auto q = db_->prepare("SELECT ts_ms, line FROM logs WHERE run_id=? ORDER BY rowid");
+  q.bind(1, run_id);
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  while (q.step()) out.emplace_back(q.int64(0), q.text(1));
   return out;
 }
 

@@ -124,6 +124,10 @@ class store {
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 
   void record_llm_call(const llm_call_record& c);
+
+  // A run's log: one line per event, in order.
+  void append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line);
+  std::vector<std::pair<std::int64_t, std::string>> logs(const std::string& run_id);
   std::vector<llm_call_record> llm_calls(const std::string& run_id);
 
  private:

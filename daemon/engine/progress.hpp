@@ -1,0 +1,37 @@
+#pragma once
+// A run's progress as people watch it, and its one-line rendering for terminals.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/price.hpp"
+
+namespace optd::engine {
+
+struct run_progress {
+  std::string run_id;
+  std::string name;
+  std::string status = "initialized";
+  int trials_done = 0;
+  int max_trials = 0;
+  int evals_done = 0;       // in the current trial
+  int evals_in_trial = 0;
+  std::optional<double> baseline;
+  std::optional<double> best;
+  double cost_usd = 0;
+  core::token_usage tokens;
+  std::int64_t llm_calls = 0;
+  std::int64_t failed_calls = 0;
+  std::chrono::milliseconds elapsed{0};
+  std::optional<std::chrono::milliseconds> eta;
+};
+
+// "[#####-----] trial 3/10 · 12/20 evals · best 0.62 (baseline 0.41) · $0.0012 · 00:12 · ETA 00:30"
+// `width` is the bar's width in cells.
+std::string render_progress(const run_progress& p, int width = 20);
+
+// "1m05s"-style durations for people.
+std::string human_duration(std::chrono::milliseconds d);
+
+}  // namespace optd::engine

@@ -1,0 +1,28 @@
+#pragma once
+// What a run needs from the process around it. Owned by app/; outlives every run.
+#include <functional>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/llm.hpp"
+#include "core/price.hpp"
+#include "core/uuid.hpp"
+#include "store/store.hpp"
+
+namespace optd::engine {
+
+struct run_environment {
+  store::store& db;
+  core::clock& clock;
+  core::uuid_v7_generator& ids;
+  // The provider registered under `name` ("" is the default one), or nullptr.
+  std::function<core::llm_provider*(std::string_view name)> provider;
+  // USD per million tokens for `model` on `provider`; zero when unknown.
+  std::function<core::model_price(std::string_view provider, std::string_view model)> price;
+  // Where a run's log lines go besides its store (stderr for `optd run`).
+  std::function<void(std::string_view run_id, std::string_view line)> log;
+
+  std::string new_id() { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); }
+};
+
+}  // namespace optd::engine

@@ -1,0 +1,65 @@
+#pragma once
+// Drives one run: records it, samples the dataset, hands the optimizer an optimizer_context whose
+// evaluate() runs a trial and whose reason() calls the reasoning model, keeps baseline and best
+// as Opik computes them, enforces the budgets, and records how the run ended.
+//
+// Use from the event loop thread. run() returns the final run record; it throws only for
+// infrastructure failures (the store), after trying to record the run as `error`.
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "core/optimizer.hpp"
+#include "engine/progress.hpp"
+#include "engine/run_environment.hpp"
+#include "engine/trial_runner.hpp"
+
+namespace optd::engine {
+
+class run_executor final : private core::optimizer_context {
+ public:
+  using progress_sink = std::function<void(const run_progress&)>;
+
+  // `optimizer` and `metrics` come from plugins/registry; the dataset items carry stored ids.
+  run_executor(run_environment& env, core::run_spec spec, std::vector<core::dataset_item> dataset,
+               std::unique_ptr<core::optimizer> optimizer, std::vector<std::unique_ptr<core::evaluation_metric>> metrics,
+               std::string run_id, progress_sink sink = {});
+  ~run_executor() override;
+
+  boost::asio::awaitable<store::run_record> run();
+
+  // Stops the run as soon as possible: no new evaluation starts, those in flight are cancelled
+  // (their rows stay pending), and the run is recorded as cancelled.
+  void cancel();
+
+  const run_progress& progress() const noexcept { return progress_; }
+
+ private:
+  boost::asio::awaitable<core::trial_result> evaluate(core::candidate c) override;
+  boost::asio::awaitable<core::completion_result> reason(core::chat_request request) override;
+  int trials_left() const noexcept override;
+  bool should_stop() const noexcept override;
+  std::mt19937_64& rng() noexcept override { return rng_; }
+  void log(std::string_view line) override;
+
+  void update_aggregates();
+  void publish();
+
+  run_environment& env_;
+  core::run_spec spec_;
+  std::vector<core::dataset_item> dataset_;
+  std::unique_ptr<core::optimizer> optimizer_;
+  std::unique_ptr<trial_runner> trials_;
+  std::vector<store::trial_record> trial_records_;
+  store::run_record record_;
+  run_progress progress_;
+  progress_sink sink_;
+  std::mt19937_64 rng_;
+  std::chrono::system_clock::time_point started_;
+  core::llm_provider* reasoning_provider_ = nullptr;
+  core::model_price reasoning_price_;
+  task_group* reasoning_call_ = nullptr;
+  bool cancel_requested_ = false;
+};
+
+}  // namespace optd::engine

@@ -1,0 +1,55 @@
+#pragma once
+// Evaluates one candidate prompt on a run's sample: renders each item's messages, journals every
+// evaluation as pending in one transaction, then calls the provider for up to max_concurrency
+// items at once, scores each answer, and completes its row. Failed calls are stored with their
+// error and left out of the trial's mean (the trial then counts fewer evaluated items).
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/evaluation_metric.hpp"
+#include "core/optimizer.hpp"
+#include "engine/run_environment.hpp"
+#include "engine/task_group.hpp"
+
+namespace optd::engine {
+
+struct trial_outcome {
+  core::trial_result result;
+  store::trial_record record;
+  bool cancelled = false;
+};
+
+class trial_runner {
+ public:
+  using evaluation_done = std::function<void(const store::evaluation_record&)>;
+
+  trial_runner(run_environment& env, const core::run_spec& spec, std::vector<core::dataset_item> sample,
+               std::vector<std::unique_ptr<core::evaluation_metric>> metrics, core::llm_provider& provider,
+               core::model_price price, std::string run_id);
+
+  boost::asio::awaitable<trial_outcome> run(int number, const core::candidate& candidate, const evaluation_done& done);
+
+  // Cancels the evaluations in flight; they stay pending in the store.
+  void cancel();
+
+  std::size_t sample_size() const noexcept { return sample_.size(); }
+
+ private:
+  struct slot;
+  boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next, const evaluation_done& done);
+  void score(slot& s, const core::completion& c);
+
+  run_environment& env_;
+  const core::run_spec& spec_;
+  std::vector<core::dataset_item> sample_;
+  std::vector<std::unique_ptr<core::evaluation_metric>> metrics_;
+  double weight_sum_ = 0;
+  core::llm_provider& provider_;
+  core::model_price price_;
+  std::string run_id_;
+  task_group* in_flight_ = nullptr;
+  bool cancelled_ = false;
+};
+
+}  // namespace optd::engine

@@ -1,0 +1,43 @@
+#pragma once
+// Provider for every OpenAI-compatible chat completions endpoint: OpenAI, Azure OpenAI, vLLM,
+// Ollama, llama.cpp server, LiteLLM, and Opik's /v1/private/chat/completions gateway.
+// Retries 408/409/429/5xx, connection errors, timeouts and malformed replies with exponential
+// backoff and full jitter, or as long as the server asks (Retry-After, retry-after-ms).
+#include <random>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/llm.hpp"
+#include "core/retry_policy.hpp"
+#include "net/http_client.hpp"
+#include "net/url.hpp"
+
+namespace optd::plugins {
+
+struct openai_compatible_settings {
+  net::url base;             // e.g. https://api.openai.com/v1; "/chat/completions" is appended
+  std::string path = "/chat/completions";
+  std::vector<net::http_header> headers;  // authorization and the like; never logged
+  net::http_timeouts timeouts;            // total bounds the whole call, retries included
+  core::retry_policy retry;
+};
+
+class openai_compatible final : public core::llm_provider {
+ public:
+  // `client` and `clock` must outlive the provider.
+  openai_compatible(net::http_client& client, core::clock& clock, openai_compatible_settings settings,
+                    std::uint64_t jitter_seed);
+
+  boost::asio::awaitable<core::completion_result> complete(const core::chat_request& request) override;
+
+  // The JSON body sent for `request` (exposed for tests and the journal).
+  static std::string request_body(const core::chat_request& request);
+
+ private:
+  net::http_client& client_;
+  core::clock& clock_;
+  openai_compatible_settings settings_;
+  std::mt19937_64 jitter_;
+};
+
+}  // namespace optd::plugins
