@@ -1,0 +1,49 @@
+#include "app/providers.hpp"
+
+#include <random>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "plugins/providers/openai_compatible.hpp"
+
+namespace optd::app {
+
+provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock)
+    : cfg_(cfg), tls_(net::make_client_tls_context()), client_(std::make_unique<net::http_client>(ex, tls_.get())) {
+  std::random_device rd;
+  for (const auto& p : cfg.providers) {
+    plugins::openai_compatible_settings s;
+    auto base = net::parse_url(p.base_url);
+    if (!base) throw std::invalid_argument("provider '" + p.name + "': base_url is not a valid URL");
+    s.base = *base;
+    if (!p.api_key.empty()) {
+      if (p.auth == config::auth_style::bearer) s.headers.push_back({"Authorization", "Bearer " + p.api_key.reveal()});
+      else if (p.auth == config::auth_style::api_key_header) s.headers.push_back({"api-key", p.api_key.reveal()});
+    }
+    s.timeouts = {p.connect_timeout, p.read_timeout, p.total_timeout};
+    s.retry = p.retry;
+    auto inner = std::make_unique<plugins::openai_compatible>(*client_, clock, std::move(s), rd());
+    providers_.emplace(p.name, std::make_unique<engine::limited_provider>(std::move(inner),
+                                                                          static_cast<std::size_t>(p.max_concurrency)));
+  }
+}
+
+provider_set::~provider_set() = default;
+
+core::llm_provider* provider_set::find(std::string_view name) {
+  auto it = providers_.find(name.empty() ? std::string_view(cfg_.default_provider) : name);
+  return it == providers_.end() ? nullptr : it->second.get();
+}
+
+core::model_price provider_set::price(std::string_view provider, std::string_view model) const {
+  const auto* p = cfg_.find_provider(provider);
+  if (p == nullptr) return {};
+  if (auto it = p->prices.find(model); it != p->prices.end()) return it->second;
+  const core::model_price* best = nullptr;
+  std::size_t best_len = 0;
+  for (const auto& [name, price] : p->prices)
+    if (model.substr(0, name.size()) == name && name.size() > best_len) best = &price, best_len = name.size();
+  return best ? *best : core::model_price{};
+}
+
+}  // namespace optd::app

@@ -36,9 +36,12 @@ constexpr llm_param_rule llm_params[] = {
 
 class loader {
  public:
-  loader(const std::string& name, std::string base_dir, const dataset_lookup& lookup, loaded_run& out,
-         const yaml_limits& limits)
-      : r_(name, out.problems, limits.max_nodes), base_dir_(std::move(base_dir)), lookup_(lookup), out_(out) {}
+  loader(const std::string& name, std::string base_dir, const load_context& context, loaded_run& out)
+      : r_(name, out.problems, context.limits.max_nodes),
+        base_dir_(std::move(base_dir)),
+        lookup_(context.datasets),
+        providers_(context.providers),
+        out_(out) {}
 
   void load(const YAML::Node& root) {
     if (!r_.expect_map(root, "")) return;
@@ -121,6 +124,7 @@ class loader {
     auto& m = out_.spec.llm_model;
     m.model = r_.string_at(llm, "model", path, true).value_or("");
     m.provider = r_.string_at(llm, "provider", path, false).value_or("");
+    check_provider(llm, m.provider, path);
     if (auto params = llm["parameters"]) m.parameters = llm_parameters(params, path + ".parameters");
   }
 
@@ -240,6 +244,14 @@ class loader {
 
   void check_regex(const YAML::Node& node, const std::string& path);
 
+  void check_provider(const YAML::Node& map, const std::string& name, const std::string& path) {
+    if (name.empty() || providers_.empty()) return;
+    if (std::find(providers_.begin(), providers_.end(), name) != providers_.end()) return;
+    std::string known;
+    for (const auto& p : providers_) known += (known.empty() ? "" : ", ") + p;
+    r_.error(map["provider"], path + ".provider: unknown provider '" + name + "'; the daemon config has: " + known);
+  }
+
   void load_optimizer(const YAML::Node& studio) {
     auto path = prefix_ + "optimizer";
     auto opt = studio["optimizer"];
@@ -261,6 +273,7 @@ class loader {
     if (params && params.IsMap()) {
       spec.model = r_.string_at(params, "model", ppath, false).value_or("");
       spec.provider = r_.string_at(params, "provider", ppath, false).value_or("");
+      check_provider(params, spec.provider, ppath);
       if (auto mp = params["model_parameters"]) spec.model_parameters = llm_parameters(mp, ppath + ".model_parameters");
     }
   }
@@ -343,6 +356,7 @@ class loader {
   yaml_reader r_;
   std::string base_dir_;
   const dataset_lookup& lookup_;
+  const std::vector<std::string>& providers_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;
@@ -368,7 +382,8 @@ void loader::check_regex(const YAML::Node& node, const std::string& path) {
 }  // namespace
 
 loaded_run parse_run_config(std::string_view text, const std::string& name, const std::string& base_dir,
-                            const dataset_lookup& lookup, const yaml_limits& limits) {
+                            const load_context& context) {
+  const auto& limits = context.limits;
   loaded_run out;
   if (auto bad = check_yaml_text(text, name, limits)) {
     out.problems.push_back(std::move(*bad));
@@ -388,11 +403,12 @@ loaded_run parse_run_config(std::string_view text, const std::string& name, cons
     out.problems.push_back({name, 0, 0, "the config is empty"});
     return out;
   }
-  loader(name, base_dir, lookup, out, limits).load(root);
+  loader(name, base_dir, context, out).load(root);
   return out;
 }
 
-loaded_run load_run_config_file(const std::string& path, const dataset_lookup& lookup, const yaml_limits& limits) {
+loaded_run load_run_config_file(const std::string& path, const load_context& context) {
+  const auto& limits = context.limits;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     loaded_run out;
@@ -409,7 +425,7 @@ loaded_run load_run_config_file(const std::string& path, const dataset_lookup& l
     return out;
   }
   auto dir = std::filesystem::path(path).parent_path().string();
-  return parse_run_config(text, path, dir, lookup, limits);
+  return parse_run_config(text, path, dir, context);
 }
 
 }  // namespace optd::config

@@ -26,13 +26,19 @@ struct loaded_run {
 // Finds a dataset that is already stored, by name; nullopt when there is none.
 using dataset_lookup = std::function<std::optional<std::vector<nlohmann::json>>(std::string_view name)>;
 
+// What the loader checks a run config against, besides itself.
+struct load_context {
+  dataset_lookup datasets;              // stored datasets, for configs without dataset_file
+  std::vector<std::string> providers;   // known provider names; empty: not checked
+  yaml_limits limits;
+};
+
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.
-loaded_run load_run_config_file(const std::string& path, const dataset_lookup& lookup = {},
-                                const yaml_limits& limits = {});
+loaded_run load_run_config_file(const std::string& path, const load_context& context = {});
 
 // The same for text that did not come from a file; `name` labels diagnostics and `base_dir`
 // resolves a relative dataset_file.
 loaded_run parse_run_config(std::string_view text, const std::string& name, const std::string& base_dir,
-                            const dataset_lookup& lookup = {}, const yaml_limits& limits = {});
+                            const load_context& context = {});
 
 }  // namespace optd::config

@@ -131,7 +131,8 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
   log("trial " + std::to_string(number) + " (" + c.origin + ") started");
   publish();
-  auto outcome = co_await trials_->run(number, c, [this](const store::evaluation_record& e) {
+  // A named callback, not a temporary inside co_await (GCC 12 destroys those twice).
+  trial_runner::evaluation_done on_done = [this](const store::evaluation_record& e) {
     ++progress_.evals_done;
     ++record_.llm_calls;
     if (e.status == "failed") ++progress_.failed_calls;
@@ -139,7 +140,8 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
     record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
     record_.tokens.completion_tokens += e.tokens.completion_tokens;
     publish();
-  });
+  };
+  auto outcome = co_await trials_->run(number, c, on_done);
   trial_records_.push_back(outcome.record);
   update_aggregates();
   env_.db.update_run(record_);

@@ -27,14 +27,16 @@ class task_group {
     auto sig = signals_.emplace(signals_.end());
     ++running_;
     boost::asio::co_spawn(ex_, std::move(task),
-                          boost::asio::bind_cancellation_slot(sig->slot(), [this, sig](std::exception_ptr e) {
-                            signals_.erase(sig);
+                          // The signal is not erased here: co_spawn still uses its slot while the
+                          // handler runs. wait() clears the list once every child is gone.
+                          boost::asio::bind_cancellation_slot(sig->slot(), [this](std::exception_ptr e) {
                             if (e && !first_error_ && !is_cancellation(e)) first_error_ = e;
                             if (--running_ == 0) done_.cancel();
                           }));
   }
 
   void cancel() {
+    if (running_ == 0) return;
     for (auto& s : signals_) s.emit(boost::asio::cancellation_type::terminal);
   }
 
@@ -43,6 +45,7 @@ class task_group {
       done_.expires_at(boost::asio::steady_timer::time_point::max());
       co_await done_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     }
+    signals_.clear();
     if (first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
   }
 

@@ -138,7 +138,10 @@ asio::awaitable<core::optimizer_outcome> meta_prompt::run(core::optimizer_contex
     auto examples = best.examples;
     std::shuffle(examples.begin(), examples.end(), ctx.rng());
     int wanted = std::min(settings_.prompts_per_round, ctx.trials_left());
-    auto reply = co_await ctx.reason(reasoning_request(best_prompt, best.score, std::move(examples), wanted, variables));
+    // Arguments of co_await are built as named locals: GCC 12 destroys temporaries inside a
+    // co_await expression twice.
+    auto request = reasoning_request(best_prompt, best.score, std::move(examples), wanted, variables);
+    auto reply = co_await ctx.reason(std::move(request));
     if (!reply) {
       ctx.log("round " + std::to_string(round) + ": reasoning model failed: " + reply.error().message);
       ++stale_rounds;
@@ -155,8 +158,8 @@ asio::awaitable<core::optimizer_outcome> meta_prompt::run(core::optimizer_contex
       if (ctx.trials_left() <= 0 || ctx.should_stop()) break;
       if (std::find(tried.begin(), tried.end(), rewrite) != tried.end()) continue;
       tried.push_back(rewrite);
-      auto result = co_await ctx.evaluate(
-          core::candidate{rewrite, "round " + std::to_string(round) + " rewrite " + std::to_string(index)});
+      core::candidate next{rewrite, "round " + std::to_string(round) + " rewrite " + std::to_string(index)};
+      auto result = co_await ctx.evaluate(std::move(next));
       if (result.score > best.score) {
         best = std::move(result);
         best_prompt = std::move(rewrite);

@@ -1,0 +1,26 @@
+#pragma once
+// The subcommands that work on the local store. Each returns the process exit code and writes
+// what a person reads to `out` and problems to `err`.
+#include <iosfwd>
+#include <string>
+
+namespace optd::app {
+
+struct common_options {
+  std::string config;     // daemon config path; empty: see paths.hpp
+  std::string state_dir;  // empty: see paths.hpp
+};
+
+struct run_options {
+  common_options common;
+  std::string file;
+  bool quiet = false;  // no progress bar, no log lines
+  bool json = false;   // print the result as JSON
+};
+
+int run_command(const run_options& options, std::ostream& out, std::ostream& err);
+int validate_command(const common_options& common, const std::string& file, std::ostream& out, std::ostream& err);
+int results_command(const common_options& common, const std::string& run_id, bool json, std::ostream& out,
+                    std::ostream& err);
+
+}  // namespace optd::app
