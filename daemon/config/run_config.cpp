@@ -45,14 +45,15 @@ class loader {
 
   void load(const YAML::Node& root) {
     if (!r_.expect_map(root, "")) return;
-    YAML::Node studio = root;
-    if (auto sc = root["studio_config"]) {
+    // Constructed, never assigned: yaml-cpp's Node::operator= overwrites the referenced node.
+    const bool wrapped = static_cast<bool>(root["studio_config"]);
+    const YAML::Node studio = wrapped ? root["studio_config"] : root;
+    if (wrapped) {
       r_.check_keys(root, {"studio_config", "id", "name", "project_name", "project_id", "objective_name",
                            "dataset_name", "dataset_file", "status", "metadata", "limits"},
                     "");
-      if (!r_.expect_map(sc, "studio_config")) return;
-      r_.check_keys(sc, {"dataset_name", "prompt", "llm_model", "evaluation", "optimizer"}, "studio_config");
-      studio = sc;
+      if (!r_.expect_map(studio, "studio_config")) return;
+      r_.check_keys(studio, {"dataset_name", "prompt", "llm_model", "evaluation", "optimizer"}, "studio_config");
       prefix_ = "studio_config.";
     } else {
       r_.check_keys(root, {"name", "project_name", "objective_name", "dataset_name", "dataset_file", "prompt",
@@ -174,12 +175,14 @@ class loader {
   }
 
   // Checks `params` against a catalog entry; returns the accepted values.
-  nlohmann::json plugin_parameters(const YAML::Node& params, const core::type_desc& type, const std::string& path,
+  // `owner` is the map holding `parameters`; problems with absent parameters point at it.
+  nlohmann::json plugin_parameters(const YAML::Node& owner, const core::type_desc& type, const std::string& path,
                                    std::initializer_list<std::string_view> extra_keys = {}) {
     auto out = nlohmann::json::object();
+    const YAML::Node params = owner["parameters"];
     if (!params || params.IsNull()) {
       for (const auto& p : type.params)
-        if (p.required) r_.error(params, "missing required parameter '" + join_path(path, p.name) + "'");
+        if (p.required) r_.error(owner, "missing required parameter '" + join_path(path, p.name) + "'");
       return out;
     }
     if (!r_.expect_map(params, path)) return out;
@@ -234,7 +237,7 @@ class loader {
         r_.error(m["type"], mpath + ".type: unknown metric type '" + spec.type + "'; known: " +
                                 type_list(core::metric_catalog()));
       if (desc) {
-        spec.parameters = plugin_parameters(m["parameters"], *desc, mpath + ".parameters");
+        spec.parameters = plugin_parameters(m, *desc, mpath + ".parameters");
         if (desc->uses_reference) reference_checks_.push_back({m, mpath, spec.parameters.value("reference_key", "answer")});
         if (spec.type == "regex_match" && spec.parameters.contains("regex")) check_regex(m["parameters"]["regex"], mpath);
       }
@@ -267,9 +270,9 @@ class loader {
       return;
     }
     if (!desc) return;
-    auto params = opt["parameters"];
+    const YAML::Node params = opt["parameters"];
     auto ppath = path + ".parameters";
-    spec.parameters = plugin_parameters(params, *desc, ppath, {"model", "model_parameters", "provider"});
+    spec.parameters = plugin_parameters(opt, *desc, ppath, {"model", "model_parameters", "provider"});
     if (params && params.IsMap()) {
       spec.model = r_.string_at(params, "model", ppath, false).value_or("");
       spec.provider = r_.string_at(params, "provider", ppath, false).value_or("");

@@ -1,0 +1,94 @@
+#include "config/daemon_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace optd::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(daemon_config, providers_with_keys_timeouts_retry_and_prices) {
+  ::setenv("OPTD_TEST_KEY", "sk-secret-123", 1);
+  ::setenv("OPTD_TEST_HOST", "llm.internal", 1);
+  auto dir = test::temp_dir("daemon_config");
+  std::ofstream(dir + "/key") << "file-secret-456\n";
+  auto r = parse_daemon_config(R"(state_dir: /tmp/optd
+default_provider: local
+providers:
+  - name: openai
+    base_url: https://${OPTD_TEST_HOST}/v1
+    api_key_env: OPTD_TEST_KEY
+    timeouts: {connect: 2s, read: 30s, total: 2m}
+    retry: {max_attempts: 3, base_delay: 50ms, max_delay: 4s}
+    prices:
+      gpt-4o-mini: {input: 0.15, output: 0.6}
+  - name: local
+    base_url: ${OPTD_TEST_UNSET:-http://127.0.0.1:11434/v1}
+    api_key_file: )" + dir + R"(/key
+    auth: api-key
+    max_concurrency: 4
+)",
+                                "optd.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.problems.at(0));
+  const auto& c = r.config;
+  EXPECT_EQ(c.state_dir, "/tmp/optd");
+  ASSERT_EQ(c.providers.size(), 2u);
+  const auto& o = c.providers[0];
+  EXPECT_EQ(o.base_url, "https://llm.internal/v1");
+  EXPECT_EQ(o.api_key.reveal(), "sk-secret-123");
+  EXPECT_EQ(o.api_key_source, "env OPTD_TEST_KEY");
+  EXPECT_EQ(o.connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(o.total_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(o.retry.max_attempts, 3);
+  EXPECT_EQ(o.retry.base_delay, std::chrono::milliseconds(50));
+  EXPECT_EQ(o.prices.at("gpt-4o-mini").output_per_million, 0.6);
+  const auto& l = c.providers[1];
+  EXPECT_EQ(l.base_url, "http://127.0.0.1:11434/v1");
+  EXPECT_EQ(l.api_key.reveal(), "file-secret-456");
+  EXPECT_EQ(l.auth, auth_style::api_key_header);
+  EXPECT_EQ(c.find_provider("")->name, "local");
+}
+
+TEST(daemon_config, problems_are_listed_and_never_show_a_key) {
+  ::setenv("OPTD_TEST_KEY", "sk-secret-123", 1);
+  auto r = parse_daemon_config(R"(providers:
+  - name: a
+    kind: anthropic
+    base_url: ftp://x
+    api_key_env: OPTD_TEST_KEY
+    timeouts: {read: never}
+  - name: a
+    base_url: http://x
+default_provider: b
+)",
+                                "optd.yaml");
+  std::vector<std::string> msgs;
+  for (const auto& d : r.problems) {
+    msgs.push_back(format(d));
+    EXPECT_THAT(format(d), ::testing::Not(HasSubstr("sk-secret")));
+  }
+  EXPECT_THAT(msgs, ElementsAre("optd.yaml:3:11: providers[0].kind: unknown provider kind 'anthropic'; known: "
+                                "openai_compatible",
+                                "optd.yaml:4:15: providers[0].base_url must start with http:// or https://",
+                                "optd.yaml:6:22: providers[0].timeouts.read must be a positive duration like 500ms, "
+                                "30s or 2m",
+                                "optd.yaml:7:11: providers[1].name: provider 'a' is defined twice",
+                                "optd.yaml:9:19: default_provider 'b' is not one of the providers"));
+}
+
+TEST(daemon_config, the_shipped_configs_are_valid) {
+  for (auto name : {"/config/optd.yaml", "/config/examples/demo-optd.yaml"}) {
+    auto r = load_daemon_config_file(std::string(OPTD_SOURCE_DIR) + name);
+    EXPECT_TRUE(r.ok()) << name << ": " << (r.problems.empty() ? "" : format(r.problems[0]));
+  }
+}
+
+}  // namespace
+}  // namespace optd::config

@@ -1,0 +1,216 @@
+#include "config/run_config.hpp"
+
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace optd::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class run_config_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir("run_config");
+    std::ofstream(dir_ + "/qa.jsonl") << R"({"question":"What is 2+2?","answer":"4"})" << "\n"
+                                      << R"({"question":"Capital of France?","answer":"Paris","context":"geo"})"
+                                      << "\n";
+  }
+
+  loaded_run load(const std::string& yaml) {
+    load_context ctx;
+    ctx.providers = {"openai", "local"};
+    return parse_run_config(yaml, "run.yaml", dir_, ctx);
+  }
+
+  // "line:col: message" for each problem, file name dropped for brevity.
+  static std::vector<std::string> problems(const loaded_run& r) {
+    std::vector<std::string> out;
+    for (const auto& d : r.problems)
+      out.push_back(std::to_string(d.line) + ":" + std::to_string(d.column) + ": " + d.message);
+    return out;
+  }
+
+  std::string dir_;
+};
+
+constexpr const char* valid = R"(name: qa
+dataset_file: qa.jsonl
+prompt:
+  messages:
+    - role: system
+      content: Answer briefly.
+    - role: user
+      content: "{{question}}"
+llm_model:
+  model: gpt-4o-mini
+  provider: openai
+  parameters: {temperature: 0.2, max_tokens: 100, seed: 7}
+evaluation:
+  metrics:
+    - type: equals
+      parameters: {reference_key: answer, case_sensitive: true}
+    - type: levenshtein_ratio
+      weight: 0.5
+optimizer:
+  type: meta_prompt
+  parameters: {model: gpt-4o, model_parameters: {temperature: 1.0}, prompts_per_round: 2, seed: 3}
+limits: {max_trials: 5, n_samples: 2, max_concurrency: 4, max_duration: 10m, max_cost_usd: 1.5}
+)";
+
+TEST_F(run_config_test, valid_config_fills_the_run_spec) {
+  auto r = load(valid);
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(problems(r));
+  const auto& s = r.spec;
+  EXPECT_EQ(s.name, "qa");
+  EXPECT_EQ(s.dataset_name, "qa");  // from the file's stem
+  EXPECT_EQ(r.dataset_rows.size(), 2u);
+  ASSERT_EQ(s.prompt.size(), 2u);
+  EXPECT_EQ(s.prompt[1].content, "{{question}}");
+  EXPECT_EQ(s.llm_model.parameters["max_tokens"], 100);
+  EXPECT_EQ(s.llm_model.parameters["temperature"], 0.2);
+  ASSERT_EQ(s.metrics.size(), 2u);
+  EXPECT_EQ(s.metrics[0].parameters["case_sensitive"], true);
+  EXPECT_EQ(s.metrics[1].weight, 0.5);
+  EXPECT_EQ(s.objective_name, "equals");  // default: the first metric's name
+  EXPECT_EQ(s.optimizer.model, "gpt-4o");
+  EXPECT_EQ(s.optimizer.model_parameters["temperature"], 1.0);
+  EXPECT_EQ(s.optimizer.parameters["prompts_per_round"], 2);
+  EXPECT_FALSE(s.optimizer.parameters.contains("model"));
+  EXPECT_EQ(s.limits.max_trials, 5);
+  EXPECT_EQ(s.limits.max_duration, std::chrono::minutes(10));
+  EXPECT_EQ(s.limits.max_cost_usd, 1.5);
+}
+
+TEST_F(run_config_test, opik_create_body_with_studio_config_in_json) {
+  auto r = load(R"({"name":"from-opik","dataset_name":"qa","dataset_file":"qa.jsonl","objective_name":"equals",
+    "status":"initialized","metadata":{"optimizer":"x"},
+    "studio_config":{"dataset_name":"qa","prompt":{"messages":[{"role":"user","content":"{{question}}"}]},
+      "llm_model":{"model":"gpt-4o-mini","parameters":{"temperature":0.7}},
+      "evaluation":{"metrics":[{"type":"equals","parameters":{"reference_key":"answer"}}]},
+      "optimizer":{"type":"meta_prompt","parameters":{"seed":42,"verbose":false}}}})");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(problems(r));
+  EXPECT_EQ(r.spec.name, "from-opik");
+  EXPECT_EQ(r.spec.objective_name, "equals");
+  EXPECT_EQ(r.spec.llm_model.provider, "");  // the daemon's default provider
+}
+
+TEST_F(run_config_test, every_problem_with_its_line_and_column) {
+  auto r = load(R"(nmae: typo
+dataset_file: qa.jsonl
+prompt:
+  messages:
+    - role: robot
+      content: "Use {{questoin}} please"
+llm_model:
+  model: gpt-4o-mini
+  provider: nowhere
+  parameters: {temperature: 3, max_tokens: "many", temprature: 1}
+evaluation:
+  metrics:
+    - type: bleu
+    - type: equals
+      parameters: {reference_key: expected, strict: true}
+    - type: regex_match
+optimizer:
+  type: gepa
+limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
+)");
+  EXPECT_THAT(problems(r),
+              ElementsAre("1:1: unknown key 'nmae'; did you mean 'name'?",
+                          "5:13: prompt.messages[0].role: unknown role 'robot'; use system, user or assistant",
+                          "9:13: llm_model.provider: unknown provider 'nowhere'; the daemon config has: openai, local",
+                          "10:29: llm_model.parameters.temperature must be between 0 and 2, got 3",
+                          "10:44: llm_model.parameters.max_tokens must be a whole number, got a string",
+                          "10:52: unknown key 'llm_model.parameters.temprature'; known: temperature, max_tokens, "
+                          "max_completion_tokens, top_p, seed, frequency_penalty, presence_penalty, stop, response_format",
+                          "13:13: evaluation.metrics[0].type: unknown metric type 'bleu'; known: equals, contains, "
+                          "regex_match, levenshtein_ratio, numerical_similarity, is_json",
+                          "15:45: unknown parameter 'evaluation.metrics[1].parameters.strict' for equals (known: "
+                          "reference_key, case_sensitive)",
+                          "16:7: missing required parameter 'evaluation.metrics[2].parameters.regex'",
+                          "18:9: optimizer.type: unknown optimizer type 'gepa'; known: meta_prompt",
+                          "19:22: limits.max_trials must be between 1 and 10000, got 0",
+                          "19:42: limits.max_concurrency must be a whole number, got '2.5'",
+                          "19:61: limits.max_duration must be a positive duration like 90s, 30m or 2h, got 'soon'",
+                          // the column of the "{{" inside the quoted scalar
+                          "6:21: variable {{questoin}} is not a field of any item of dataset 'qa' (fields: answer, "
+                          "context, question)",
+                          "15:35: evaluation.metrics[1]: reference_key 'expected' is not a field of any item of "
+                          "dataset 'qa' (fields: answer, context, question)"));
+}
+
+TEST_F(run_config_test, missing_sections_are_each_reported) {
+  auto r = load("name: empty\n");
+  EXPECT_THAT(problems(r), ElementsAre("1:1: missing required key 'dataset_name'", "1:1: missing required key 'prompt'",
+                                       "1:1: missing required key 'llm_model'", "1:1: missing required key 'evaluation'",
+                                       "1:1: missing required key 'optimizer'"));
+}
+
+TEST_F(run_config_test, wrong_types_name_what_was_found) {
+  auto r = load(R"(dataset_file: qa.jsonl
+prompt: [a, b]
+llm_model: {model: [x]}
+evaluation: {metrics: []}
+optimizer: {type: meta_prompt, parameters: {prompts_per_round: 99, verbose: maybe}}
+)");
+  EXPECT_THAT(problems(r),
+              ElementsAre("2:9: prompt must be a map, got a list", "3:20: llm_model.model must be a string, got a list",
+                          "4:23: evaluation.metrics must be a non-empty list of {type, parameters, weight}",
+                          "5:64: optimizer.parameters.prompts_per_round must be between 1 and 10, got 99",
+                          "5:77: optimizer.parameters.verbose must be true or false, got a string"));
+}
+
+TEST_F(run_config_test, missing_dataset_file_and_unknown_stored_dataset) {
+  auto r = load("dataset_file: nope.jsonl\n" + std::string(valid).substr(std::string(valid).find("prompt:")));
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].line, 1);
+  EXPECT_THAT(r.problems[0].message, HasSubstr("nope.jsonl': cannot open dataset file"));
+
+  auto s = load("dataset_name: unknown\n" + std::string(valid).substr(std::string(valid).find("prompt:")));
+  ASSERT_EQ(s.problems.size(), 1u);
+  EXPECT_EQ(s.problems[0].message, "dataset 'unknown' is not stored; give dataset_file to load it");
+}
+
+TEST_F(run_config_test, stored_dataset_is_found_through_the_lookup) {
+  load_context ctx;
+  ctx.datasets = [](std::string_view name) -> std::optional<std::vector<nlohmann::json>> {
+    if (name != "stored") return std::nullopt;
+    return std::vector<nlohmann::json>{{{"question", "q"}, {"answer", "a"}}};
+  };
+  auto text = "dataset_name: stored\n" + std::string(valid).substr(std::string(valid).find("prompt:"));
+  auto r = parse_run_config(text, "run.yaml", dir_, ctx);
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(problems(r));
+  EXPECT_EQ(r.dataset_rows.size(), 1u);
+}
+
+TEST_F(run_config_test, yaml_syntax_error_points_at_it) {
+  auto r = load("name: x\nprompt: {messages: [\n");
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].line, 3);
+  EXPECT_THAT(r.problems[0].message, HasSubstr("YAML syntax"));
+}
+
+TEST_F(run_config_test, file_names_appear_in_formatted_problems) {
+  std::ofstream(dir_ + "/bad.yaml") << "name: [1\n";
+  auto r = load_run_config_file(dir_ + "/bad.yaml");
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_THAT(format(r.problems[0]), ::testing::StartsWith(dir_ + "/bad.yaml:2:1: YAML syntax"));
+  EXPECT_THAT(format(load_run_config_file(dir_ + "/none.yaml").problems.at(0)),
+              ::testing::EndsWith("none.yaml: cannot open the config file"));
+}
+
+TEST_F(run_config_test, the_shipped_demo_config_is_valid) {
+  auto r = load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(problems(r));
+  EXPECT_EQ(r.spec.dataset_name, "skills");
+  EXPECT_GT(r.dataset_rows.size(), 20u);
+}
+
+}  // namespace
+}  // namespace optd::config
