@@ -1,1 +1,162 @@
+#include "net/http_client.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace optd::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+http_request post(std::string target, std::string body) {
+  http_request r;
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.headers.push_back({"Content-Type", "application/json"});
+  return r;
+}
+
+TEST(http_client, reuses_one_keep_alive_connection_for_sequential_calls) {
+  asio::io_context ioc;
+  test::scripted_server server(ioc, [](const http_request& r, int i) {
+    return http_response{200, {{"X-Index", std::to_string(i)}}, "echo:" + r.body};
+  });
+  http_client client(ioc.get_executor(), nullptr);
+  auto base = *parse_url(server.base_url() + "/v1");
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await client.send(base, post("/chat", "b" + std::to_string(i)), {});
+      EXPECT_TRUE(r);
+      if (!r) co_return;
+      EXPECT_EQ(r->status, 200u);
+      EXPECT_EQ(r->body, "echo:b" + std::to_string(i));
+      EXPECT_EQ(r->header("x-index"), std::to_string(i));
+    }
+  }());
+  EXPECT_EQ(server.connections(), 1u);
+  EXPECT_EQ(client.stats().connections_opened, 1u);
+  ASSERT_EQ(server.received().size(), 3u);
+  EXPECT_EQ(server.received()[0].target, "/v1/chat");
+  EXPECT_EQ(server.received()[0].header("content-type"), "application/json");
+  EXPECT_EQ(client.idle_connections(), 1u);
+}
+
+// A server that answers one request per connection with keep-alive, then closes the connection:
+// the client's pooled connection is stale when it sends the second request.
+asio::awaitable<void> close_after_each_answer(tcp::acceptor& acceptor, int connections) {
+  for (int c = 0; c < connections; ++c) {
+    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+    asio::streambuf buf;
+    co_await asio::async_read_until(socket, buf, "\r\n\r\n", asio::use_awaitable);
+    std::string res = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+    co_await asio::async_write(socket, asio::buffer(res), asio::use_awaitable);
+    socket.close();
+  }
+}
+
+TEST(http_client, replaces_a_pooled_connection_the_server_closed) {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::co_spawn(ioc, close_after_each_answer(acceptor, 2), asio::detached);
+  http_client client(ioc.get_executor(), nullptr);
+  auto base = *parse_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    auto first = co_await client.send(base, post("/", "1"), {});
+    EXPECT_TRUE(first);
+    auto second = co_await client.send(base, post("/", "2"), {});
+    EXPECT_TRUE(second) << (second ? "" : second.error().message());
+    if (second) { EXPECT_EQ(second->body, "ok"); }
+  }());
+  EXPECT_EQ(client.stats().stale_reconnects, 1u);
+  EXPECT_EQ(client.stats().connections_opened, 2u);
+}
+
+TEST(http_client, read_timeout_ends_a_call_the_server_never_answers) {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::socket silent(ioc);
+  acceptor.async_accept(silent, [](auto) {});
+  http_client client(ioc.get_executor(), nullptr);
+  auto base = *parse_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    auto r = co_await client.send(base, post("/", "x"), {1s, 100ms, 5s});
+    EXPECT_FALSE(r);
+    if (!r) { EXPECT_EQ(r.error(), boost::beast::error::timeout); }
+  }());
+}
+
+TEST(http_client, overall_deadline_bounds_the_call) {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::socket silent(ioc);
+  acceptor.async_accept(silent, [](auto) {});
+  http_client client(ioc.get_executor(), nullptr);
+  auto base = *parse_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    auto r = co_await client.send(base, post("/", "x"), {1s, 60s, 100ms});
+    EXPECT_FALSE(r);
+    if (!r) { EXPECT_EQ(r.error(), boost::beast::error::timeout); }
+  }());
+}
+
+TEST(http_client, connection_refused_is_an_error_value) {
+  asio::io_context ioc;
+  unsigned short port = 0;
+  {
+    tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  http_client client(ioc.get_executor(), nullptr);
+  auto base = *parse_url("http://127.0.0.1:" + std::to_string(port));
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    auto r = co_await client.send(base, post("/", "x"), {});
+    EXPECT_FALSE(r);
+    if (!r) { EXPECT_EQ(r.error(), asio::error::connection_refused); }
+  }());
+}
+
+TEST(http_client, https_without_a_tls_context_is_refused) {
+  asio::io_context ioc;
+  http_client client(ioc.get_executor(), nullptr);
+  test::run(ioc, [&]() -> asio::awaitable<void> {
+    auto r = co_await client.send(*parse_url("https://127.0.0.1:1"), post("/", "x"), {});
+    EXPECT_FALSE(r);
+  }());
+}
+
+TEST(http_server, answers_400_to_garbage_and_413_to_oversized_bodies) {
+  asio::io_context ioc;
+  net::http_server server(ioc.get_executor(), [](http_request) -> asio::awaitable<http_response> {
+    co_return http_response{200, {}, "fine"};
+  }, {.body_limit = 16, .read_timeout = std::chrono::seconds(5)});
+  auto port = server.listen("127.0.0.1", 0);
+  server.start();
+  auto exchange = [&](std::string raw) -> asio::awaitable<std::string> {
+    tcp::socket s(ioc);
+    co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
+    co_await asio::async_write(s, asio::buffer(raw), asio::use_awaitable);
+    asio::streambuf buf;
+    co_await asio::async_read_until(s, buf, "\r\n", asio::use_awaitable);
+    std::string line;
+    std::istream(&buf) >> line >> line;
+    co_return line;
+  };
+  EXPECT_EQ(*test::run(ioc, exchange("NOT HTTP AT ALL\r\n\r\n")), "400");
+  EXPECT_EQ(*test::run(ioc, exchange("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'a'))),
+            "413");
+  EXPECT_EQ(*test::run(ioc, exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), "200");
+}
+
+}  // namespace
+}  // namespace optd::net

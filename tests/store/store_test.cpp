@@ -1,1 +1,118 @@
+#include "store/store.hpp"
 
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "support/test_support.hpp"
+
+namespace optd::store {
+namespace {
+
+class store_test : public ::testing::Test {
+ protected:
+  std::string path_ = test::temp_dir("store") + "/optd.db";
+  int next_ = 0;
+  std::function<std::string()> ids_ = [this] { return "id-" + std::to_string(++next_); };
+
+  run_record run(const std::string& id) {
+    run_record r;
+    r.id = id;
+    r.name = "n";
+    r.status = "running";
+    r.objective_name = "equals";
+    r.dataset_name = "d";
+    r.spec_json = "{}";
+    return r;
+  }
+};
+
+TEST_F(store_test, dataset_items_are_kept_in_order_and_replaced_only_when_the_content_changes) {
+  store db(path_);
+  std::vector<nlohmann::json> rows{{{"q", "a"}}, {{"q", "b"}}};
+  auto id = db.put_dataset("d", rows, "h1", ids_, 1);
+  auto items = db.dataset_items("d");
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[1].data["q"], "b");
+  auto first_item_id = (*items)[0].id;
+
+  EXPECT_EQ(db.put_dataset("d", rows, "h1", ids_, 2), id);
+  EXPECT_EQ(db.dataset_items("d")->at(0).id, first_item_id);  // same content: same items
+
+  EXPECT_EQ(db.put_dataset("d", {{{"q", "c"}}}, "h2", ids_, 3), id);
+  ASSERT_EQ(db.dataset_items("d")->size(), 1u);
+  EXPECT_EQ(db.dataset_items("d")->at(0).data["q"], "c");
+  EXPECT_FALSE(db.dataset_items("missing"));
+}
+
+TEST_F(store_test, evaluations_are_journaled_pending_then_completed) {
+  store db(path_);
+  db.insert_run(run("r1"));
+  trial_record t;
+  t.id = "t1";
+  t.run_id = "r1";
+  t.number = 1;
+  t.prompt_json = "[]";
+  db.insert_trial(t);
+  std::vector<evaluation_record> rows(3);
+  for (int i = 0; i < 3; ++i) {
+    rows[static_cast<std::size_t>(i)].id = "e" + std::to_string(i);
+    rows[static_cast<std::size_t>(i)].run_id = "r1";
+    rows[static_cast<std::size_t>(i)].trial_id = "t1";
+    rows[static_cast<std::size_t>(i)].request_json = R"({"model":"m"})";
+  }
+  db.begin_evaluations(rows);
+  EXPECT_EQ(db.count_evaluations("r1", "pending"), 3);
+
+  auto done = rows[1];
+  done.status = "completed";
+  done.output = "4";
+  done.objective = 1.0;
+  done.tokens = {10, 2};
+  done.cost_usd = 0.5;
+  db.complete_evaluation(done);
+  EXPECT_EQ(db.count_evaluations("r1", "pending"), 2);
+  EXPECT_EQ(db.count_evaluations("r1", "completed"), 1);
+  auto stored = db.evaluations("t1");
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[1].output, "4");
+  EXPECT_EQ(stored[1].tokens.completion_tokens, 2);
+  EXPECT_EQ(*stored[1].objective, 1.0);
+  EXPECT_FALSE(stored[0].objective);
+}
+
+TEST_F(store_test, runs_survive_reopening_and_are_found_by_unique_prefix) {
+  {
+    store db(path_);
+    auto r = run("0197aaaa-0000-7000-8000-000000000001");
+    db.insert_run(r);
+    db.insert_run(run("0197aaab-0000-7000-8000-000000000002"));
+    r.status = "completed";
+    r.best_score = 0.9;
+    r.baseline_score = 0.1;
+    db.update_run(r);
+    db.append_log(r.id, 5, "hello");
+  }
+  store db(path_);
+  auto r = db.find_run("0197aaaa");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, "completed");
+  EXPECT_EQ(*r->best_score, 0.9);
+  EXPECT_FALSE(db.find_run("0197aaa"));  // ambiguous
+  EXPECT_FALSE(db.find_run("nope"));
+  EXPECT_EQ(db.list_runs().size(), 2u);
+  ASSERT_EQ(db.logs(r->id).size(), 1u);
+  EXPECT_EQ(db.logs(r->id)[0].second, "hello");
+}
+
+TEST_F(store_test, refuses_a_store_from_a_newer_optd) {
+  { store db(path_); }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_THROW(store{path_}, std::runtime_error);
+}
+
+}  // namespace
+}  // namespace optd::store
