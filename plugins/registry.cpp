@@ -7,7 +7,9 @@ namespace optd::plugins {
 
 std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec,
                                                      const std::vector<core::dataset_item>& dataset) {
-  const auto& p = spec.parameters;
+  // A null parameter bag (JSON `"parameters": null`) means no parameters.
+  static const nlohmann::json none = nlohmann::json::object();
+  const auto& p = spec.parameters.is_object() ? spec.parameters : none;
   if (spec.type == "equals") return make_equals(p);
   if (spec.type == "contains") return make_contains(p);
   if (spec.type == "regex_match") return make_regex_match(p);

@@ -40,13 +40,14 @@ nlohmann::json extract_json(const std::string& reply) {
 
 meta_prompt_settings meta_prompt_settings::from(const core::optimizer_spec& spec, const std::string& default_model) {
   meta_prompt_settings s;
-  const auto& p = spec.parameters;
+  static const nlohmann::json none = nlohmann::json::object();
+  const auto& p = spec.parameters.is_object() ? spec.parameters : none;
   s.prompts_per_round = p.value("prompts_per_round", s.prompts_per_round);
   s.examples_per_round = p.value("examples_per_round", s.examples_per_round);
   s.no_improvement_rounds = p.value("no_improvement_rounds", s.no_improvement_rounds);
   s.perfect_score = p.value("perfect_score", s.perfect_score);
   s.model = spec.model.empty() ? default_model : spec.model;
-  s.model_parameters = spec.model_parameters;
+  s.model_parameters = spec.model_parameters.is_object() ? spec.model_parameters : none;
   return s;
 }
 

@@ -14,7 +14,7 @@ struct meta_prompt_settings {
   int examples_per_round = 6;
   int no_improvement_rounds = 2;
   double perfect_score = 1.0;
-  std::string model;  // the reasoning model
+  std::string model{};  // the reasoning model
   nlohmann::json model_parameters = nlohmann::json::object();
 
   static meta_prompt_settings from(const core::optimizer_spec& spec, const std::string& default_model);

@@ -1,1 +1,169 @@
+// The provider against a scripted loopback server, with a fake clock for the waits between
+// retries: the test observes exactly how long optd would have slept.
+#include "plugins/providers/openai_compatible.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace optd::plugins {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+constexpr const char* ok_body =
+    R"({"id":"c1","choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})";
+
+net::http_response json(unsigned status, std::string body, std::vector<net::http_header> extra = {}) {
+  extra.push_back({"Content-Type", "application/json"});
+  return {status, std::move(extra), std::move(body)};
+}
+
+struct fixture {
+  asio::io_context ioc;
+  test::fake_clock clock;
+  test::scripted_server server;
+  net::http_client client{ioc.get_executor(), nullptr};
+  openai_compatible provider;
+
+  explicit fixture(test::scripted_server::script s, int max_attempts = 4)
+      : server(ioc, std::move(s)), provider(client, clock, settings(max_attempts), 7) {}
+
+  openai_compatible_settings settings(int max_attempts) {
+    openai_compatible_settings s;
+    s.base = *net::parse_url(server.base_url() + "/v1");
+    s.headers = {{"Authorization", "Bearer sk-test-secret"}};
+    s.timeouts = {1s, 2s, 60s};
+    s.retry = {max_attempts, 100ms, 5s};
+    return s;
+  }
+
+  core::completion_result call() {
+    core::chat_request req;
+    req.model = "gpt-4o-mini";
+    req.messages = {{core::role::system, "Be brief."}, {core::role::user, "2+2?"}};
+    req.parameters = {{"temperature", 0.0}, {"max_tokens", 5}};
+    return *test::run(ioc, provider.complete(req));
+  }
+};
+
+TEST(openai_compatible, sends_the_chat_request_and_reads_text_usage_and_latency) {
+  fixture f([](const net::http_request&, int) { return json(200, ok_body); });
+  auto r = f.call();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "4");
+  EXPECT_EQ(r->finish_reason, "stop");
+  EXPECT_EQ(r->usage.prompt_tokens, 12);
+  EXPECT_EQ(r->usage.completion_tokens, 3);
+  EXPECT_EQ(r->attempts, 1);
+  EXPECT_GT(r->latency.count(), 0);
+  ASSERT_EQ(f.server.received().size(), 1u);
+  const auto& sent = f.server.received()[0];
+  EXPECT_EQ(sent.target, "/v1/chat/completions");
+  EXPECT_EQ(sent.header("authorization"), "Bearer sk-test-secret");
+  auto body = nlohmann::json::parse(sent.body);
+  EXPECT_EQ(body["model"], "gpt-4o-mini");
+  EXPECT_EQ(body["stream"], false);
+  EXPECT_EQ(body["max_tokens"], 5);
+  EXPECT_EQ(body["messages"][1], (nlohmann::json{{"role", "user"}, {"content", "2+2?"}}));
+}
+
+TEST(openai_compatible, retries_5xx_with_jittered_exponential_backoff) {
+  fixture f([](const net::http_request&, int i) { return i < 2 ? json(503, R"({"error":{"message":"busy"}})") : json(200, ok_body); });
+  auto r = f.call();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->attempts, 3);
+  ASSERT_EQ(f.clock.sleeps.size(), 2u);
+  EXPECT_LT(f.clock.sleeps[0], 100ms);  // full jitter below base
+  EXPECT_LT(f.clock.sleeps[1], 200ms);  // below base·2
+}
+
+TEST(openai_compatible, honours_retry_after_and_retry_after_ms) {
+  fixture f([](const net::http_request&, int i) {
+    if (i == 0) return json(429, R"({"error":{"message":"slow down"}})", {{"Retry-After", "2"}});
+    if (i == 1) return json(429, "{}", {{"Retry-After", "9"}, {"retry-after-ms", "1500"}});
+    return json(200, ok_body);
+  });
+  auto r = f.call();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(f.clock.sleeps, (std::vector<std::chrono::milliseconds>{2000ms, 1500ms}));
+}
+
+TEST(openai_compatible, a_server_hint_longer_than_max_delay_is_capped) {
+  fixture f([](const net::http_request&, int i) {
+    return i == 0 ? json(429, "{}", {{"Retry-After", "3600"}}) : json(200, ok_body);
+  });
+  ASSERT_TRUE(f.call());
+  EXPECT_EQ(f.clock.sleeps, (std::vector<std::chrono::milliseconds>{5000ms}));
+}
+
+TEST(openai_compatible, client_errors_are_final_and_carry_the_server_message) {
+  fixture f([](const net::http_request&, int) {
+    return json(400, R"({"error":{"message":"max_tokens is too large","type":"invalid_request_error"}})");
+  });
+  auto r = f.call();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::errc::provider_http_error);
+  EXPECT_EQ(r.error().http_status, 400u);
+  EXPECT_EQ(r.error().message, "HTTP 400: max_tokens is too large");
+  EXPECT_EQ(f.server.received().size(), 1u);
+  EXPECT_TRUE(f.clock.sleeps.empty());
+}
+
+TEST(openai_compatible, malformed_replies_are_retried_then_reported) {
+  fixture f([](const net::http_request&, int) { return json(200, R"({"choices":[{"message":)"); }, 3);
+  auto r = f.call();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::errc::provider_bad_response);
+  EXPECT_EQ(r.error().attempts, 3);
+  EXPECT_EQ(f.server.received().size(), 3u);
+}
+
+TEST(openai_compatible, a_reset_connection_is_retried_on_a_new_one) {
+  fixture f([](const net::http_request&, int i) {
+    net::http_response r = json(200, ok_body);
+    r.reset_connection = i == 0;
+    return r;
+  });
+  auto r = f.call();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(f.server.connections(), 2u);
+}
+
+TEST(openai_compatible, gives_up_when_retries_run_out_and_never_leaks_the_key) {
+  fixture f([](const net::http_request& req, int) {
+    // A hostile server echoing the request headers must not get the key into our error text.
+    return json(500, R"({"error":{"message":"boom"}})");
+    (void)req;
+  }, 2);
+  auto r = f.call();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::errc::provider_unavailable);
+  EXPECT_EQ(r.error().attempts, 2);
+  EXPECT_THAT(r.error().message, HasSubstr("HTTP 500: boom"));
+  EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("sk-test-secret")));
+}
+
+TEST(openai_compatible, a_retry_that_would_pass_the_overall_deadline_is_not_made) {
+  fixture f([](const net::http_request&, int) { return json(429, "{}", {{"Retry-After", "120"}}); });
+  auto s = f.settings(10);
+  s.timeouts.total = 3s;
+  s.retry.max_delay = 60s;
+  openai_compatible short_deadline(f.client, f.clock, s, 1);
+  core::chat_request req;
+  req.model = "m";
+  req.messages = {{core::role::user, "x"}};
+  auto r = *test::run(f.ioc, short_deadline.complete(req));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().http_status, 429u);
+  EXPECT_TRUE(f.clock.sleeps.empty());
+}
+
+}  // namespace
+}  // namespace optd::plugins
