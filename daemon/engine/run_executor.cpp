@@ -143,6 +143,17 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   };
   auto outcome = co_await trials_->run(number, c, on_done);
   trial_records_.push_back(outcome.record);
+  if (outcome.record.evaluated_count == 0 && outcome.record.failed_count > 0) {
+    // Nothing could be scored: going on would only spend money on a provider that does not answer.
+    std::string first_error;
+    for (const auto& e : outcome.result.examples)
+      if (!e.reason.empty()) {
+        first_error = e.reason;
+        break;
+      }
+    throw std::runtime_error("all " + std::to_string(outcome.record.failed_count) + " evaluations of trial " +
+                             std::to_string(number) + " failed; first: " + first_error);
+  }
   update_aggregates();
   env_.db.update_run(record_);
   log("trial " + std::to_string(number) + " scored " + std::to_string(outcome.result.score) + " on " +

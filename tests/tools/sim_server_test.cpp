@@ -1,1 +1,76 @@
+#include "sim_server.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "net/http_client.hpp"
+#include "support/test_support.hpp"
+
+namespace optd::sim {
+namespace {
+
+namespace asio = boost::asio;
+
+struct sim_fixture {
+  asio::io_context ioc;
+  sim_server sim;
+  net::http_server server;
+  net::http_client client{ioc.get_executor(), nullptr};
+  net::url base;
+
+  explicit sim_fixture(server_config c)
+      : sim(ioc.get_executor(), c),
+        server(ioc.get_executor(), [this](net::http_request r) { return sim.handle(std::move(r)); }) {
+    base = *net::parse_url("http://127.0.0.1:" + std::to_string(server.listen("127.0.0.1", 0)));
+    server.start();
+  }
+
+  net::http_response post(const std::string& body) {
+    net::http_request r;
+    r.target = "/v1/chat/completions";
+    r.body = body;
+    auto res = *test::run(ioc, client.send(base, r, {}));
+    EXPECT_TRUE(res);
+    return res ? *res : net::http_response{};
+  }
+};
+
+constexpr const char* chat = R"({"model":"m","messages":[{"role":"user","content":"What is 2 + 2?"}]})";
+
+TEST(sim_server, answers_like_openai_and_counts_what_it_served) {
+  sim_fixture f({});
+  auto r = f.post(chat);
+  EXPECT_EQ(r.status, 200u);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Sure! The answer is four.");
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 0);
+  f.post(chat);
+  EXPECT_EQ(f.sim.stats().completions, 2u);
+  EXPECT_EQ(f.sim.stats().duplicate_completions, 1u);
+  EXPECT_EQ(f.post("not json").status, 400u);
+}
+
+TEST(sim_server, rate_limits_with_retry_after_and_ratelimit_headers) {
+  sim_fixture f({.rpm = 2});
+  EXPECT_EQ(f.post(chat).status, 200u);
+  EXPECT_EQ(f.post(chat).status, 200u);
+  auto limited = f.post(chat);
+  EXPECT_EQ(limited.status, 429u);
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  EXPECT_FALSE(limited.header("retry-after-ms").empty());
+  EXPECT_EQ(limited.header("x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(f.sim.stats().rate_limited, 1u);
+}
+
+TEST(sim_server, injects_faults_on_request) {
+  sim_fixture fail({.fail_rate = 1.0});
+  EXPECT_EQ(fail.post(chat).status, 503u);
+  sim_fixture broken({.malformed_rate = 1.0});
+  auto r = broken.post(chat);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(nlohmann::json::parse(r.body, nullptr, false).is_discarded());
+}
+
+}  // namespace
+}  // namespace optd::sim

@@ -19,7 +19,7 @@
 namespace optd::sim {
 
 struct server_config {
-  sim_options model;
+  sim_options model{};
   double latency_ms = 0;      // median
   double latency_sigma = 0;   // log-normal spread; 0 = always the median
   long long rpm = 0;          // requests per minute; 0 = unlimited
