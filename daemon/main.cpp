@@ -5,6 +5,7 @@
 
 #include "app/commands.hpp"
 #include "app/paths.hpp"
+#include "app/process_limits.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"optd: prompt optimization runs for Opik, from YAML configs"};
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : optd::app::exit_usage;
   }
 
+  optd::app::raise_open_file_limit();
   try {
     if (*run_cmd) {
       run.common = common;

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,6 +39,12 @@ int main(int argc, char** argv) {
   if (colon == std::string::npos) {
     std::cerr << "llm-sim: --listen must be HOST:PORT\n";
     return 64;
+  }
+  // Benchmarks hold thousands of connections open; lift the soft limit on open files.
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
   }
   boost::asio::io_context ioc{1};
   optd::sim::sim_server sim(ioc.get_executor(), config);

