@@ -57,6 +57,16 @@ class engine_test : public ::testing::Test {
 
   store::run_record run(run_executor& ex) { return *test::run(ioc_, ex.run()); }
 
+  // Every coroutine that points at the simulator finishes before the fixture's members go.
+  void TearDown() override {
+    if (!server_) return;
+    server_->stop();
+    sim_->stop();
+    ioc_.restart();
+    ioc_.run_for(std::chrono::seconds(10));
+    EXPECT_TRUE(ioc_.stopped()) << "work left on the io_context after stop";
+  }
+
   asio::io_context ioc_;
   test::fake_clock clock_;
   core::uuid_v7_generator ids_{9};

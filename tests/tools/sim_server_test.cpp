@@ -25,6 +25,13 @@ struct sim_fixture {
     server.start();
   }
 
+  ~sim_fixture() {
+    server.stop();
+    sim.stop();
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(10));
+  }
+
   net::http_response post(const std::string& body) {
     net::http_request r;
     r.target = "/v1/chat/completions";

@@ -67,9 +67,11 @@ int main(int argc, char** argv) {
   }
   std::cerr << "llm-sim listening on http://" << listen.substr(0, colon) << ":" << port << "/v1\n";
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  // Stop accepting, end the simulated waits, and let every request finish: run() then returns
+  // with no coroutine frame left pointing at `sim`.
   signals.async_wait([&](auto, int) {
     server.stop();
-    ioc.stop();
+    sim.stop();
   });
   ioc.run();
   return 0;

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace optd::sim {
@@ -109,6 +109,11 @@ net::http_response sim_server::completions(const net::http_request& request) {
                        {"total_tokens", prompt_tokens + completion_tokens}}}});
 }
 
+void sim_server::stop() {
+  stopped_ = true;
+  for (auto* t : waits_) t->cancel();
+}
+
 asio::awaitable<net::http_response> sim_server::handle(net::http_request request) {
   ++stats_.requests;
   auto path = request.target.substr(0, request.target.find('?'));
@@ -140,9 +145,16 @@ asio::awaitable<net::http_response> sim_server::handle(net::http_request request
     ++stats_.hung;
     delay_ms = 3'600'000;
   }
-  if (delay_ms > 0) {
+  if (delay_ms > 0 && !stopped_) {
     asio::steady_timer timer(ex_, microseconds(static_cast<long long>(delay_ms * 1000)));
-    co_await timer.async_wait(asio::use_awaitable);
+    waits_.insert(&timer);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    waits_.erase(&timer);
+  }
+  if (stopped_) {
+    net::http_response r;
+    r.reset_connection = true;
+    co_return r;
   }
   roll -= config_.hang_rate;
   if (roll >= 0 && roll < config_.fail_rate) {

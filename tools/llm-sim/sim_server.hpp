@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "net/http_message.hpp"
 #include "sim_rules.hpp"
@@ -46,6 +47,9 @@ class sim_server {
  public:
   sim_server(boost::asio::any_io_executor ex, server_config config);
   boost::asio::awaitable<net::http_response> handle(net::http_request request);
+  // Ends every simulated wait (latency, hangs) at once; requests still waiting get their
+  // connection reset. Call before the server and the io_context go away.
+  void stop();
   const server_stats& stats() const noexcept { return stats_; }
 
  private:
@@ -58,6 +62,8 @@ class sim_server {
   server_stats stats_;
   std::mt19937_64 fault_rng_;
   std::set<std::uint64_t> answered_;
+  std::set<boost::asio::steady_timer*> waits_;
+  bool stopped_ = false;
   std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
   long long window_requests_ = 0, window_tokens_ = 0;
 };
