@@ -1,10 +1,12 @@
 // optd-measure: runs a command and prints what it cost, as one JSON line on stdout:
 // {"exit":0,"user_s":1.23,"sys_s":0.45,"wall_s":2.0,"max_rss_kb":12345}
 // CPU and peak RSS come from wait4(2), so they cover the command (and the children it waited
-// for) and nothing else: the simulator it talks to runs in another process.
+// for) and nothing else: the simulator it talks to runs in another process. The command's own
+// standard output is discarded; its standard error passes through.
 #include <chrono>
 #include <cstdio>
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -18,7 +20,12 @@ int main(int argc, char** argv) {
   }
   auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
-  if (posix_spawnp(&pid, argv[1], nullptr, nullptr, argv + 1, environ) != 0) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  int rc = posix_spawnp(&pid, argv[1], &fa, nullptr, argv + 1, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
     std::perror("optd-measure: spawn");
     return 69;
   }

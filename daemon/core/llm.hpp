@@ -20,9 +20,13 @@ struct chat_request {
   nlohmann::json parameters = nlohmann::json::object();  // temperature, max_tokens, top_p, seed, …
 };
 
-// {"model", "messages", …parameters}: the OpenAI chat body without transport options. The
-// journal stores it; OpenAI-compatible providers send it as it is.
-nlohmann::json to_json(const chat_request& request);
+// {"model", "messages", …parameters}: the OpenAI chat body, serialized directly (no JSON tree:
+// this runs once per LLM call). `extra` is appended as-is inside the object, e.g.
+// R"("stream":false)". The journal stores it without extras; providers send it with theirs.
+std::string to_json_body(const chat_request& request, std::string_view extra = {});
+
+// Appends `s` to `out` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view s);
 
 struct completion {
   std::string text;

@@ -169,7 +169,7 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
   call.id = env_.new_id();
   call.run_id = record_.id;
   call.purpose = "reasoning";
-  call.request_json = core::to_json(request).dump();
+  call.request_json = core::to_json_body(request);
   call.created_ms = env_.clock.now_ms();
 
   // The call runs as a child task so that cancel() can interrupt it.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "core/aggregates.hpp"
 #include "core/prompt_template.hpp"
@@ -54,7 +56,7 @@ void trial_runner::score(slot& s, const core::completion& c) {
   s.scored = true;
 }
 
-asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t& next, const evaluation_done& done) {
+asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t& next) {
   while (next < slots.size() && !cancelled_) {
     auto& s = slots[next++];
     if (s.row.status != "pending") continue;  // failed to render: already final
@@ -72,9 +74,28 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
       s.row.error = result.error().message;
       s.row.attempts = result.error().attempts;
     }
-    env_.db.complete_evaluation(s.row);
-    if (done) done(s.row);
+    uncommitted_.push_back(&s.row);
+    if (!commit_scheduled_) {
+      commit_scheduled_ = true;
+      in_flight_->spawn(commit_soon());
+    }
   }
+}
+
+// Lets every completion that is ready in this turn of the loop join the transaction.
+asio::awaitable<void> trial_runner::commit_soon() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  commit();
+}
+
+void trial_runner::commit() {
+  commit_scheduled_ = false;
+  if (uncommitted_.empty()) return;
+  auto rows = std::move(uncommitted_);
+  uncommitted_.clear();
+  env_.db.complete_evaluations(rows);
+  if (done_ && *done_)
+    for (const auto* r : rows) (*done_)(*r);
 }
 
 asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candidate& candidate,
@@ -90,7 +111,7 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   env_.db.insert_trial(t);
 
   std::vector<slot> slots(sample_.size());
-  std::vector<store::evaluation_record> rows;
+  std::vector<const store::evaluation_record*> rows;
   rows.reserve(slots.size());
   for (std::size_t i = 0; i < sample_.size(); ++i) {
     auto& s = slots[i];
@@ -112,14 +133,14 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
     r.run_id = run_id_;
     r.trial_id = t.id;
     r.item_id = s.item->id;
-    r.request_json = core::to_json(s.request).dump();
+    r.request_json = core::to_json_body(s.request);
     r.created_ms = t.started_ms;
     if (!render_error.empty()) {
       r.status = "failed";
       r.error = render_error;
       r.completed_ms = t.started_ms;
     }
-    rows.push_back(r);
+    rows.push_back(&r);
   }
   env_.db.begin_evaluations(rows);  // journal first: every request is on disk before it is sent
   for (const auto& s : slots)
@@ -128,15 +149,19 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   task_group workers(co_await asio::this_coro::executor);
   std::size_t next = 0;
   auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), slots.size());
-  for (std::size_t w = 0; w < n_workers; ++w) workers.spawn(worker(slots, next, done));
   in_flight_ = &workers;
+  done_ = &done;
+  for (std::size_t w = 0; w < n_workers; ++w) workers.spawn(worker(slots, next));
+  std::exception_ptr failure;
   try {
     co_await workers.wait();
   } catch (...) {
-    in_flight_ = nullptr;
-    throw;
+    failure = std::current_exception();
   }
+  commit();  // a cancelled commit_soon() leaves rows behind: they are stored, never dropped
   in_flight_ = nullptr;
+  done_ = nullptr;
+  if (failure) std::rethrow_exception(failure);
 
   std::vector<double> durations;
   double score_sum = 0;

@@ -3,6 +3,8 @@
 // evaluation as pending in one transaction, then calls the provider for up to max_concurrency
 // items at once, scores each answer, and completes its row. Failed calls are stored with their
 // error and left out of the trial's mean (the trial then counts fewer evaluated items).
+// Completions are group-committed: those that arrive in the same turn of the event loop share one
+// transaction, and an evaluation is counted (the `done` callback) only once its row is committed.
 #include <functional>
 #include <memory>
 #include <vector>
@@ -37,7 +39,9 @@ class trial_runner {
 
  private:
   struct slot;
-  boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next, const evaluation_done& done);
+  boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next);
+  boost::asio::awaitable<void> commit_soon();
+  void commit();
   void score(slot& s, const core::completion& c);
 
   run_environment& env_;
@@ -50,6 +54,9 @@ class trial_runner {
   std::string run_id_;
   task_group* in_flight_ = nullptr;
   bool cancelled_ = false;
+  std::vector<const store::evaluation_record*> uncommitted_;
+  bool commit_scheduled_ = false;
+  const evaluation_done* done_ = nullptr;
 };
 
 }  // namespace optd::engine

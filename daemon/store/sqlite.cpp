@@ -30,7 +30,8 @@ statement& statement::operator=(statement&& o) noexcept {
 statement::~statement() { sqlite3_finalize(stmt_); }
 
 statement& statement::bind(int i, std::string_view v) {
-  if (sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+  // SQLITE_STATIC: callers bind and step before the string can change (see sqlite.hpp).
+  if (sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC) != SQLITE_OK)
     fail(db_, "bind");
   return *this;
 }

@@ -13,6 +13,8 @@ struct sqlite3_stmt;
 
 namespace optd::store {
 
+// Text is bound without a copy: the bound string must stay unchanged until the statement has
+// been stepped and reset (run() does both), as every use in store.cpp does.
 class statement {
  public:
   statement(sqlite3* db, std::string_view sql);

@@ -153,7 +153,8 @@ struct store::statements {
 };
 
 store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
-  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  // A 16 MiB page cache keeps a large trial's rows in memory between its insert and its updates.
+  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");
   auto version = db_->prepare("PRAGMA user_version");
   version.step();
   auto current = version.int64(0);
@@ -267,14 +268,16 @@ std::vector<trial_record> store::trials(const std::string& run_id) {
   return out;
 }
 
-void store::begin_evaluations(const std::vector<evaluation_record>& rows) {
+void store::begin_evaluations(const std::vector<const evaluation_record*>& rows) {
   transaction tx(*db_);
   auto& ins = st_->insert_evaluation;
-  for (const auto& e : rows)
+  for (const auto* row : rows) {
+    const auto& e = *row;
     ins.bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
                  e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
                  e.created_ms, e.completed_ms)
         .run();
+  }
   tx.commit();
 }
 
@@ -283,6 +286,13 @@ void store::complete_evaluation(const evaluation_record& e) {
       .bind_all(e.id, e.status, e.output, e.scores_json, e.objective, e.tokens.prompt_tokens,
                 e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error, e.completed_ms)
       .run();
+}
+
+void store::complete_evaluations(const std::vector<const evaluation_record*>& rows) {
+  if (rows.empty()) return;
+  transaction tx(*db_);
+  for (const auto* e : rows) complete_evaluation(*e);
+  tx.commit();
 }
 
 std::vector<evaluation_record> store::evaluations(const std::string& trial_id) {

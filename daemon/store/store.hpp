@@ -118,8 +118,10 @@ class store {
   std::vector<trial_record> trials(const std::string& run_id);
 
   // Evaluations: journal first (all pending rows of a trial in one transaction), then complete.
-  void begin_evaluations(const std::vector<evaluation_record>& rows);
+  void begin_evaluations(const std::vector<const evaluation_record*>& rows);
   void complete_evaluation(const evaluation_record& e);
+  // Several completions in one transaction (group commit).
+  void complete_evaluations(const std::vector<const evaluation_record*>& rows);
   std::vector<evaluation_record> evaluations(const std::string& trial_id);
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 

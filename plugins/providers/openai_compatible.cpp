@@ -32,23 +32,104 @@ std::string error_text(const std::string& body) {
   return msg;
 }
 
-std::optional<core::completion> parse_completion(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return std::nullopt;
-  const auto& choice = j["choices"][0];
-  if (!choice.is_object() || !choice.contains("message") || !choice["message"].is_object()) return std::nullopt;
-  const auto& content = choice["message"].value("content", nlohmann::json());
-  if (!content.is_string() && !content.is_null()) return std::nullopt;
-  core::completion c;
-  c.text = content.is_string() ? content.get<std::string>() : std::string();
-  if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
-    c.finish_reason = choice["finish_reason"].get<std::string>();
-  if (j.contains("usage") && j["usage"].is_object()) {
-    const auto& u = j["usage"];
-    c.usage.prompt_tokens = u.value("prompt_tokens", std::int64_t{0});
-    c.usage.completion_tokens = u.value("completion_tokens", std::int64_t{0});
+// Reads only what optd needs from a chat completion — choices[0].message.content,
+// choices[0].finish_reason and usage — with nlohmann's SAX interface, so a reply is never
+// built into a JSON tree (this runs once per LLM call).
+class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  core::completion out;
+  bool saw_message = false;
+  bool content_ok = true;  // content must be a string or null
+
+  bool null() override { return scalar([](field) {}); }  // null content: an empty answer
+  bool boolean(bool) override { return scalar([&](field f) { content_ok &= f != field::content; }); }
+  bool number_integer(number_integer_t v) override { return number(static_cast<std::int64_t>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<std::int64_t>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return number(static_cast<std::int64_t>(v)); }
+  bool string(string_t& v) override {
+    return scalar([&](field f) {
+      if (f == field::content) out.text = std::move(v);
+      else if (f == field::finish_reason) out.finish_reason = std::move(v);
+    });
   }
-  return c;
+  bool binary(binary_t&) override { return scalar([](field) {}); }
+  bool start_object(std::size_t) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    stack_.back().key = std::move(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  enum class field { other, content, finish_reason, prompt_tokens, completion_tokens, message };
+  struct frame {
+    bool array;
+    std::size_t index = 0;
+    std::string key;
+    std::string name;  // this container's own name in its parent
+  };
+
+  std::string member() const {
+    if (stack_.empty()) return {};
+    const auto& f = stack_.back();
+    return f.array ? std::to_string(f.index) : f.key;
+  }
+
+  // Which field the next value is, from the names of the open containers.
+  field current() const {
+    auto n = stack_.size();
+    auto name = [&](std::size_t i) -> const std::string& { return stack_[i].name; };
+    if (n == 2 && name(1) == "usage") {
+      if (stack_[1].key == "prompt_tokens") return field::prompt_tokens;
+      if (stack_[1].key == "completion_tokens") return field::completion_tokens;
+    }
+    if (n >= 3 && name(1) == "choices" && name(2) == "0") {
+      if (n == 3 && stack_[2].key == "finish_reason") return field::finish_reason;
+      if (n == 3 && stack_[2].key == "message") return field::message;
+      if (n == 4 && name(3) == "message" && stack_[3].key == "content") return field::content;
+    }
+    return field::other;
+  }
+
+  template <class F>
+  bool scalar(F&& on_field) {
+    on_field(current());
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+    return true;
+  }
+
+  bool number(std::int64_t v) {
+    return scalar([&](field f) {
+      if (f == field::prompt_tokens) out.usage.prompt_tokens = v;
+      else if (f == field::completion_tokens) out.usage.completion_tokens = v;
+      content_ok &= f != field::content;
+    });
+  }
+
+  bool open(bool array) {
+    auto f = current();
+    if (f == field::message && !array) saw_message = true;
+    content_ok &= f != field::content;
+    stack_.push_back({array, 0, {}, member()});
+    return stack_.size() < 64;
+  }
+
+  bool close() {
+    stack_.pop_back();
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+    return true;
+  }
+
+  std::vector<frame> stack_;
+};
+
+std::optional<core::completion> parse_completion(const std::string& body) {
+  completion_reader reader;
+  if (!nlohmann::json::sax_parse(body, &reader) || !reader.saw_message || !reader.content_ok) return std::nullopt;
+  return std::move(reader.out);
 }
 
 }  // namespace
@@ -58,9 +139,7 @@ openai_compatible::openai_compatible(net::http_client& client, core::clock& cloc
     : client_(client), clock_(clock), settings_(std::move(settings)), jitter_(jitter_seed) {}
 
 std::string openai_compatible::request_body(const core::chat_request& request) {
-  auto body = core::to_json(request);
-  body["stream"] = false;
-  return body.dump();
+  return core::to_json_body(request, R"("stream":false)");
 }
 
 asio::awaitable<core::completion_result> openai_compatible::complete(const core::chat_request& request) {

@@ -124,6 +124,31 @@ TEST(openai_compatible, malformed_replies_are_retried_then_reported) {
   EXPECT_EQ(f.server.received().size(), 3u);
 }
 
+TEST(openai_compatible, reads_only_the_fields_it_needs_and_refuses_wrong_shapes) {
+  auto reply = [](std::string body) {
+    fixture f([body](const net::http_request&, int) { return json(200, body); }, 1);
+    return f.call();
+  };
+  auto rich = reply(R"({"id":"x","choices":[{"index":0,"logprobs":{"content":[{"token":"a","top":[1,2]}]},)"
+                    R"("message":{"role":"assistant","content":"hi","tool_calls":[{"id":"t","function":{"content":"no"}}]},)"
+                    R"("finish_reason":"length"},{"index":1,"message":{"content":"second"}}],)"
+                    R"("usage":{"prompt_tokens":7,"completion_tokens":2,"details":{"prompt_tokens":99}}})");
+  ASSERT_TRUE(rich);
+  EXPECT_EQ(rich->text, "hi");
+  EXPECT_EQ(rich->finish_reason, "length");
+  EXPECT_EQ(rich->usage.prompt_tokens, 7);
+  EXPECT_EQ(rich->usage.completion_tokens, 2);
+  auto null_content = reply(R"({"choices":[{"message":{"role":"assistant","content":null}}]})");
+  ASSERT_TRUE(null_content);
+  EXPECT_EQ(null_content->text, "");
+  for (auto bad : {R"({"choices":[]})", R"({"choices":[{"message":{"content":42}}]})",
+                   R"({"choices":[{"message":{"content":{"text":"x"}}}]})", R"({"error":"x"})", "[]"}) {
+    auto r = reply(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, core::errc::provider_bad_response) << bad;
+  }
+}
+
 TEST(openai_compatible, a_reset_connection_is_retried_on_a_new_one) {
   fixture f([](const net::http_request&, int i) {
     net::http_response r = json(200, ok_body);

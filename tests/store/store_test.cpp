@@ -61,7 +61,7 @@ TEST_F(store_test, evaluations_are_journaled_pending_then_completed) {
     rows[static_cast<std::size_t>(i)].trial_id = "t1";
     rows[static_cast<std::size_t>(i)].request_json = R"({"model":"m"})";
   }
-  db.begin_evaluations(rows);
+  db.begin_evaluations({&rows[0], &rows[1], &rows[2]});
   EXPECT_EQ(db.count_evaluations("r1", "pending"), 3);
 
   auto done = rows[1];
