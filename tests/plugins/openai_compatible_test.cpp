@@ -3,6 +3,7 @@
 #include "plugins/providers/openai_compatible.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -173,6 +174,36 @@ TEST(openai_compatible, gives_up_when_retries_run_out_and_never_leaks_the_key) {
   EXPECT_EQ(r.error().attempts, 2);
   EXPECT_THAT(r.error().message, HasSubstr("HTTP 500: boom"));
   EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("sk-test-secret")));
+}
+
+TEST(openai_compatible, a_server_that_never_answers_times_out_on_every_attempt) {
+  asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::vector<boost::asio::ip::tcp::socket> silent;
+  std::function<void()> accept_forever = [&] {
+    acceptor.async_accept([&](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+      if (ec) return;
+      silent.push_back(std::move(s));
+      accept_forever();
+    });
+  };
+  accept_forever();
+  test::fake_clock clock;
+  net::http_client client(ioc.get_executor(), nullptr);
+  openai_compatible_settings s;
+  s.base = *net::parse_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/v1");
+  s.timeouts = {1s, 100ms, 60s};  // the read timeout is real time: it bounds a real socket
+  s.retry = {2, 10ms, 1s};
+  openai_compatible provider(client, clock, s, 3);
+  core::chat_request req;
+  req.model = "m";
+  req.messages = {{core::role::user, "x"}};
+  auto r = *test::run(ioc, provider.complete(req));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::errc::provider_timeout);
+  EXPECT_EQ(r.error().attempts, 2);
+  EXPECT_EQ(silent.size(), 2u);  // the timed-out connection is not reused
+  acceptor.close();
 }
 
 TEST(openai_compatible, a_retry_that_would_pass_the_overall_deadline_is_not_made) {
