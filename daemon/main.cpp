@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   auto* validate_cmd = app.add_subcommand("validate", "check a run config; every problem as file:line:column");
   validate_cmd->add_option("file", validate_file, "run config (YAML)")->required();
 
+  optd::app::serve_options serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the daemon: Opik's optimization API and a queue of runs");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT (default: the daemon config's listen)");
+  serve_cmd->add_option("--port-file", serve.port_file, "write the bound port to this file once listening");
+
   std::string results_id;
   bool results_json = false;
   auto* results_cmd = app.add_subcommand("results", "print a run from the store");
@@ -42,6 +47,10 @@ int main(int argc, char** argv) {
     if (*run_cmd) {
       run.common = common;
       return optd::app::run_command(run, std::cout, std::cerr);
+    }
+    if (*serve_cmd) {
+      serve.common = common;
+      return optd::app::serve_command(serve, std::cout, std::cerr);
     }
     if (*validate_cmd) return optd::app::validate_command(common, validate_file, std::cout, std::cerr);
     if (*results_cmd) return optd::app::results_command(common, results_id, results_json, std::cout, std::cerr);

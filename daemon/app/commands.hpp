@@ -18,6 +18,13 @@ struct run_options {
   bool json = false;   // print the result as JSON
 };
 
+struct serve_options {
+  common_options common;
+  std::string listen;     // HOST:PORT; empty: the daemon config's
+  std::string port_file;  // write the bound port here once listening (for tests and scripts)
+};
+
+int serve_command(const serve_options& options, std::ostream& out, std::ostream& err);
 int run_command(const run_options& options, std::ostream& out, std::ostream& err);
 int validate_command(const common_options& common, const std::string& file, std::ostream& out, std::ostream& err);
 int results_command(const common_options& common, const std::string& run_id, bool json, std::ostream& out,

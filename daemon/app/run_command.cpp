@@ -17,7 +17,7 @@
 #include "app/run_loading.hpp"
 #include "engine/clock.hpp"
 #include "engine/run_executor.hpp"
-#include "plugins/registry.hpp"
+#include "app/run_preparation.hpp"
 
 namespace optd::app {
 
@@ -85,13 +85,7 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
 
   engine::real_clock clock;
   core::uuid_v7_generator ids(std::random_device{}());
-  auto make_id = [&] { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); };
-  if (!spec.dataset_file.empty()) db.put_dataset(spec.dataset_name, loaded.dataset_rows, loaded.dataset_hash, make_id, clock.now_ms());
-  auto items = db.dataset_items(spec.dataset_name).value_or(std::vector<core::dataset_item>{});
-
-  std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
-  for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
-  auto optimizer = plugins::make_optimizer(spec.optimizer, spec.llm_model.model);
+  auto run = prepare_run(db, loaded, ids.next(static_cast<std::uint64_t>(clock.now_ms())), clock, ids);
 
   asio::io_context ioc{1};
   provider_set providers(ioc.get_executor(), cfg.config, clock);
@@ -100,8 +94,8 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
                               [&](std::string_view name) { return providers.find(name); },
                               [&](std::string_view p, std::string_view m) { return providers.price(p, m); },
                               [&](std::string_view id, std::string_view line) { printer.log(id, line); }};
-  engine::run_executor executor(env, spec, std::move(items), std::move(optimizer), std::move(metrics), make_id(),
-                                [&](const engine::run_progress& p) { printer.update(p); });
+  engine::run_executor executor(env, std::move(run.spec), std::move(run.dataset), std::move(run.optimizer),
+                                std::move(run.metrics), run.id, [&](const engine::run_progress& p) { printer.update(p); });
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   int interrupts = 0;

@@ -140,9 +140,28 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   }
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
-  r.check_keys(root, {"state_dir", "default_provider", "providers"}, "");
+  r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "api_token_env", "api_token_file",
+                      "default_provider", "providers"},
+               "");
   auto& c = out.config;
   if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
+  if (auto l = r.string_at(root, "listen", "", false)) {
+    c.listen = expand_env(*l);
+    if (c.listen.rfind(':') == std::string::npos) r.error(root["listen"], "listen must be HOST:PORT");
+  }
+  c.max_concurrent_runs =
+      static_cast<int>(r.integer_at(root, "max_concurrent_runs", "", 1, 10'000).value_or(c.max_concurrent_runs));
+  if (auto env = r.string_at(root, "api_token_env", "", false))
+    if (const char* v = std::getenv(env->c_str()); v && *v) c.api_token = secret(v);
+  if (auto file = r.string_at(root, "api_token_file", "", false)) {
+    std::ifstream in(expand_env(*file));
+    std::stringstream ss;
+    if (!in) r.error(root["api_token_file"], "api_token_file: cannot read '" + expand_env(*file) + "'");
+    else {
+      ss << in.rdbuf();
+      c.api_token = secret(trim(ss.str()));
+    }
+  }
   auto providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     r.error(providers ? providers : root, "providers must be a non-empty list");

@@ -58,6 +58,7 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
   record_.objective_name = spec_.objective_name;
   record_.dataset_name = spec_.dataset_name;
   record_.spec_json = spec_json(spec_).dump();
+  record_.project_name = spec_.project_name;
   progress_.run_id = record_.id;
   progress_.name = spec_.name;
   progress_.max_trials = spec_.limits.max_trials;
@@ -201,9 +202,14 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
 
 asio::awaitable<store::run_record> run_executor::run() {
   started_ = env_.clock.now();
-  record_.created_ms = record_.started_ms = env_.clock.now_ms();
+  record_.created_ms = record_.started_ms = record_.updated_ms = env_.clock.now_ms();
   record_.status = "running";
-  env_.db.insert_run(record_);
+  if (auto queued = env_.db.find_run(record_.id)) {  // recorded at submission (optd serve)
+    record_.created_ms = queued->created_ms;
+    env_.db.update_run(record_);
+  } else {
+    env_.db.insert_run(record_);
+  }
   log("run started: " + std::to_string(trials_->sample_size()) + " items per trial, up to " +
       std::to_string(spec_.limits.max_trials) + " trials, optimizer " + spec_.optimizer.type);
   publish();

@@ -7,7 +7,7 @@
 namespace optd::store {
 namespace {
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -47,7 +47,8 @@ CREATE INDEX IF NOT EXISTS logs_by_run ON logs(run_id);
 
 constexpr std::string_view run_columns =
     "id, name, status, objective_name, dataset_name, spec, created_ms, started_ms, ended_ms, finish_reason, error, "
-    "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls";
+    "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls, project_name, metadata, "
+    "studio_config, updated_ms";
 
 constexpr std::string_view trial_columns =
     "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
@@ -84,6 +85,10 @@ run_record read_run(const statement& s) {
   r.cost_usd = s.real(14);
   r.tokens = {s.int64(15), s.int64(16)};
   r.llm_calls = s.int64(17);
+  r.project_name = s.text(18);
+  r.metadata_json = s.text(19);
+  r.studio_config_json = s.text(20);
+  r.updated_ms = s.int64(21);
   return r;
 }
 
@@ -144,8 +149,8 @@ struct store::statements {
             "cost_usd=?8, latency_us=?9, attempts=?10, error=?11, completed_ms=?12 WHERE id=?1")),
         update_run(db.prepare(
             "UPDATE runs SET status=?2, started_ms=?3, ended_ms=?4, finish_reason=?5, error=?6, baseline_score=?7, "
-            "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, name=?14 "
-            "WHERE id=?1")),
+            "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, "
+            "updated_ms=?14 WHERE id=?1")),
         update_trial(db.prepare(
             "UPDATE trials SET status=?2, score=?3, evaluated_count=?4, failed_count=?5, median_duration_s=?6, "
             "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")),
@@ -163,7 +168,21 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
     throw std::runtime_error("store " + path + " has schema version " + std::to_string(current) +
                              ", newer than this optd understands (" + std::to_string(schema_version) + ")");
   db_->exec(schema);
-  db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
+  // Version 2: what Opik's optimization record carries besides the run itself.
+  if (current < 2) {
+    transaction tx(*db_);
+    auto has_column = db_->prepare("SELECT count(*) FROM pragma_table_info('runs') WHERE name='metadata'");
+    has_column.step();
+    if (has_column.int64(0) == 0)
+      db_->exec(
+          "ALTER TABLE runs ADD COLUMN project_name TEXT NOT NULL DEFAULT '';"
+          "ALTER TABLE runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"
+          "ALTER TABLE runs ADD COLUMN studio_config TEXT NOT NULL DEFAULT '';"
+          "ALTER TABLE runs ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;");
+    has_column.reset();
+    db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
+    tx.commit();
+  }
   st_ = std::make_unique<statements>(*db_);
 }
 
@@ -213,17 +232,26 @@ std::optional<std::vector<core::dataset_item>> store::dataset_items(const std::s
 }
 
 void store::insert_run(const run_record& r) {
-  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
-                r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls)
+                r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
+                r.studio_config_json, r.updated_ms)
       .run();
 }
 
 void store::update_run(const run_record& r) {
   st_->update_run
       .bind_all(r.id, r.status, r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
-                r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.name)
+                r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls,
+                r.updated_ms)
+      .run();
+}
+
+void store::update_run_details(const std::string& id, const std::string& name, const std::string& metadata_json,
+                               std::int64_t updated_ms) {
+  db_->prepare("UPDATE runs SET name=?2, metadata=?3, updated_ms=?4 WHERE id=?1")
+      .bind_all(id, name, metadata_json, updated_ms)
       .run();
 }
 
@@ -242,6 +270,27 @@ std::vector<run_record> store::list_runs(int limit) {
   q.bind(1, limit);
   std::vector<run_record> out;
   while (q.step()) out.push_back(read_run(q));
+  return out;
+}
+
+void store::delete_run(const std::string& id) {
+  transaction tx(*db_);
+  db_->prepare("DELETE FROM evaluations WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM trials WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM llm_calls WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM logs WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM runs WHERE id=?").bind_all(id).run();
+  tx.commit();
+}
+
+std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {
+  auto q = db_->prepare(
+      "SELECT name, max(mean) FROM (SELECT e.trial_id, json_extract(s.value, '$.name') AS name, "
+      "avg(json_extract(s.value, '$.value')) AS mean FROM evaluations e, json_each(e.scores) s "
+      "WHERE e.run_id = ?1 AND e.status = 'completed' GROUP BY e.trial_id, name) GROUP BY name ORDER BY name");
+  q.bind(1, run_id);
+  std::vector<std::pair<std::string, double>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.real(1));
   return out;
 }
 

@@ -42,6 +42,10 @@ struct run_record {
   double cost_usd = 0;
   core::token_usage tokens;
   std::int64_t llm_calls = 0;
+  std::string project_name;
+  std::string metadata_json = "{}";  // Opik's free-form optimization metadata
+  std::string studio_config_json;    // the Studio config as submitted; empty for record-only runs
+  std::int64_t updated_ms = 0;
 };
 
 struct trial_record {
@@ -109,8 +113,16 @@ class store {
   // Runs.
   void insert_run(const run_record& r);
   void update_run(const run_record& r);  // status, times, reason, error, scores, spend
+  // What people edit (Opik's PUT): name and metadata, never touched by update_run.
+  void update_run_details(const std::string& id, const std::string& name, const std::string& metadata_json,
+                          std::int64_t updated_ms);
   std::optional<run_record> find_run(const std::string& id_or_prefix);
   std::vector<run_record> list_runs(int limit = 100);
+  // Removes a run and everything recorded for it.
+  void delete_run(const std::string& id);
+  // For each metric, the best (highest) per-trial mean over completed evaluations: Opik's
+  // feedback_scores of an optimization.
+  std::vector<std::pair<std::string, double>> best_metric_means(const std::string& run_id);
 
   // Trials.
   void insert_trial(const trial_record& t);

@@ -105,6 +105,63 @@ TEST_F(store_test, runs_survive_reopening_and_are_found_by_unique_prefix) {
   EXPECT_EQ(db.logs(r->id)[0].second, "hello");
 }
 
+TEST_F(store_test, a_version_1_store_is_migrated_and_keeps_its_runs) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE runs(id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
+                         "objective_name TEXT NOT NULL, dataset_name TEXT NOT NULL, spec TEXT NOT NULL, created_ms "
+                         "INTEGER NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, finish_reason TEXT "
+                         "NOT NULL, error TEXT NOT NULL, baseline_score REAL, best_score REAL, best_trial_id TEXT NOT "
+                         "NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, "
+                         "llm_calls INTEGER NOT NULL);"
+                         "INSERT INTO runs VALUES('old','n','completed','equals','d','{}',1,1,2,'max_trials','',0.1,"
+                         "0.5,'t',0.01,1,2,3);"
+                         "PRAGMA user_version=1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  store db(path_);
+  auto r = db.find_run("old");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r->best_score, 0.5);
+  EXPECT_EQ(r->metadata_json, "{}");
+  EXPECT_EQ(r->studio_config_json, "");
+}
+
+TEST_F(store_test, per_metric_best_means_and_delete) {
+  store db(path_);
+  db.insert_run(run("r1"));
+  for (int t = 1; t <= 2; ++t) {
+    trial_record tr;
+    tr.id = "t" + std::to_string(t);
+    tr.run_id = "r1";
+    tr.number = t;
+    tr.prompt_json = "[]";
+    db.insert_trial(tr);
+    std::vector<evaluation_record> rows(2);
+    for (int i = 0; i < 2; ++i) {
+      auto& e = rows[static_cast<std::size_t>(i)];
+      e.id = tr.id + "e" + std::to_string(i);
+      e.run_id = "r1";
+      e.trial_id = tr.id;
+      e.status = "completed";
+      double eq = t == 1 ? 0.0 : (i == 0 ? 1.0 : 0.0);
+      e.scores_json = nlohmann::json::array({{{"name", "equals"}, {"value", eq}}, {{"name", "levenshtein_ratio"}, {"value", t == 1 ? 0.8 : 0.6}}}).dump();
+    }
+    db.begin_evaluations({&rows[0], &rows[1]});
+  }
+  auto means = db.best_metric_means("r1");
+  ASSERT_EQ(means.size(), 2u);
+  EXPECT_EQ(means[0].first, "equals");
+  EXPECT_DOUBLE_EQ(means[0].second, 0.5);  // trial 2's mean; trial 1 scored 0
+  EXPECT_DOUBLE_EQ(means[1].second, 0.8);  // trial 1's mean
+  db.delete_run("r1");
+  EXPECT_FALSE(db.find_run("r1"));
+  EXPECT_TRUE(db.trials("r1").empty());
+  EXPECT_EQ(db.count_evaluations("r1"), 0);
+}
+
 TEST_F(store_test, refuses_a_store_from_a_newer_optd) {
   { store db(path_); }
   sqlite3* raw = nullptr;

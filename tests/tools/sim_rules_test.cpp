@@ -71,6 +71,22 @@ TEST(sim_rules, without_examples_the_reasoner_cannot_find_the_fixes) {
   }
 }
 
+TEST(sim_rules, a_prompt_without_a_system_message_gets_one) {
+  std::vector<sim_message> req{
+      {"system", "You are an expert prompt engineer."},
+      {"user", "Current prompt (JSON messages):\n" R"([{"role":"user","content":"{{question}}"}])"
+               "\n\nPropose exactly 2 improved prompts.\n\nScored examples, worst first:\n"
+               "input: {\"question\":\"What is 2 + 2?\",\"answer\":\"4\"}\noutput: Sure! The answer is four.\n"}};
+  auto reply = nlohmann::json::parse(respond(req, 0, {.seed = 3, .drop_variable_rate = 0}));
+  ASSERT_EQ(reply["prompts"].size(), 2u);
+  for (const auto& p : reply["prompts"]) {
+    ASSERT_EQ(p["messages"].size(), 2u);
+    EXPECT_EQ(p["messages"][0]["role"], "system");
+    EXPECT_TRUE(p["messages"][0]["content"].is_string());
+    EXPECT_EQ(p["messages"][1], (nlohmann::json{{"role", "user"}, {"content", "{{question}}"}}));
+  }
+}
+
 TEST(sim_rules, rewrites_can_lose_their_variables_when_told_to) {
   auto reply = nlohmann::json::parse(respond(reasoning(""), 0, {.seed = 1, .drop_variable_rate = 1.0}));
   for (const auto& p : reply["prompts"]) EXPECT_EQ(p["messages"][1]["content"], "Answer the question.");

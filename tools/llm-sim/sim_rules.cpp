@@ -249,7 +249,8 @@ std::string respond(const std::vector<sim_message>& messages, double temperature
       }
       messages_out.push_back(m);
     }
-    if (!has_system) messages_out.insert(messages_out.begin(), {{"role", "system"}, {"content", addition}});
+    if (!has_system)  // an explicit json: a braced list would insert two arrays, not one message
+      messages_out.insert(messages_out.begin(), nlohmann::json{{"role", "system"}, {"content", addition}});
     prompts.push_back({{"messages", messages_out}});
   }
   return nlohmann::json{{"prompts", prompts}}.dump();

@@ -1,0 +1,70 @@
+#include "api/opik_json.hpp"
+
+#include <ctime>
+
+#include "core/aggregates.hpp"
+
+namespace optd::api {
+
+std::string iso8601(std::int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
+  return out;
+}
+
+nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
+                                 const std::vector<std::pair<std::string, double>>& metric_means) {
+  std::vector<core::trial_stats> stats;
+  for (const auto& t : trials)
+    if (t.evaluated_count > 0)
+      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
+                       t.median_duration_s, t.cost_usd});
+  auto agg = core::compute_aggregates(stats);
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+
+  auto feedback = nlohmann::json::array();
+  for (const auto& [name, value] : metric_means) feedback.push_back({{"name", name}, {"value", value}});
+  if (agg.best_objective_score && run.objective_name != "" &&
+      std::none_of(metric_means.begin(), metric_means.end(), [&](const auto& m) { return m.first == run.objective_name; }))
+    feedback.push_back({{"name", run.objective_name}, {"value", *agg.best_objective_score}});
+
+  nlohmann::json j = {{"id", run.id},
+                      {"name", run.name},
+                      {"dataset_name", run.dataset_name},
+                      {"objective_name", run.objective_name},
+                      {"status", run.status},
+                      {"metadata", nlohmann::json::parse(run.metadata_json.empty() ? "{}" : run.metadata_json, nullptr, false)},
+                      {"num_trials", static_cast<long long>(trials.size())},
+                      {"feedback_scores", feedback},
+                      {"experiment_scores", nlohmann::json::array()},
+                      {"created_at", iso8601(run.created_ms)},
+                      {"created_by", "optd"},
+                      {"last_updated_at", iso8601(std::max({run.created_ms, run.updated_ms, run.ended_ms}))},
+                      {"last_updated_by", "optd"},
+                      {"baseline_objective_score", opt(agg.baseline_objective_score)},
+                      {"best_objective_score", opt(agg.best_objective_score)},
+                      {"baseline_duration", opt(agg.baseline_duration)},
+                      {"best_duration", opt(agg.best_duration)},
+                      {"baseline_cost", opt(agg.baseline_cost)},
+                      {"best_cost", opt(agg.best_cost)},
+                      {"total_optimization_cost", run.cost_usd}};
+  if (j["metadata"].is_discarded()) j["metadata"] = nlohmann::json::object();
+  if (!run.studio_config_json.empty()) {
+    auto sc = nlohmann::json::parse(run.studio_config_json, nullptr, false);
+    if (!sc.is_discarded()) j["studio_config"] = sc;
+  }
+  if (run.status == "error" && !run.error.empty())
+    j["error_info"] = {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
+  return j;
+}
+
+nlohmann::json error_body(unsigned code, std::string message) { return {{"code", code}, {"message", std::move(message)}}; }
+
+nlohmann::json errors_body(std::vector<std::string> errors) { return {{"errors", std::move(errors)}}; }
+
+}  // namespace optd::api

@@ -1,0 +1,25 @@
+#pragma once
+// Opik's wire shapes for what optd serves: the Optimization public view with its read-only
+// aggregates (computed as Opik's backend computes them), pages, and both error bodies.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.hpp"
+
+namespace optd::api {
+
+// "2026-11-22T04:05:06.789Z"
+std::string iso8601(std::int64_t unix_ms);
+
+nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
+                                 const std::vector<std::pair<std::string, double>>& metric_means);
+
+// {"code": 404, "message": "..."} (Dropwizard's ErrorMessage)
+nlohmann::json error_body(unsigned code, std::string message);
+// {"errors": ["...", ...]} (Opik's ErrorMessage, used for 422)
+nlohmann::json errors_body(std::vector<std::string> errors);
+
+}  // namespace optd::api

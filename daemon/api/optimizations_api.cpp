@@ -1,0 +1,352 @@
+// Routing and handlers of the optimization API. Error bodies follow Opik: 400/404/409 as
+// {"code","message"}, validation failures as 422 {"errors":[…]}.
+#include "api/optimizations_api.hpp"
+
+#include <algorithm>
+
+#include "api/opik_json.hpp"
+
+namespace optd::api {
+
+namespace {
+
+using net::http_response;
+
+const std::string base_path = "/api/v1/private/optimizations";
+
+http_response json_response(unsigned status, const nlohmann::json& body) {
+  return {status, {{"Content-Type", "application/json"}}, body.dump()};
+}
+http_response error(unsigned status, std::string message) { return json_response(status, error_body(status, std::move(message))); }
+http_response no_content() { return {204, {}, {}}; }
+
+bool is_status(std::string_view s) {
+  return s == "running" || s == "completed" || s == "cancelled" || s == "initialized" || s == "error";
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out.push_back(' ');
+    else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string origin_of(const net::http_request& req) {
+  auto host = req.header("host");
+  return "http://" + std::string(host.empty() ? "localhost" : host);
+}
+
+// Opik's filter semantics on the fields optd keeps: status (=, !=) and metadata (by key: =, !=,
+// contains). Returns an error message for a filter optd cannot apply.
+std::optional<std::string> filter_error(const nlohmann::json& f) {
+  if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
+  auto field = f.value("field", ""), op = f.value("operator", "");
+  if (field == "status" && (op == "=" || op == "!=")) return std::nullopt;
+  if (field == "metadata" && f.contains("key") && (op == "=" || op == "!=" || op == "contains")) return std::nullopt;
+  if (field == "dataset_id" && (op == "=" || op == "!=")) return std::nullopt;
+  return "Invalid operator '" + op + "' for field '" + field + "'";
+}
+
+bool filter_matches(const nlohmann::json& f, const store::run_record& r) {
+  auto field = f.value("field", ""), op = f.value("operator", "");
+  std::string value = f.contains("value") ? (f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump()) : "";
+  std::string actual;
+  if (field == "status") actual = r.status;
+  else if (field == "dataset_id") actual = "";
+  else {
+    auto meta = nlohmann::json::parse(r.metadata_json, nullptr, false);
+    auto key = f.value("key", "");
+    if (meta.is_object() && meta.contains(key)) actual = meta[key].is_string() ? meta[key].get<std::string>() : meta[key].dump();
+  }
+  if (op == "=") return actual == value;
+  if (op == "!=") return actual != value;
+  return actual.find(value) != std::string::npos;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_query(std::string_view target) {
+  std::map<std::string, std::string> out;
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return out;
+}
+
+boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
+  co_return route(request);
+}
+
+http_response optimizations_api::route(const net::http_request& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  const auto& m = req.method;
+  if (path == "/api/optd/health" || path == "/api/optd/ready")
+    return json_response(200, {{"status", "ok"}, {"runs_running", d_.runs.running()}, {"runs_queued", d_.runs.queued()}});
+
+  if (!d_.cfg.api_token.empty()) {
+    auto given = std::string(req.header("authorization"));
+    if (given.rfind("Bearer ", 0) == 0) given = given.substr(7);
+    if (given != d_.cfg.api_token.reveal()) return error(401, "missing or invalid API token in the authorization header");
+  }
+
+  if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
+  if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 19 && path.substr(path.size() - 4) == "/log" && m == "GET")
+    return log_text(path.substr(15, path.size() - 19));
+
+  if (path.rfind(base_path, 0) != 0) return error(404, "HTTP 404 Not Found");
+  auto rest = path.substr(base_path.size());
+  if (rest.empty() || rest == "/") {
+    if (m == "GET") return find(req, parse_query(req.target));
+    if (m == "POST" || m == "PUT") return create(req, req.body, false);
+    return error(405, "HTTP 405 Method Not Allowed");
+  }
+  if (rest == "/delete" && m == "POST") return remove(req.body);
+  if (rest.rfind("/studio/", 0) == 0) {
+    auto tail = rest.substr(8);
+    auto slash = tail.find('/');
+    auto id = tail.substr(0, slash);
+    auto action = slash == std::string::npos ? "" : tail.substr(slash + 1);
+    if (action == "cancel" && m == "GET") return cancel(id);
+    if (action == "logs" && m == "GET") return logs_link(req, id);
+    return error(404, "HTTP 404 Not Found");
+  }
+  auto id = rest.substr(1);
+  if (id.find('/') != std::string::npos) return error(404, "HTTP 404 Not Found");
+  if (m == "GET") return get(id);
+  if (m == "PUT") return update(id, req.body);
+  return error(405, "HTTP 405 Method Not Allowed");
+}
+
+std::optional<store::run_record> optimizations_api::find_exact(const std::string& id) {
+  auto r = d_.db.find_run(id);
+  if (r && r->id == id) return r;
+  return std::nullopt;
+}
+
+http_response optimizations_api::create(const net::http_request& req, std::string_view body, bool yaml) {
+  nlohmann::json j;
+  if (!yaml) {
+    j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+  }
+  std::string id = !yaml && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
+  if (!yaml && j.contains("id") && !j["id"].is_string()) return error(400, "Unable to process JSON");
+  if (!id.empty() && !core::is_uuid_v7(id)) return error(400, "Optimization id must be a version 7 UUID");
+
+  auto location = [&](const std::string& run_id) {
+    http_response r{201, {{"Location", origin_of(req) + base_path + "/" + run_id}, {"Content-Type", "application/json"}},
+                    nlohmann::json{{"id", run_id}}.dump()};
+    return r;
+  };
+
+  if (!id.empty()) {
+    if (auto existing = find_exact(id)) {  // Opik: re-posting an id updates it and never re-enqueues
+      auto name = j.value("name", std::string());
+      auto meta = nlohmann::json::parse(existing->metadata_json, nullptr, false);
+      if (j.contains("metadata") && j["metadata"].is_object()) meta.merge_patch(j["metadata"]);
+      d_.db.update_run_details(id, name.empty() ? existing->name : name, meta.dump(), d_.clock.now_ms());
+      return location(id);
+    }
+  }
+  if (id.empty()) id = d_.ids.next(static_cast<std::uint64_t>(d_.clock.now_ms()));
+
+  if (!yaml && !j.contains("studio_config")) {
+    // A record only, as when an SDK logs its own optimization.
+    std::vector<std::string> problems;
+    if (j.value("dataset_name", std::string()).empty()) problems.push_back("dataset_name must not be blank");
+    if (j.value("objective_name", std::string()).empty()) problems.push_back("objective_name must not be blank");
+    if (!j.contains("status") || !j["status"].is_string()) problems.push_back("status must not be null");
+    else if (!is_status(j["status"].get<std::string>())) return error(400, "Unable to process JSON: unknown status");
+    if (!problems.empty()) return json_response(422, errors_body(std::move(problems)));
+    store::run_record r;
+    r.id = id;
+    r.name = j.value("name", std::string());
+    if (r.name.empty()) r.name = "optimization-" + id.substr(0, 8);
+    r.status = j["status"].get<std::string>();
+    r.objective_name = j["objective_name"].get<std::string>();
+    r.dataset_name = j["dataset_name"].get<std::string>();
+    r.project_name = j.value("project_name", std::string());
+    r.spec_json = "{}";
+    r.metadata_json = j.contains("metadata") && j["metadata"].is_object() ? j["metadata"].dump() : "{}";
+    r.created_ms = r.updated_ms = d_.clock.now_ms();
+    d_.db.insert_run(r);
+    return location(id);
+  }
+
+  config::load_context ctx;
+  for (const auto& p : d_.cfg.providers) ctx.providers.push_back(p.name);
+  ctx.datasets = [this](std::string_view name) -> std::optional<std::vector<nlohmann::json>> {
+    auto items = d_.db.dataset_items(std::string(name));
+    if (!items) return std::nullopt;
+    std::vector<nlohmann::json> rows;
+    for (auto& i : *items) rows.push_back(std::move(i.data));
+    return rows;
+  };
+  auto loaded = config::parse_run_config(body, "request body", "", ctx);
+  if (!loaded.spec.dataset_file.empty())
+    loaded.problems.push_back({"request body", 0, 0,
+                               "dataset_file is not accepted over the API (the daemon would read its own files); "
+                               "store the dataset first"});
+  if (!loaded.ok()) {
+    std::vector<std::string> problems;
+    for (const auto& p : loaded.problems) problems.push_back(config::format(p));
+    return json_response(422, errors_body(std::move(problems)));
+  }
+  if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
+  auto submission = d_.make_submission(loaded, id);
+  if (!yaml) {
+    if (j.contains("metadata") && j["metadata"].is_object()) submission.metadata_json = j["metadata"].dump();
+    submission.studio_config_json = j["studio_config"].dump();
+  } else {
+    submission.studio_config_json = nlohmann::json{{"yaml", std::string(body)}}.dump();
+  }
+  d_.runs.submit(std::move(submission));
+  return location(id);
+}
+
+http_response optimizations_api::find(const net::http_request&, const std::map<std::string, std::string>& q) {
+  auto number = [&](const char* key, long long fallback) -> std::optional<long long> {
+    auto it = q.find(key);
+    if (it == q.end() || it->second.empty()) return fallback;
+    try {
+      std::size_t used = 0;
+      auto v = std::stoll(it->second, &used);
+      if (used != it->second.size() || v < 1) return std::nullopt;
+      return v;
+    } catch (...) {
+      return std::nullopt;
+    }
+  };
+  auto page = number("page", 1), size = number("size", 10);
+  if (!page || !size) return error(400, "page and size must be whole numbers of at least 1");
+  nlohmann::json filters = nlohmann::json::array();
+  if (auto it = q.find("filters"); it != q.end() && !it->second.empty()) {
+    filters = nlohmann::json::parse(it->second, nullptr, false);
+    if (!filters.is_array()) return error(400, "Invalid filters query parameter");
+    for (const auto& f : filters)
+      if (auto e = filter_error(f)) return error(400, *e);
+  }
+  auto name = q.count("name") ? lower(q.at("name")) : "";
+  auto dataset = q.count("dataset_name") ? lower(q.at("dataset_name")) : "";
+  std::vector<store::run_record> matched;
+  for (auto& r : d_.db.list_runs(1'000'000)) {
+    if (!name.empty() && lower(r.name).find(name) == std::string::npos) continue;
+    if (!dataset.empty() && lower(r.dataset_name).find(dataset) == std::string::npos) continue;
+    if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r); })) continue;
+    matched.push_back(std::move(r));
+  }
+  auto content = nlohmann::json::array();
+  auto first = static_cast<std::size_t>((*page - 1) * *size);
+  for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
+    content.push_back(optimization_json(matched[i], d_.db.trials(matched[i].id), d_.db.best_metric_means(matched[i].id)));
+  return json_response(200, {{"page", *page},
+                             {"size", content.size()},
+                             {"total", matched.size()},
+                             {"content", content},
+                             {"sortable_by", nlohmann::json::array()}});
+}
+
+http_response optimizations_api::get(const std::string& id) {
+  auto r = find_exact(id);
+  if (!r) return error(404, "Not found optimization with id '" + id + "'");
+  return json_response(200, optimization_json(*r, d_.db.trials(id), d_.db.best_metric_means(id)));
+}
+
+http_response optimizations_api::update(const std::string& id, std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+  auto r = find_exact(id);
+  if (!r) return error(404, "Not found optimization with id '" + id + "'");
+  if (j.contains("status") && !j["status"].is_null()) {
+    if (!j["status"].is_string() || !is_status(j["status"].get<std::string>()))
+      return error(400, "Unable to process JSON: unknown status");
+    auto status = j["status"].get<std::string>();
+    if (status == "cancelled") {
+      auto c = d_.runs.cancel(id);
+      if (c == engine::cancel_result::already_finished)
+        return json_response(409, errors_body({"Cannot cancel optimization with status '" + r->status +
+                                               "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."}));
+    } else if (!r->studio_config_json.empty()) {
+      if (status != r->status)
+        return json_response(409, errors_body({"optd sets the status of a run it executes; only 'cancelled' may be written"}));
+    } else {
+      r->status = status;
+      r->updated_ms = d_.clock.now_ms();
+      if (j.contains("error_info") && j["error_info"].is_object()) r->error = j["error_info"].value("message", "");
+      d_.db.update_run(*r);
+    }
+  }
+  if (j.contains("name") || j.contains("metadata")) {
+    auto fresh = find_exact(id);
+    auto meta = nlohmann::json::parse(fresh->metadata_json, nullptr, false);
+    if (!meta.is_object()) meta = nlohmann::json::object();
+    if (j.contains("metadata") && j["metadata"].is_object()) meta.merge_patch(j["metadata"]);
+    auto name = j.contains("name") && j["name"].is_string() && !j["name"].get<std::string>().empty()
+                    ? j["name"].get<std::string>() : fresh->name;
+    d_.db.update_run_details(id, name, meta.dump(), d_.clock.now_ms());
+  }
+  return no_content();
+}
+
+http_response optimizations_api::cancel(const std::string& id) {
+  switch (d_.runs.cancel(id)) {
+    case engine::cancel_result::cancelled: return no_content();
+    case engine::cancel_result::not_found: return error(404, "Not found optimization with id '" + id + "'");
+    case engine::cancel_result::already_finished: break;
+  }
+  auto r = find_exact(id);
+  return json_response(409, errors_body({"Cannot cancel optimization with status '" + (r ? r->status : "") +
+                                         "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."}));
+}
+
+http_response optimizations_api::remove(std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+  if (!j.contains("ids") || !j["ids"].is_array() || j["ids"].empty())
+    return json_response(422, errors_body({"ids must not be empty"}));
+  for (const auto& id : j["ids"])
+    if (id.is_string() && find_exact(id.get<std::string>())) d_.runs.remove(id.get<std::string>());
+  return no_content();
+}
+
+http_response optimizations_api::logs_link(const net::http_request& req, const std::string& id) {
+  if (!find_exact(id)) return error(404, "Not found optimization with id '" + id + "'");
+  auto logs = d_.db.logs(id);
+  nlohmann::json out = {{"url", origin_of(req) + "/api/optd/runs/" + id + "/log"},
+                        {"expires_at", iso8601(d_.clock.now_ms() + 3'600'000)}};
+  if (!logs.empty()) out["last_modified"] = iso8601(logs.back().first);
+  return json_response(200, out);
+}
+
+http_response optimizations_api::log_text(const std::string& id) {
+  if (!find_exact(id)) return error(404, "Not found optimization with id '" + id + "'");
+  std::string text;
+  for (const auto& [ts, line] : d_.db.logs(id)) text += iso8601(ts) + " " + line + "\n";
+  return {200, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(text)};
+}
+
+}  // namespace optd::api

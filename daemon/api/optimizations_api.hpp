@@ -1,0 +1,60 @@
+#pragma once
+// optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…)
+// with Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/
+// (YAML submission, a run's log, health). Requests are handled on the event loop thread; a
+// request never blocks on a run.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "config/daemon_config.hpp"
+#include "config/run_config.hpp"
+#include "core/clock.hpp"
+#include "core/uuid.hpp"
+#include "engine/run_manager.hpp"
+#include "net/http_message.hpp"
+#include "store/store.hpp"
+
+namespace optd::api {
+
+// Builds the executable parts of a run (optimizer, metrics, dataset items) from a loaded config.
+using submission_factory = std::function<engine::run_submission(config::loaded_run& loaded, std::string id)>;
+
+struct api_deps {
+  store::store& db;
+  engine::run_manager& runs;
+  const config::daemon_config& cfg;
+  core::clock& clock;
+  core::uuid_v7_generator& ids;
+  submission_factory make_submission;
+};
+
+class optimizations_api {
+ public:
+  explicit optimizations_api(api_deps deps) : d_(std::move(deps)) {}
+
+  boost::asio::awaitable<net::http_response> handle(net::http_request request);
+  // The same, synchronously (every route is synchronous).
+  net::http_response route(const net::http_request& request);
+
+ private:
+  net::http_response create(const net::http_request& req, std::string_view body, bool yaml);
+  net::http_response find(const net::http_request& req, const std::map<std::string, std::string>& query);
+  net::http_response get(const std::string& id);
+  net::http_response update(const std::string& id, std::string_view body);
+  net::http_response cancel(const std::string& id);
+  net::http_response remove(std::string_view body);
+  net::http_response logs_link(const net::http_request& req, const std::string& id);
+  net::http_response log_text(const std::string& id);
+  std::optional<store::run_record> find_exact(const std::string& id);
+
+  api_deps d_;
+};
+
+// Percent-decoded query parameters of a request target.
+std::map<std::string, std::string> parse_query(std::string_view target);
+
+}  // namespace optd::api

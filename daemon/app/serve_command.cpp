@@ -1,0 +1,85 @@
+// `optd serve`: the daemon. Runs come in through the HTTP API (Opik's optimization endpoints and
+// optd's YAML submission), wait in a queue, and run at most max_concurrent_runs at once on one
+// event loop. SIGTERM or SIGINT stops admitting, cancels the runs (recorded as cancelled), and
+// exits 0 once they have ended.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "api/optimizations_api.hpp"
+#include "app/commands.hpp"
+#include "app/paths.hpp"
+#include "app/providers.hpp"
+#include "app/run_loading.hpp"
+#include "app/run_preparation.hpp"
+#include "engine/clock.hpp"
+#include "net/http_server.hpp"
+
+namespace optd::app {
+
+namespace asio = boost::asio;
+
+int serve_command(const serve_options& options, std::ostream& out, std::ostream& err) {
+  auto loaded_cfg = load_daemon_config(options.common.config);
+  if (print_problems(loaded_cfg.problems, err)) return exit_config;
+  auto& cfg = loaded_cfg.config;
+  if (!options.listen.empty()) cfg.listen = options.listen;
+  auto colon = cfg.listen.rfind(':');
+  if (colon == std::string::npos) {
+    err << "optd: --listen must be HOST:PORT\n";
+    return exit_usage;
+  }
+  auto state_dir = resolve_state_dir(options.common.state_dir, cfg);
+  store::store db(store_path(state_dir));
+
+  asio::io_context ioc{1};
+  engine::real_clock clock;
+  core::uuid_v7_generator ids(std::random_device{}());
+  provider_set providers(ioc.get_executor(), cfg, clock);
+  engine::run_environment env{db, clock, ids,
+                              [&](std::string_view name) { return providers.find(name); },
+                              [&](std::string_view p, std::string_view m) { return providers.price(p, m); },
+                              [&](std::string_view id, std::string_view line) {
+                                err << "optd: run " << id << ": " << line << "\n";
+                              }};
+  engine::run_manager runs(ioc.get_executor(), env, cfg.max_concurrent_runs);
+  api::optimizations_api api({db, runs, cfg, clock, ids, [&](config::loaded_run& loaded, std::string id) {
+                                return prepare_run(db, loaded, std::move(id), clock, ids);
+                              }});
+  net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
+  unsigned short port = 0;
+  try {
+    port = server.listen(cfg.listen.substr(0, colon),
+                         static_cast<unsigned short>(std::stoi(cfg.listen.substr(colon + 1))));
+  } catch (const std::exception& e) {
+    err << "optd: cannot listen on " << cfg.listen << ": " << e.what() << "\n";
+    return exit_failure;
+  }
+  server.start();
+  out << "optd serve: listening on http://" << cfg.listen.substr(0, colon) << ":" << port << "/api (store "
+      << store_path(state_dir) << ")" << std::endl;
+  if (!options.port_file.empty()) {
+    std::ofstream(options.port_file + ".tmp") << port << "\n";
+    std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
+  }
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    err << "optd: signal " << sig << ": stopping (" << runs.running() << " running, " << runs.queued()
+        << " queued runs are cancelled)\n";
+    server.stop();
+    runs.stop();
+  });
+  ioc.run();
+  return exit_ok;
+}
+
+}  // namespace optd::app

@@ -1,0 +1,114 @@
+#include "engine/run_manager.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "engine/run_executor.hpp"
+
+namespace optd::engine {
+
+namespace asio = boost::asio;
+
+run_manager::run_manager(asio::any_io_executor ex, run_environment& env, int max_concurrent_runs)
+    : ex_(ex), env_(env), max_running_(static_cast<std::size_t>(std::max(1, max_concurrent_runs))), idle_(ex) {}
+
+run_manager::~run_manager() = default;
+
+void run_manager::submit(run_submission s) {
+  store::run_record r;
+  r.id = s.id;
+  r.name = s.spec.name;
+  r.status = "initialized";
+  r.objective_name = s.spec.objective_name;
+  r.dataset_name = s.spec.dataset_name;
+  r.spec_json = "{}";
+  r.project_name = s.spec.project_name;
+  r.metadata_json = s.metadata_json;
+  r.studio_config_json = s.studio_config_json;
+  r.created_ms = r.updated_ms = env_.clock.now_ms();
+  env_.db.insert_run(r);
+  queue_.push_back(std::move(s));
+  start_next();
+}
+
+void run_manager::start_next() {
+  while (running_.size() < max_running_ && !queue_.empty()) {
+    auto s = std::move(queue_.front());
+    queue_.pop_front();
+    auto id = s.id;
+    auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
+                                             std::move(s.metrics), id);
+    auto* raw = ex.get();
+    running_.emplace(id, std::move(ex));
+    asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
+      if (e && env_.log) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+          env_.log(id, std::string("run ended with an infrastructure failure: ") + err.what());
+        }
+      }
+      // The executor is destroyed on a later turn of the loop: this handler runs inside its frame.
+      asio::post(ex_, [this, id] {
+        running_.erase(id);
+        if (delete_when_done_.erase(id)) env_.db.delete_run(id);
+        start_next();
+        if (running_.empty() && queue_.empty()) idle_.cancel();
+      });
+    });
+  }
+}
+
+cancel_result run_manager::cancel(const std::string& id) {
+  if (auto it = running_.find(id); it != running_.end()) {
+    it->second->cancel();
+    return cancel_result::cancelled;
+  }
+  for (auto it = queue_.begin(); it != queue_.end(); ++it)
+    if (it->id == id) {
+      queue_.erase(it);
+      break;
+    }
+  // Queued, or live in the store with no executor (left by a crash): record the cancellation.
+  auto r = env_.db.find_run(id);
+  if (!r || r->id != id) return cancel_result::not_found;
+  if (r->status != "initialized" && r->status != "running") return cancel_result::already_finished;
+  r->status = "cancelled";
+  r->finish_reason = "cancelled";
+  r->ended_ms = r->updated_ms = env_.clock.now_ms();
+  env_.db.update_run(*r);
+  return cancel_result::cancelled;
+}
+
+void run_manager::remove(const std::string& id) {
+  if (running_.count(id)) {
+    delete_when_done_[id] = true;
+    running_.at(id)->cancel();
+    return;
+  }
+  cancel(id);
+  env_.db.delete_run(id);
+}
+
+bool run_manager::active(const std::string& id) const {
+  if (running_.count(id)) return true;
+  for (const auto& s : queue_)
+    if (s.id == id) return true;
+  return false;
+}
+
+void run_manager::stop() {
+  while (!queue_.empty()) cancel(queue_.front().id);
+  for (auto& [id, ex] : running_) ex->cancel();
+}
+
+asio::awaitable<void> run_manager::wait_idle() {
+  while (!running_.empty() || !queue_.empty()) {
+    idle_.expires_at(asio::steady_timer::time_point::max());
+    co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace optd::engine

@@ -1,0 +1,72 @@
+#pragma once
+// The daemon's runs: a queue in front of at most `max_concurrent_runs` executors. Every run is
+// recorded as `initialized` when it is submitted, so it can be read and cancelled before it
+// starts. All runs share the providers (and so their concurrency limits).
+//
+// Use from the event loop thread. Runs are spawned on the manager's executor; stop() cancels them
+// all and wait_idle() returns when none is left.
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/evaluation_metric.hpp"
+#include "core/optimizer.hpp"
+#include "engine/run_environment.hpp"
+
+namespace optd::engine {
+
+class run_executor;
+
+struct run_submission {
+  std::string id;  // UUID v7
+  core::run_spec spec;
+  std::vector<core::dataset_item> dataset;
+  std::unique_ptr<core::optimizer> optimizer;
+  std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
+  std::string metadata_json = "{}";
+  std::string studio_config_json;
+};
+
+enum class cancel_result { cancelled, not_found, already_finished };
+
+class run_manager {
+ public:
+  run_manager(boost::asio::any_io_executor ex, run_environment& env, int max_concurrent_runs);
+  ~run_manager();
+
+  // Records the run as initialized and queues it; it starts as soon as a slot is free.
+  void submit(run_submission s);
+
+  // Cancels a queued or running run.
+  cancel_result cancel(const std::string& id);
+
+  // Deletes a run and its records; a running one is cancelled first and deleted when it ends.
+  void remove(const std::string& id);
+
+  bool active(const std::string& id) const;
+  std::size_t running() const noexcept { return running_.size(); }
+  std::size_t queued() const noexcept { return queue_.size(); }
+
+  // Cancels every queued and running run (queued ones are recorded as cancelled).
+  void stop();
+  boost::asio::awaitable<void> wait_idle();
+
+ private:
+  void start_next();
+
+  boost::asio::any_io_executor ex_;
+  run_environment& env_;
+  std::size_t max_running_;
+  std::deque<run_submission> queue_;
+  std::map<std::string, std::unique_ptr<run_executor>> running_;
+  std::map<std::string, bool> delete_when_done_;
+  boost::asio::steady_timer idle_;
+};
+
+}  // namespace optd::engine

@@ -1,0 +1,335 @@
+// optd's Opik-compatible optimization API over loopback: the daemon's pieces in one process (API,
+// run manager, the real provider, an in-process llm-sim), a fake clock, and a real HTTP client.
+#include "api/optimizations_api.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "api/opik_json.hpp"
+#include "plugins/providers/openai_compatible.hpp"
+#include "plugins/registry.hpp"
+#include "sim_server.hpp"
+#include "support/test_support.hpp"
+
+namespace optd::api {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+constexpr const char* studio_body = R"({"name":"via-api","dataset_name":"skills","objective_name":"levenshtein_ratio",
+  "status":"initialized","metadata":{"team":"search"},
+  "studio_config":{"dataset_name":"skills",
+    "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
+    "llm_model":{"model":"sim-small","parameters":{"temperature":0}},
+    "evaluation":{"metrics":[{"type":"levenshtein_ratio","parameters":{"reference_key":"answer"}}]},
+    "optimizer":{"type":"meta_prompt","parameters":{"seed":42,"prompts_per_round":2}}}})";
+
+class api_test : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(sim::server_config sim_config, std::string token = {}) {
+    ioc_.restart();
+    sim_ = std::make_unique<sim::sim_server>(ioc_.get_executor(), sim_config);
+    sim_http_ = std::make_unique<net::http_server>(ioc_.get_executor(),
+                                                   [this](net::http_request r) { return sim_->handle(std::move(r)); });
+    auto sim_port = sim_http_->listen("127.0.0.1", 0);
+    sim_http_->start();
+    plugins::openai_compatible_settings s;
+    s.base = *net::parse_url("http://127.0.0.1:" + std::to_string(sim_port) + "/v1");
+    provider_ = std::make_unique<plugins::openai_compatible>(client_, clock_, s, 1);
+    db_ = std::make_unique<store::store>(test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+                                         "/optd.db");
+    std::vector<nlohmann::json> rows;
+    for (int i = 0; i < 6; ++i)
+      rows.push_back({{"question", "What is " + std::to_string(i) + " + 2?"}, {"answer", std::to_string(i + 2)}});
+    int n = 0;
+    db_->put_dataset("skills", rows, "h", [&] { return "item-" + std::to_string(++n); }, 0);
+    cfg_.providers.push_back({});
+    cfg_.providers.back().name = "sim";
+    cfg_.default_provider = "sim";
+    if (!token.empty()) cfg_.api_token = config::secret(token);
+    env_ = std::make_unique<engine::run_environment>(engine::run_environment{
+        *db_, clock_, ids_, [this](std::string_view) -> core::llm_provider* { return provider_.get(); },
+        [](std::string_view, std::string_view) { return core::model_price{1, 2}; }, {}});
+    runs_ = std::make_unique<engine::run_manager>(ioc_.get_executor(), *env_, 2);
+    api_ = std::make_unique<optimizations_api>(api_deps{
+        *db_, *runs_, cfg_, clock_, ids_, [this](config::loaded_run& loaded, std::string id) {
+          engine::run_submission sub;
+          sub.id = std::move(id);
+          sub.dataset = *db_->dataset_items(loaded.spec.dataset_name);
+          for (const auto& m : loaded.spec.metrics) sub.metrics.push_back(plugins::make_metric(m, sub.dataset));
+          sub.optimizer = plugins::make_optimizer(loaded.spec.optimizer, loaded.spec.llm_model.model);
+          sub.spec = loaded.spec;
+          return sub;
+        }});
+    http_ = std::make_unique<net::http_server>(ioc_.get_executor(),
+                                               [this](net::http_request r) { return api_->handle(std::move(r)); });
+    base_ = *net::parse_url("http://127.0.0.1:" + std::to_string(http_->listen("127.0.0.1", 0)) + "/api");
+    http_->start();
+  }
+
+  void TearDown() override {
+    runs_->stop();
+    test::run(ioc_, runs_->wait_idle());
+    http_->stop();
+    sim_http_->stop();
+    sim_->stop();
+    ioc_.restart();
+    ioc_.run_for(10s);
+  }
+
+  net::http_response call(std::string method, std::string target, std::string body = {},
+                          std::vector<net::http_header> headers = {}) {
+    net::http_request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    if (!r.body.empty()) r.headers.push_back({"Content-Type", "application/json"});
+    auto res = *test::run(ioc_, client_.send(base_, r, {}));
+    EXPECT_TRUE(res);
+    return res ? *res : net::http_response{};
+  }
+
+  nlohmann::json json_of(const net::http_response& r) { return nlohmann::json::parse(r.body, nullptr, false); }
+
+  std::string create(const std::string& body) {
+    auto r = call("POST", "/v1/private/optimizations", body);
+    EXPECT_EQ(r.status, 201u) << r.body;
+    auto location = std::string(r.header("location"));
+    return location.substr(location.rfind('/') + 1);
+  }
+
+  std::string status_of(const std::string& id) {
+    return json_of(call("GET", "/v1/private/optimizations/" + id)).value("status", "");
+  }
+
+  void wait_for_status(const std::string& id, const std::string& status) {
+    test::poll_until(ioc_, [&] {
+      auto r = db_->find_run(id);
+      return r && r->status == status;
+    });
+  }
+
+  std::string record(const std::string& name, const std::string& status, const std::string& metadata = "{}") {
+    return create(R"({"name":")" + name + R"(","dataset_name":"skills","objective_name":"equals","status":")" + status +
+                  R"(","metadata":)" + metadata + "}");
+  }
+
+  asio::io_context ioc_;
+  test::fake_clock clock_;
+  core::uuid_v7_generator ids_{5};
+  net::http_client client_{ioc_.get_executor(), nullptr};
+  config::daemon_config cfg_;
+  std::unique_ptr<sim::sim_server> sim_;
+  std::unique_ptr<net::http_server> sim_http_;
+  std::unique_ptr<plugins::openai_compatible> provider_;
+  std::unique_ptr<store::store> db_;
+  std::unique_ptr<engine::run_environment> env_;
+  std::unique_ptr<engine::run_manager> runs_;
+  std::unique_ptr<optimizations_api> api_;
+  std::unique_ptr<net::http_server> http_;
+  net::url base_;
+};
+
+TEST_F(api_test, a_studio_config_is_run_and_read_back_with_opik_aggregates) {
+  auto id = create(studio_body);
+  EXPECT_TRUE(core::is_uuid_v7(id));
+  wait_for_status(id, "completed");
+  auto j = json_of(call("GET", "/v1/private/optimizations/" + id));
+  EXPECT_EQ(j["name"], "via-api");
+  EXPECT_EQ(j["status"], "completed");
+  EXPECT_EQ(j["metadata"]["team"], "search");
+  EXPECT_EQ(j["studio_config"]["optimizer"]["type"], "meta_prompt");
+  auto trials = db_->trials(id);
+  EXPECT_EQ(j["num_trials"], trials.size());
+  EXPECT_DOUBLE_EQ(j["baseline_objective_score"].get<double>(), *trials.front().score);
+  double best = 0;
+  for (const auto& t : trials) best = std::max(best, *t.score);
+  EXPECT_DOUBLE_EQ(j["best_objective_score"].get<double>(), best);
+  EXPECT_GT(best, j["baseline_objective_score"].get<double>());
+  EXPECT_DOUBLE_EQ(j["total_optimization_cost"].get<double>(), db_->find_run(id)->cost_usd);
+  ASSERT_EQ(j["feedback_scores"].size(), 1u);
+  EXPECT_EQ(j["feedback_scores"][0]["name"], "levenshtein_ratio");
+  EXPECT_DOUBLE_EQ(j["feedback_scores"][0]["value"].get<double>(), best);
+}
+
+TEST_F(api_test, aggregates_are_computed_as_opik_computes_them) {
+  auto id = record("hand", "completed");
+  // Three trials: the baseline (5 items, mean 0.4), a partial one that scored 1.0 on 2 items
+  // (cannot be best), and a complete one (mean 0.8).
+  struct t { int number; double score; int items; double median; double cost; };
+  for (auto [number, score, items, median, cost] : {t{1, 0.4, 5, 1.5, 0.05}, t{2, 1.0, 2, 0.5, 0.01}, t{3, 0.8, 5, 2.5, 0.10}}) {
+    store::trial_record tr;
+    tr.id = id + "-t" + std::to_string(number);
+    tr.run_id = id;
+    tr.number = number;
+    tr.prompt_json = "[]";
+    tr.score = score;
+    tr.evaluated_count = items;
+    tr.median_duration_s = median;
+    tr.cost_usd = cost;
+    db_->insert_trial(tr);
+  }
+  auto j = json_of(call("GET", "/v1/private/optimizations/" + id));
+  EXPECT_EQ(j["num_trials"], 3);
+  EXPECT_DOUBLE_EQ(j["baseline_objective_score"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(j["best_objective_score"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(j["baseline_duration"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(j["best_duration"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(j["baseline_cost"].get<double>(), 0.01);  // per evaluated item
+  EXPECT_DOUBLE_EQ(j["best_cost"].get<double>(), 0.02);
+}
+
+TEST_F(api_test, find_pages_and_filters_like_opik) {
+  record("alpha-one", "running", R"({"optimizer":"GepaOptimizer"})");
+  record("beta", "completed", R"({"optimizer":"MetaPrompt"})");
+  record("Alpha-two", "completed", R"({"optimizer":"GepaOptimizer"})");
+  auto page1 = json_of(call("GET", "/v1/private/optimizations?page=1&size=2"));
+  EXPECT_EQ(page1["total"], 3);
+  EXPECT_EQ(page1["page"], 1);
+  ASSERT_EQ(page1["content"].size(), 2u);
+  EXPECT_EQ(page1["content"][0]["name"], "Alpha-two");  // newest first
+  auto page2 = json_of(call("GET", "/v1/private/optimizations?page=2&size=2"));
+  ASSERT_EQ(page2["content"].size(), 1u);
+  EXPECT_EQ(page2["content"][0]["name"], "alpha-one");
+
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations?name=ALPHA"))["total"], 2);
+  auto filters = R"([{"field":"status","operator":"=","value":"completed"},)"
+                 R"({"field":"metadata","key":"optimizer","operator":"=","value":"GepaOptimizer"}])";
+  std::string encoded;
+  for (unsigned char c : std::string(filters)) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%%%02X", c);
+    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(buf);
+  }
+  auto filtered = json_of(call("GET", "/v1/private/optimizations?filters=" + encoded));
+  ASSERT_EQ(filtered["total"], 1);
+  EXPECT_EQ(filtered["content"][0]["name"], "Alpha-two");
+
+  EXPECT_EQ(call("GET", "/v1/private/optimizations?size=0").status, 400u);
+  auto bad = call("GET", "/v1/private/optimizations?filters=%5B%7B%22field%22%3A%22status%22%2C%22operator%22%3A%22%3E%22%7D%5D");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_THAT(bad.body, HasSubstr("Invalid operator '>' for field 'status'"));
+}
+
+TEST_F(api_test, update_merges_metadata_and_cancel_of_a_finished_run_is_409) {
+  auto id = record("old", "running", R"({"a":1,"b":{"c":2}})");
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + id, R"({"name":"new","metadata":{"b":{"d":3}}})").status, 204u);
+  auto j = json_of(call("GET", "/v1/private/optimizations/" + id));
+  EXPECT_EQ(j["name"], "new");
+  EXPECT_EQ(j["metadata"], (nlohmann::json{{"a", 1}, {"b", {{"c", 2}, {"d", 3}}}}));
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + id, R"({"status":"completed"})").status, 204u);
+  EXPECT_EQ(status_of(id), "completed");
+  auto conflict = call("PUT", "/v1/private/optimizations/" + id, R"({"status":"cancelled"})");
+  EXPECT_EQ(conflict.status, 409u);
+  EXPECT_EQ(json_of(conflict)["errors"][0],
+            "Cannot cancel optimization with status 'completed'. Only optimizations with status [INITIALIZED, "
+            "RUNNING] can be cancelled.");
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + id, R"({"status":"done"})").status, 400u);
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + id, "{oops").status, 400u);
+  auto missing = call("PUT", "/v1/private/optimizations/01a20194-0000-7000-8000-000000000000", "{}");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(json_of(missing)["message"], "Not found optimization with id '01a20194-0000-7000-8000-000000000000'");
+}
+
+TEST_F(api_test, a_running_run_is_really_cancelled) {
+  TearDown();
+  start({.hang_rate = 1.0});  // every LLM call hangs: the run stays running until cancelled
+  auto id = create(studio_body);
+  wait_for_status(id, "running");
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 204u);
+  wait_for_status(id, "cancelled");
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + id))["status"], "cancelled");
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 409u);
+}
+
+TEST_F(api_test, delete_removes_runs_and_needs_ids) {
+  auto a = record("a", "completed"), b = record("b", "running");
+  EXPECT_EQ(call("POST", "/v1/private/optimizations/delete", R"({"ids":[")" + a + R"("]})").status, 204u);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/" + a).status, 404u);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/" + b).status, 200u);
+  auto empty = call("POST", "/v1/private/optimizations/delete", R"({"ids":[]})");
+  EXPECT_EQ(empty.status, 422u);
+  EXPECT_EQ(json_of(empty)["errors"][0], "ids must not be empty");
+}
+
+TEST_F(api_test, bad_creates_get_opik_shaped_errors) {
+  auto bad_id = call("POST", "/v1/private/optimizations",
+                     R"({"id":"0197a1e2-7c1a-4b3e-9d2f-1a2b3c4d5e6f","dataset_name":"d","objective_name":"o","status":"running"})");
+  EXPECT_EQ(bad_id.status, 400u);
+  EXPECT_EQ(json_of(bad_id)["code"], 400);
+  auto missing = call("POST", "/v1/private/optimizations", R"({"name":"x"})");
+  EXPECT_EQ(missing.status, 422u);
+  EXPECT_EQ(json_of(missing)["errors"],
+            (nlohmann::json{"dataset_name must not be blank", "objective_name must not be blank", "status must not be null"}));
+  auto invalid = call("POST", "/v1/private/optimizations",
+                      R"({"dataset_name":"skills","objective_name":"equals","status":"initialized","studio_config":{"dataset_name":"skills",
+  "prompt":{"messages":[{"role":"robot","content":"{{question}}"}]},"llm_model":{"model":"m"},
+  "evaluation":{"metrics":[{"type":"bleu"}]},"optimizer":{"type":"meta_prompt"}}})");
+  EXPECT_EQ(invalid.status, 422u);
+  auto errors = json_of(invalid)["errors"].dump();
+  EXPECT_THAT(errors, HasSubstr("request body:2:33: studio_config.prompt.messages[0].role: unknown role 'robot'"));
+  EXPECT_THAT(errors, HasSubstr("unknown metric type 'bleu'"));
+  auto with_file = call("POST", "/v1/private/optimizations",
+                        std::string(studio_body).insert(1, R"("dataset_file":"/etc/passwd",)"));
+  EXPECT_EQ(with_file.status, 422u);
+  EXPECT_THAT(with_file.body, HasSubstr("dataset_file is not accepted over the API"));
+  EXPECT_EQ(call("POST", "/v1/private/optimizations", "not json").status, 400u);
+  EXPECT_EQ(call("GET", "/v1/private/nothing").status, 404u);
+}
+
+TEST_F(api_test, reposting_an_id_updates_it_without_running_it_again) {
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  auto trials = db_->trials(id).size();
+  auto again = call("POST", "/v1/private/optimizations",
+                    R"({"id":")" + id + R"(","name":"renamed","dataset_name":"skills","objective_name":"equals","status":"running"})");
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + id))["name"], "renamed");
+  EXPECT_EQ(status_of(id), "completed");
+  EXPECT_EQ(db_->trials(id).size(), trials);
+}
+
+TEST_F(api_test, logs_link_to_optds_own_log_download) {
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  auto link = json_of(call("GET", "/v1/private/optimizations/studio/" + id + "/logs"));
+  auto url = link["url"].get<std::string>();
+  EXPECT_THAT(url, HasSubstr("/api/optd/runs/" + id + "/log"));
+  EXPECT_TRUE(link.contains("expires_at"));
+  EXPECT_TRUE(link.contains("last_modified"));
+  auto log = call("GET", url.substr(url.find("/api/") + 4));
+  EXPECT_EQ(log.status, 200u);
+  EXPECT_THAT(log.body, HasSubstr("run started"));
+  EXPECT_THAT(log.body, HasSubstr("run completed"));
+}
+
+TEST_F(api_test, yaml_submission_and_health) {
+  auto yaml = "name: yaml-run\ndataset_name: skills\nprompt: {messages: [{role: user, content: '{{question}}'}]}\n"
+              "llm_model: {model: sim-small}\nevaluation: {metrics: [{type: equals}]}\n"
+              "optimizer: {type: meta_prompt}\nlimits: {max_trials: 2}\n";
+  auto r = call("POST", "/optd/runs", yaml, {{"Content-Type", "application/yaml"}});
+  ASSERT_EQ(r.status, 201u) << r.body;
+  auto id = json_of(r)["id"].get<std::string>();
+  wait_for_status(id, "completed");
+  EXPECT_EQ(db_->trials(id).size(), 2u);
+  auto health = json_of(call("GET", "/optd/health"));
+  EXPECT_EQ(health["status"], "ok");
+}
+
+TEST_F(api_test, an_api_token_guards_everything_but_health) {
+  TearDown();
+  start({}, "s3cret");
+  EXPECT_EQ(call("GET", "/v1/private/optimizations").status, 401u);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations", {}, {{"authorization", "wrong"}}).status, 401u);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations", {}, {{"authorization", "s3cret"}}).status, 200u);
+  EXPECT_EQ(call("GET", "/optd/health").status, 200u);
+}
+
+}  // namespace
+}  // namespace optd::api
