@@ -218,6 +218,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
   }
   if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
   auto submission = d_.make_submission(loaded, id);
+  submission.source = std::string(body);
   if (!yaml) {
     if (j.contains("metadata") && j["metadata"].is_object()) submission.metadata_json = j["metadata"].dump();
     submission.studio_config_json = j["studio_config"].dump();

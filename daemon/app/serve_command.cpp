@@ -26,6 +26,36 @@ namespace optd::app {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Runs the daemon was executing when it stopped or crashed start again from their journal: what
+// was answered is replayed, only what was in flight is asked again. Runs without a source are
+// foreground `optd run`s, not the daemon's to touch.
+void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
+                       core::clock& clock, core::uuid_v7_generator& ids, std::ostream& err) {
+  for (auto& r : db.unfinished_runs()) {
+    if (r.source.empty()) continue;
+    auto loaded = config::parse_run_config(r.source, "run " + r.id, "", make_load_context(&db, cfg));
+    if (!loaded.ok()) {
+      r.status = "error";
+      r.finish_reason = "error";
+      r.error = "cannot resume: " + config::format(loaded.problems.front());
+      r.ended_ms = r.updated_ms = clock.now_ms();
+      db.update_run(r);
+      err << "optd: run " << r.id << ": " << r.error << "\n";
+      continue;
+    }
+    if (loaded.spec.name.empty()) loaded.spec.name = r.name;
+    auto submission = prepare_run(db, loaded, r.id, clock, ids);
+    submission.resumed = true;
+    err << "optd: run " << r.id << ": resuming (was " << r.status << ")\n";
+    db.append_log(r.id, clock.now_ms(), "resuming after a restart");
+    runs.submit(std::move(submission));
+  }
+}
+
+}  // namespace
+
 int serve_command(const serve_options& options, std::ostream& out, std::ostream& err) {
   auto loaded_cfg = load_daemon_config(options.common.config);
   if (print_problems(loaded_cfg.problems, err)) return exit_config;
@@ -53,6 +83,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   api::optimizations_api api({db, runs, cfg, clock, ids, [&](config::loaded_run& loaded, std::string id) {
                                 return prepare_run(db, loaded, std::move(id), clock, ids);
                               }});
+  resume_unfinished(db, cfg, runs, clock, ids, err);
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
   try {

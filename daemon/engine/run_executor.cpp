@@ -173,6 +173,21 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
   call.request_json = core::to_json_body(request);
   call.created_ms = env_.clock.now_ms();
 
+  // A resumed run replays the reasoning model's answers from the journal, in order.
+  int occurrence = reasoning_seen_[call.request_json]++;
+  if (auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence)) {
+    ++record_.llm_calls;
+    record_.cost_usd += hit->cost_usd;
+    record_.tokens.prompt_tokens += hit->tokens.prompt_tokens;
+    record_.tokens.completion_tokens += hit->tokens.completion_tokens;
+    if (!hit->error.empty()) co_return core::llm_error{core::errc::provider_unavailable, hit->error, 0, 0};
+    core::completion replayed;
+    replayed.text = hit->response;
+    replayed.usage = hit->tokens;
+    replayed.attempts = 0;
+    co_return replayed;
+  }
+
   // The call runs as a child task so that cancel() can interrupt it.
   std::optional<core::completion_result> result;
   task_group group(co_await asio::this_coro::executor);

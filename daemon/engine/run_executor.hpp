@@ -6,6 +6,7 @@
 // Use from the event loop thread. run() returns the final run record; it throws only for
 // infrastructure failures (the store), after trying to record the run as `error`.
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -59,6 +60,7 @@ class run_executor final : private core::optimizer_context {
   core::llm_provider* reasoning_provider_ = nullptr;
   core::model_price reasoning_price_;
   task_group* reasoning_call_ = nullptr;
+  std::map<std::string, int> reasoning_seen_;  // request → times asked, to replay the journal in order
   bool cancel_requested_ = false;
 };
 

@@ -17,6 +17,11 @@ run_manager::run_manager(asio::any_io_executor ex, run_environment& env, int max
 run_manager::~run_manager() = default;
 
 void run_manager::submit(run_submission s) {
+  if (s.resumed) {
+    queue_.push_back(std::move(s));
+    start_next();
+    return;
+  }
   store::run_record r;
   r.id = s.id;
   r.name = s.spec.name;
@@ -27,6 +32,7 @@ void run_manager::submit(run_submission s) {
   r.project_name = s.spec.project_name;
   r.metadata_json = s.metadata_json;
   r.studio_config_json = s.studio_config_json;
+  r.source = s.source;
   r.created_ms = r.updated_ms = env_.clock.now_ms();
   env_.db.insert_run(r);
   queue_.push_back(std::move(s));

@@ -31,6 +31,8 @@ struct run_submission {
   std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
   std::string metadata_json = "{}";
   std::string studio_config_json;
+  std::string source;    // the config text as submitted, kept to resume from
+  bool resumed = false;  // already recorded: a run optd is resuming after a stop or a crash
 };
 
 enum class cancel_result { cancelled, not_found, already_finished };
@@ -40,7 +42,8 @@ class run_manager {
   run_manager(boost::asio::any_io_executor ex, run_environment& env, int max_concurrent_runs);
   ~run_manager();
 
-  // Records the run as initialized and queues it; it starts as soon as a slot is free.
+  // Records the run as initialized (unless it is being resumed) and queues it; it starts as soon
+  // as a slot is free.
   void submit(run_submission s);
 
   // Cancels a queued or running run.

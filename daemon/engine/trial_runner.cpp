@@ -1,6 +1,7 @@
 #include "engine/trial_runner.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -37,6 +38,14 @@ trial_runner::trial_runner(run_environment& env, const core::run_spec& spec, std
 void trial_runner::cancel() {
   cancelled_ = true;
   if (in_flight_) in_flight_->cancel();
+}
+
+void trial_runner::restore_scores(slot& s) {
+  auto scores = nlohmann::json::parse(s.row.scores_json, nullptr, false);
+  if (scores.is_array())
+    for (const auto& m : scores) s.scores.push_back({m.value("value", 0.0), m.value("reason", std::string())});
+  s.scored = s.row.objective.has_value() && s.scores.size() == metrics_.size();
+  if (!s.scored) s.row.status = "pending";  // an unreadable row is asked again rather than trusted
 }
 
 void trial_runner::score(slot& s, const core::completion& c) {
@@ -108,7 +117,19 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   t.origin = candidate.origin;
   t.prompt_json = core::to_json(candidate.messages).dump();
   t.started_ms = env_.clock.now_ms();
-  env_.db.insert_trial(t);
+  // A resumed run replays its trials: the journal's trial row and its evaluations are reused, and
+  // only evaluations still pending are requested again.
+  std::map<std::string, store::evaluation_record> journaled;
+  if (auto existing = env_.db.find_trial(run_id_, number)) {
+    if (existing->prompt_json != t.prompt_json)
+      throw std::runtime_error("cannot resume: trial " + std::to_string(number) +
+                               " proposes a different prompt than the journal holds");
+    t.id = existing->id;
+    t.started_ms = existing->started_ms;
+    for (auto& e : env_.db.evaluations(t.id)) journaled.emplace(e.item_id, std::move(e));
+  } else {
+    env_.db.insert_trial(t);
+  }
 
   std::vector<slot> slots(sample_.size());
   std::vector<const store::evaluation_record*> rows;
@@ -129,6 +150,11 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
       s.request.messages.push_back({m.role, std::move(*text)});
     }
     auto& r = s.row;
+    if (auto j = journaled.find(s.item->id); j != journaled.end()) {
+      r = std::move(j->second);
+      if (r.status == "completed") restore_scores(s);
+      continue;
+    }
     r.id = env_.new_id();
     r.run_id = run_id_;
     r.trial_id = t.id;
@@ -144,7 +170,7 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   }
   env_.db.begin_evaluations(rows);  // journal first: every request is on disk before it is sent
   for (const auto& s : slots)
-    if (s.row.status == "failed" && done) done(s.row);
+    if (s.row.status != "pending" && done) done(s.row);  // failed to render, or replayed
 
   task_group workers(co_await asio::this_coro::executor);
   std::size_t next = 0;

@@ -43,6 +43,7 @@ class trial_runner {
   boost::asio::awaitable<void> commit_soon();
   void commit();
   void score(slot& s, const core::completion& c);
+  void restore_scores(slot& s);
 
   run_environment& env_;
   const core::run_spec& spec_;

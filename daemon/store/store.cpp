@@ -48,7 +48,7 @@ CREATE INDEX IF NOT EXISTS logs_by_run ON logs(run_id);
 constexpr std::string_view run_columns =
     "id, name, status, objective_name, dataset_name, spec, created_ms, started_ms, ended_ms, finish_reason, error, "
     "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls, project_name, metadata, "
-    "studio_config, updated_ms";
+    "studio_config, updated_ms, source";
 
 constexpr std::string_view trial_columns =
     "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
@@ -89,6 +89,7 @@ run_record read_run(const statement& s) {
   r.metadata_json = s.text(19);
   r.studio_config_json = s.text(20);
   r.updated_ms = s.int64(21);
+  r.source = s.text(22);
   return r;
 }
 
@@ -178,7 +179,8 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
           "ALTER TABLE runs ADD COLUMN project_name TEXT NOT NULL DEFAULT '';"
           "ALTER TABLE runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"
           "ALTER TABLE runs ADD COLUMN studio_config TEXT NOT NULL DEFAULT '';"
-          "ALTER TABLE runs ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;");
+          "ALTER TABLE runs ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT '';");
     has_column.reset();
     db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
     tx.commit();
@@ -232,11 +234,11 @@ std::optional<std::vector<core::dataset_item>> store::dataset_items(const std::s
 }
 
 void store::insert_run(const run_record& r) {
-  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
                 r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
-                r.studio_config_json, r.updated_ms)
+                r.studio_config_json, r.updated_ms, r.source)
       .run();
 }
 
@@ -281,6 +283,31 @@ void store::delete_run(const std::string& id) {
   db_->prepare("DELETE FROM logs WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM runs WHERE id=?").bind_all(id).run();
   tx.commit();
+}
+
+std::vector<run_record> store::unfinished_runs() {
+  auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE status IN ('initialized', 'running') ORDER BY id"));
+  std::vector<run_record> out;
+  while (q.step()) out.push_back(read_run(q));
+  return out;
+}
+
+std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? AND number=?"));
+  q.bind_all(run_id, number);
+  if (!q.step()) return std::nullopt;
+  return read_trial(q);
+}
+
+std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, const std::string& request_json,
+                                                    int occurrence) {
+  auto q = db_->prepare(
+      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
+      "FROM llm_calls WHERE run_id=? AND request=? ORDER BY rowid LIMIT 1 OFFSET ?");
+  q.bind_all(run_id, request_json, occurrence);
+  if (!q.step()) return std::nullopt;
+  return llm_call_record{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
+                         q.real(8), q.int64(9), q.int64(10)};
 }
 
 std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {

@@ -46,6 +46,7 @@ struct run_record {
   std::string metadata_json = "{}";  // Opik's free-form optimization metadata
   std::string studio_config_json;    // the Studio config as submitted; empty for record-only runs
   std::int64_t updated_ms = 0;
+  std::string source;  // the run config as submitted (YAML or Opik's JSON body), to resume from
 };
 
 struct trial_record {
@@ -118,6 +119,13 @@ class store {
                           std::int64_t updated_ms);
   std::optional<run_record> find_run(const std::string& id_or_prefix);
   std::vector<run_record> list_runs(int limit = 100);
+  // Runs that were initialized or running when optd stopped: to resume.
+  std::vector<run_record> unfinished_runs();
+  // What a resumed run replays from.
+  std::optional<trial_record> find_trial(const std::string& run_id, int number);
+  // The `occurrence`-th (0-based) recorded call of this run with exactly this request.
+  std::optional<llm_call_record> find_llm_call(const std::string& run_id, const std::string& request_json,
+                                               int occurrence);
   // Removes a run and everything recorded for it.
   void delete_run(const std::string& id);
   // For each metric, the best (highest) per-trial mean over completed evaluations: Opik's

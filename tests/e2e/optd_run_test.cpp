@@ -2,80 +2,28 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <fcntl.h>
-
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
+#include "support/child_process.hpp"
 #include "support/test_support.hpp"
-
-extern char** environ;
 
 namespace optd {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct process {
-  pid_t pid = -1;
-  std::string out_path, err_path;
-
-  static process start(std::vector<std::string> args, const std::string& dir, const std::string& tag,
-                       std::vector<std::string> env_extra = {}) {
-    process p;
-    p.out_path = dir + "/" + tag + ".out";
-    p.err_path = dir + "/" + tag + ".err";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, p.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, p.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    for (auto& e : env_extra) env_strings.push_back(e);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return p;
-  }
-
-  int wait() {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  std::string out() const { return test::read_file(out_path); }
-  std::string err() const { return test::read_file(err_path); }
-};
-
-// Polls a condition on the file system or the store; fails after a wall-clock cap.
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds cap = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + cap;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using process = test::child_process;
+using test::eventually;
 
 class e2e : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name()); }
   void TearDown() override {
     if (sim_.pid > 0) {
-      kill(sim_.pid, SIGTERM);
+      sim_.signal(SIGTERM);
       sim_.wait();
     }
   }
@@ -154,7 +102,7 @@ TEST_F(e2e, ctrl_c_cancels_cleanly_and_records_the_run_as_cancelled) {
       return false;
     }
   })) << run.err();
-  kill(run.pid, SIGINT);
+  run.signal(SIGINT);
   EXPECT_EQ(run.wait(), 130);
   EXPECT_THAT(run.err(), HasSubstr("cancelling"));
   EXPECT_THAT(run.out(), HasSubstr("status      cancelled · cancelled"));
