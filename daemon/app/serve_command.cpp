@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "api/optimizations_api.hpp"
 #include "app/commands.hpp"
@@ -101,15 +102,24 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
   }
 
+  // SIGTERM/SIGINT drain: stop admitting, let calls in flight finish for drain_timeout, then abort
+  // the rest (left pending). Runs stay live in the store and resume at the next start.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain_deadline(ioc);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    err << "optd: signal " << sig << ": stopping (" << runs.running() << " running, " << runs.queued()
-        << " queued runs are cancelled)\n";
+    err << "optd: signal " << sig << ": draining " << runs.running() << " running runs for at most "
+        << cfg.drain_timeout.count() << " ms; " << runs.queued() << " queued runs wait for the next start\n";
     server.stop();
-    runs.stop();
+    runs.suspend(false);
+    drain_deadline.expires_after(cfg.drain_timeout);
+    drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
+      if (!timer_ec) runs.suspend(true);
+    });
+    asio::co_spawn(ioc, runs.wait_idle(), [&](std::exception_ptr) { drain_deadline.cancel(); });
   });
   ioc.run();
+  err << "optd: stopped\n";
   return exit_ok;
 }
 

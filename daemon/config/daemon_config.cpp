@@ -140,7 +140,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   }
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
-  r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "api_token_env", "api_token_file",
+  r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",
                       "default_provider", "providers"},
                "");
   auto& c = out.config;
@@ -151,6 +151,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   }
   c.max_concurrent_runs =
       static_cast<int>(r.integer_at(root, "max_concurrent_runs", "", 1, 10'000).value_or(c.max_concurrent_runs));
+  c.drain_timeout = duration_at(r, root, "drain_timeout", "").value_or(c.drain_timeout);
   if (auto env = r.string_at(root, "api_token_env", "", false))
     if (const char* v = std::getenv(env->c_str()); v && *v) c.api_token = secret(v);
   if (auto file = r.string_at(root, "api_token_file", "", false)) {

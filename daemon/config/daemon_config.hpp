@@ -47,6 +47,7 @@ struct daemon_config {
   std::string state_dir = "/var/lib/optd";
   std::string listen = "127.0.0.1:8600";  // optd serve's HTTP API
   int max_concurrent_runs = 4;            // more wait in a queue
+  std::chrono::milliseconds drain_timeout{30'000};  // SIGTERM: how long calls in flight may finish
   secret api_token;                       // when set, every API request but health needs it
   std::string default_provider;
   std::vector<provider_config> providers;

@@ -86,12 +86,21 @@ void run_executor::cancel() {
   if (reasoning_call_) reasoning_call_->cancel();
 }
 
+void run_executor::suspend(bool now) {
+  suspend_requested_ = true;
+  trials_->stop_new_work();
+  if (now) {
+    trials_->cancel();
+    if (reasoning_call_) reasoning_call_->cancel();
+  }
+}
+
 int run_executor::trials_left() const noexcept { return spec_.limits.max_trials - static_cast<int>(trial_records_.size()); }
 
 bool run_executor::should_stop() const noexcept {
   core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
                            duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
-  return core::budget_stop(spec_.limits, usage).has_value();
+  return suspend_requested_ || core::budget_stop(spec_.limits, usage).has_value();
 }
 
 void run_executor::log(std::string_view line) {
@@ -251,6 +260,9 @@ asio::awaitable<store::run_record> run_executor::run() {
     } catch (...) {
       record_.error = "unknown error";
     }
+  } else if (suspend_requested_ && !cancel_requested_) {
+    record_.status = "running";  // stays live in the store: the next start resumes it
+    record_.ended_ms = 0;
   } else if (cancel_requested_ || failure) {
     record_.status = "cancelled";
     record_.finish_reason = "cancelled";
@@ -266,7 +278,8 @@ asio::awaitable<store::run_record> run_executor::run() {
   } catch (...) {
     if (!failure) throw;
   }
-  log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
+  if (record_.status == "running") log("suspended; it resumes when optd starts again");
+  else log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
   publish();
   co_return record_;
 }

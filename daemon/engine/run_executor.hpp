@@ -33,6 +33,10 @@ class run_executor final : private core::optimizer_context {
   // (their rows stay pending), and the run is recorded as cancelled.
   void cancel();
 
+  // Stops the run for a restart: no new evaluation starts; with `now`, those in flight are
+  // aborted too (they stay pending). The run stays `running` in the store, to be resumed.
+  void suspend(bool now);
+
   const run_progress& progress() const noexcept { return progress_; }
 
  private:
@@ -62,6 +66,7 @@ class run_executor final : private core::optimizer_context {
   task_group* reasoning_call_ = nullptr;
   std::map<std::string, int> reasoning_seen_;  // request → times asked, to replay the journal in order
   bool cancel_requested_ = false;
+  bool suspend_requested_ = false;
 };
 
 }  // namespace optd::engine

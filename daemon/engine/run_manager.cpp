@@ -110,6 +110,12 @@ void run_manager::stop() {
   for (auto& [id, ex] : running_) ex->cancel();
 }
 
+void run_manager::suspend(bool now) {
+  queue_.clear();
+  for (auto& [id, ex] : running_) ex->suspend(now);
+  if (running_.empty()) idle_.cancel();
+}
+
 asio::awaitable<void> run_manager::wait_idle() {
   while (!running_.empty() || !queue_.empty()) {
     idle_.expires_at(asio::steady_timer::time_point::max());

@@ -58,6 +58,9 @@ class run_manager {
 
   // Cancels every queued and running run (queued ones are recorded as cancelled).
   void stop();
+  // Before a restart: queued runs stay queued in the store, running ones start no new work (with
+  // `now`, their calls in flight are aborted too). Every run stays live, to be resumed.
+  void suspend(bool now);
   boost::asio::awaitable<void> wait_idle();
 
  private:

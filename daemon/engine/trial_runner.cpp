@@ -66,7 +66,7 @@ void trial_runner::score(slot& s, const core::completion& c) {
 }
 
 asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t& next) {
-  while (next < slots.size() && !cancelled_) {
+  while (next < slots.size() && !cancelled_ && !draining_) {
     auto& s = slots[next++];
     if (s.row.status != "pending") continue;  // failed to render: already final
     auto result = co_await provider_.complete(s.request);
@@ -208,11 +208,12 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
       out.result.examples.push_back({s.item->data, "", 0.0, "evaluation failed: " + s.row.error});
     }
   }
-  out.cancelled = cancelled_ && std::any_of(slots.begin(), slots.end(), [](const slot& s) { return s.row.status == "pending"; });
+  bool unfinished = std::any_of(slots.begin(), slots.end(), [](const slot& s) { return s.row.status == "pending"; });
+  out.cancelled = cancelled_ && unfinished;
   t.score = t.evaluated_count > 0 ? std::optional<double>(score_sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
   t.median_duration_s = core::median(std::move(durations));
   t.ended_ms = env_.clock.now_ms();
-  t.status = out.cancelled ? "cancelled" : "completed";
+  t.status = !unfinished ? "completed" : draining_ ? "running" : "cancelled";  // a drained trial resumes later
   env_.db.update_trial(t);
   out.result.number = number;
   out.result.score = t.score.value_or(0.0);

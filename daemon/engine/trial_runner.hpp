@@ -34,6 +34,8 @@ class trial_runner {
 
   // Cancels the evaluations in flight; they stay pending in the store.
   void cancel();
+  // Starts no new evaluation; those in flight finish and are stored (a drain before a restart).
+  void stop_new_work() noexcept { draining_ = true; }
 
   std::size_t sample_size() const noexcept { return sample_.size(); }
 
@@ -55,6 +57,7 @@ class trial_runner {
   std::string run_id_;
   task_group* in_flight_ = nullptr;
   bool cancelled_ = false;
+  bool draining_ = false;
   std::vector<const store::evaluation_record*> uncommitted_;
   bool commit_scheduled_ = false;
   const evaluation_done* done_ = nullptr;

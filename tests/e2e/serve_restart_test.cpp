@@ -78,6 +78,22 @@ class serve_restart : public ::testing::Test {
     return loc.substr(loc.rfind('/') + 1);
   }
 
+  // llm-sim with the given latency, and the demo dataset stored the way a user would: with one
+  // foreground run. The simulator's counters are reset afterwards.
+  void start_sim_and_store_dataset(const std::string& latency_ms) {
+    sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port",
+                                 "--latency-ms", latency_ms},
+                                dir_, "sim");
+    sim_port_ = read_port(dir_ + "/sim.port");
+    sim_env_ = "OPTD_SIM_URL=http://127.0.0.1:" + sim_port_ + "/v1";
+    auto seed = child_process::start({OPTD_BIN, "--config", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml",
+                                      "--state-dir", dir_ + "/state", "run", "-q",
+                                      std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"},
+                                     dir_, "seed", {sim_env_});
+    ASSERT_EQ(seed.wait(), 0) << seed.err();
+    http(sim_port_, "POST", "/stats/reset");
+  }
+
   nlohmann::json sim_stats() { return nlohmann::json::parse(http(sim_port_, "GET", "/stats").body); }
 
   std::string status(const std::string& id) {
@@ -92,20 +108,7 @@ class serve_restart : public ::testing::Test {
 };
 
 TEST_F(serve_restart, a_killed_daemon_resumes_without_paying_twice_and_ends_the_same) {
-  sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port",
-                               "--latency-ms", "20"},
-                              dir_, "sim");
-  sim_port_ = read_port(dir_ + "/sim.port");
-  sim_env_ = "OPTD_SIM_URL=http://127.0.0.1:" + sim_port_ + "/v1";
-
-  // Store the dataset the way a user would, with one foreground run.
-  auto seed = child_process::start({OPTD_BIN, "--config", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml",
-                                    "--state-dir", dir_ + "/state", "run", "-q",
-                                    std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"},
-                                   dir_, "seed", {sim_env_});
-  ASSERT_EQ(seed.wait(), 0) << seed.err();
-  http(sim_port_, "POST", "/stats/reset");
-
+  start_sim_and_store_dataset("20");
   start_serve();
   auto id = create();
   // Kill it once two trials are done and the third is under way.
@@ -146,6 +149,26 @@ TEST_F(serve_restart, a_killed_daemon_resumes_without_paying_twice_and_ends_the_
   EXPECT_EQ(best_prompt(id), best_prompt(id2));
   EXPECT_FALSE(best_prompt(id).empty());
   EXPECT_EQ(db.count_evaluations(id), db.count_evaluations(id2));  // no duplicate rows either
+}
+
+TEST_F(serve_restart, sigterm_drains_calls_in_flight_and_the_next_start_finishes_the_run) {
+  start_sim_and_store_dataset("100");
+  start_serve();
+  auto id = create();
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/state/optd.db");
+    return db.count_evaluations(id, "completed") >= 8;
+  })) << serve_.err();
+  serve_.signal(SIGTERM);
+  EXPECT_EQ(serve_.wait(), 0) << serve_.err();
+  EXPECT_THAT(serve_.err(), ::testing::HasSubstr("draining 1 running runs"));
+  EXPECT_EQ(status(id), "running");  // left live, to be resumed
+  auto before = sim_stats();
+  EXPECT_EQ(before["in_flight"], 0);  // every call optd had sent was answered before it exited
+
+  start_serve();
+  ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
+  EXPECT_EQ(sim_stats()["duplicate_completions"], 0);  // nothing was asked twice
 }
 
 }  // namespace
