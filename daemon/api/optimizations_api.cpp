@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/opik_json.hpp"
+#include "api/responses.hpp"
 
 namespace optd::api {
 
@@ -13,12 +14,6 @@ namespace {
 using net::http_response;
 
 const std::string base_path = "/api/v1/private/optimizations";
-
-http_response json_response(unsigned status, const nlohmann::json& body) {
-  return {status, {{"Content-Type", "application/json"}}, body.dump()};
-}
-http_response error(unsigned status, std::string message) { return json_response(status, error_body(status, std::move(message))); }
-http_response no_content() { return {204, {}, {}}; }
 
 bool is_status(std::string_view s) {
   return s == "running" || s == "completed" || s == "cancelled" || s == "initialized" || s == "error";
@@ -29,32 +24,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out.push_back(' ');
-    else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else out.push_back(s[i]);
-  }
-  return out;
-}
-
-std::string origin_of(const net::http_request& req) {
-  auto host = req.header("host");
-  return "http://" + std::string(host.empty() ? "localhost" : host);
-}
-
 // Opik's filter semantics on the fields optd keeps: status (=, !=) and metadata (by key: =, !=,
 // contains). Returns an error message for a filter optd cannot apply.
-std::optional<std::string> filter_error(const nlohmann::json& f) {
+std::optional<std::string> filter_error_response(const nlohmann::json& f) {
   if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
   auto field = f.value("field", ""), op = f.value("operator", "");
   if (field == "status" && (op == "=" || op == "!=")) return std::nullopt;
@@ -81,22 +53,6 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r) {
 
 }  // namespace
 
-std::map<std::string, std::string> parse_query(std::string_view target) {
-  std::map<std::string, std::string> out;
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return out;
-}
-
 boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
   co_return route(request);
 }
@@ -110,19 +66,20 @@ http_response optimizations_api::route(const net::http_request& req) {
   if (!d_.cfg.api_token.empty()) {
     auto given = std::string(req.header("authorization"));
     if (given.rfind("Bearer ", 0) == 0) given = given.substr(7);
-    if (given != d_.cfg.api_token.reveal()) return error(401, "missing or invalid API token in the authorization header");
+    if (given != d_.cfg.api_token.reveal()) return error_response(401, "missing or invalid API token in the authorization header");
   }
 
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
   if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 19 && path.substr(path.size() - 4) == "/log" && m == "GET")
     return log_text(path.substr(15, path.size() - 19));
 
-  if (path.rfind(base_path, 0) != 0) return error(404, "HTTP 404 Not Found");
+  if (auto handled = datasets_.route(req)) return std::move(*handled);
+  if (path.rfind(base_path, 0) != 0) return error_response(404, "HTTP 404 Not Found");
   auto rest = path.substr(base_path.size());
   if (rest.empty() || rest == "/") {
     if (m == "GET") return find(req, parse_query(req.target));
     if (m == "POST" || m == "PUT") return create(req, req.body, false);
-    return error(405, "HTTP 405 Method Not Allowed");
+    return error_response(405, "HTTP 405 Method Not Allowed");
   }
   if (rest == "/delete" && m == "POST") return remove(req.body);
   if (rest.rfind("/studio/", 0) == 0) {
@@ -132,13 +89,13 @@ http_response optimizations_api::route(const net::http_request& req) {
     auto action = slash == std::string::npos ? "" : tail.substr(slash + 1);
     if (action == "cancel" && m == "GET") return cancel(id);
     if (action == "logs" && m == "GET") return logs_link(req, id);
-    return error(404, "HTTP 404 Not Found");
+    return error_response(404, "HTTP 404 Not Found");
   }
   auto id = rest.substr(1);
-  if (id.find('/') != std::string::npos) return error(404, "HTTP 404 Not Found");
+  if (id.find('/') != std::string::npos) return error_response(404, "HTTP 404 Not Found");
   if (m == "GET") return get(id);
   if (m == "PUT") return update(id, req.body);
-  return error(405, "HTTP 405 Method Not Allowed");
+  return error_response(405, "HTTP 405 Method Not Allowed");
 }
 
 std::optional<store::run_record> optimizations_api::find_exact(const std::string& id) {
@@ -151,11 +108,11 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
   nlohmann::json j;
   if (!yaml) {
     j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+    if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
   }
   std::string id = !yaml && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
-  if (!yaml && j.contains("id") && !j["id"].is_string()) return error(400, "Unable to process JSON");
-  if (!id.empty() && !core::is_uuid_v7(id)) return error(400, "Optimization id must be a version 7 UUID");
+  if (!yaml && j.contains("id") && !j["id"].is_string()) return error_response(400, "Unable to process JSON");
+  if (!id.empty() && !core::is_uuid_v7(id)) return error_response(400, "Optimization id must be a version 7 UUID");
 
   auto location = [&](const std::string& run_id) {
     http_response r{201, {{"Location", origin_of(req) + base_path + "/" + run_id}, {"Content-Type", "application/json"}},
@@ -180,8 +137,8 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     if (j.value("dataset_name", std::string()).empty()) problems.push_back("dataset_name must not be blank");
     if (j.value("objective_name", std::string()).empty()) problems.push_back("objective_name must not be blank");
     if (!j.contains("status") || !j["status"].is_string()) problems.push_back("status must not be null");
-    else if (!is_status(j["status"].get<std::string>())) return error(400, "Unable to process JSON: unknown status");
-    if (!problems.empty()) return json_response(422, errors_body(std::move(problems)));
+    else if (!is_status(j["status"].get<std::string>())) return error_response(400, "Unable to process JSON: unknown status");
+    if (!problems.empty()) return errors_response(422, std::move(problems));
     store::run_record r;
     r.id = id;
     r.name = j.value("name", std::string());
@@ -214,7 +171,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
   if (!loaded.ok()) {
     std::vector<std::string> problems;
     for (const auto& p : loaded.problems) problems.push_back(config::format(p));
-    return json_response(422, errors_body(std::move(problems)));
+    return errors_response(422, std::move(problems));
   }
   if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
   auto submission = d_.make_submission(loaded, id);
@@ -230,26 +187,14 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
 }
 
 http_response optimizations_api::find(const net::http_request&, const std::map<std::string, std::string>& q) {
-  auto number = [&](const char* key, long long fallback) -> std::optional<long long> {
-    auto it = q.find(key);
-    if (it == q.end() || it->second.empty()) return fallback;
-    try {
-      std::size_t used = 0;
-      auto v = std::stoll(it->second, &used);
-      if (used != it->second.size() || v < 1) return std::nullopt;
-      return v;
-    } catch (...) {
-      return std::nullopt;
-    }
-  };
-  auto page = number("page", 1), size = number("size", 10);
-  if (!page || !size) return error(400, "page and size must be whole numbers of at least 1");
+  auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
+  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
   nlohmann::json filters = nlohmann::json::array();
   if (auto it = q.find("filters"); it != q.end() && !it->second.empty()) {
     filters = nlohmann::json::parse(it->second, nullptr, false);
-    if (!filters.is_array()) return error(400, "Invalid filters query parameter");
+    if (!filters.is_array()) return error_response(400, "Invalid filters query parameter");
     for (const auto& f : filters)
-      if (auto e = filter_error(f)) return error(400, *e);
+      if (auto e = filter_error_response(f)) return error_response(400, *e);
   }
   auto name = q.count("name") ? lower(q.at("name")) : "";
   auto dataset = q.count("dataset_name") ? lower(q.at("dataset_name")) : "";
@@ -273,27 +218,27 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
 
 http_response optimizations_api::get(const std::string& id) {
   auto r = find_exact(id);
-  if (!r) return error(404, "Not found optimization with id '" + id + "'");
+  if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
   return json_response(200, optimization_json(*r, d_.db.trials(id), d_.db.best_metric_means(id)));
 }
 
 http_response optimizations_api::update(const std::string& id, std::string_view body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+  if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
   auto r = find_exact(id);
-  if (!r) return error(404, "Not found optimization with id '" + id + "'");
+  if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
   if (j.contains("status") && !j["status"].is_null()) {
     if (!j["status"].is_string() || !is_status(j["status"].get<std::string>()))
-      return error(400, "Unable to process JSON: unknown status");
+      return error_response(400, "Unable to process JSON: unknown status");
     auto status = j["status"].get<std::string>();
     if (status == "cancelled") {
       auto c = d_.runs.cancel(id);
       if (c == engine::cancel_result::already_finished)
-        return json_response(409, errors_body({"Cannot cancel optimization with status '" + r->status +
-                                               "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."}));
+        return errors_response(409, {"Cannot cancel optimization with status '" + r->status +
+                                               "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."});
     } else if (!r->studio_config_json.empty()) {
       if (status != r->status)
-        return json_response(409, errors_body({"optd sets the status of a run it executes; only 'cancelled' may be written"}));
+        return errors_response(409, {"optd sets the status of a run it executes; only 'cancelled' may be written"});
     } else {
       r->status = status;
       r->updated_ms = d_.clock.now_ms();
@@ -316,26 +261,26 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
 http_response optimizations_api::cancel(const std::string& id) {
   switch (d_.runs.cancel(id)) {
     case engine::cancel_result::cancelled: return no_content();
-    case engine::cancel_result::not_found: return error(404, "Not found optimization with id '" + id + "'");
+    case engine::cancel_result::not_found: return error_response(404, "Not found optimization with id '" + id + "'");
     case engine::cancel_result::already_finished: break;
   }
   auto r = find_exact(id);
-  return json_response(409, errors_body({"Cannot cancel optimization with status '" + (r ? r->status : "") +
-                                         "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."}));
+  return errors_response(409, {"Cannot cancel optimization with status '" + (r ? r->status : "") +
+                                         "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."});
 }
 
 http_response optimizations_api::remove(std::string_view body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return error(400, "Unable to process JSON");
+  if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
   if (!j.contains("ids") || !j["ids"].is_array() || j["ids"].empty())
-    return json_response(422, errors_body({"ids must not be empty"}));
+    return errors_response(422, {"ids must not be empty"});
   for (const auto& id : j["ids"])
     if (id.is_string() && find_exact(id.get<std::string>())) d_.runs.remove(id.get<std::string>());
   return no_content();
 }
 
 http_response optimizations_api::logs_link(const net::http_request& req, const std::string& id) {
-  if (!find_exact(id)) return error(404, "Not found optimization with id '" + id + "'");
+  if (!find_exact(id)) return error_response(404, "Not found optimization with id '" + id + "'");
   auto logs = d_.db.logs(id);
   nlohmann::json out = {{"url", origin_of(req) + "/api/optd/runs/" + id + "/log"},
                         {"expires_at", iso8601(d_.clock.now_ms() + 3'600'000)}};
@@ -344,7 +289,7 @@ http_response optimizations_api::logs_link(const net::http_request& req, const s
 }
 
 http_response optimizations_api::log_text(const std::string& id) {
-  if (!find_exact(id)) return error(404, "Not found optimization with id '" + id + "'");
+  if (!find_exact(id)) return error_response(404, "Not found optimization with id '" + id + "'");
   std::string text;
   for (const auto& [ts, line] : d_.db.logs(id)) text += iso8601(ts) + " " + line + "\n";
   return {200, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(text)};

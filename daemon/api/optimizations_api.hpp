@@ -1,5 +1,6 @@
 #pragma once
-// optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…)
+// optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…),
+// its dataset endpoints (delegated to datasets_api)
 // with Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/
 // (YAML submission, a run's log, health). Requests are handled on the event loop thread; a
 // request never blocks on a run.
@@ -10,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "api/datasets_api.hpp"
 #include "config/daemon_config.hpp"
 #include "config/run_config.hpp"
 #include "core/clock.hpp"
@@ -34,7 +36,7 @@ struct api_deps {
 
 class optimizations_api {
  public:
-  explicit optimizations_api(api_deps deps) : d_(std::move(deps)) {}
+  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids) {}
 
   boost::asio::awaitable<net::http_response> handle(net::http_request request);
   // The same, synchronously (every route is synchronous).
@@ -52,9 +54,7 @@ class optimizations_api {
   std::optional<store::run_record> find_exact(const std::string& id);
 
   api_deps d_;
+  datasets_api datasets_;
 };
-
-// Percent-decoded query parameters of a request target.
-std::map<std::string, std::string> parse_query(std::string_view target);
 
 }  // namespace optd::api

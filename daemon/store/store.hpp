@@ -98,6 +98,14 @@ struct llm_call_record {
   std::int64_t created_ms = 0;
 };
 
+struct dataset_record {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::int64_t created_ms = 0;
+  std::int64_t item_count = 0;
+};
+
 class store {
  public:
   // Opens or creates the file and brings the schema up to date.
@@ -110,6 +118,16 @@ class store {
   std::string put_dataset(const std::string& name, const std::vector<nlohmann::json>& rows, const std::string& hash,
                           const std::function<std::string()>& make_id, std::int64_t now_ms);
   std::optional<std::vector<core::dataset_item>> dataset_items(const std::string& name);
+  // Opik-style datasets: found by name or id, listed newest first, items upserted by id (new ids
+  // are appended in order) and read in pages after a given item.
+  std::optional<dataset_record> find_dataset(const std::string& name_or_id);
+  std::vector<dataset_record> list_datasets();
+  // False when the name is taken.
+  bool create_dataset(const std::string& id, const std::string& name, const std::string& description,
+                      std::int64_t now_ms);
+  void upsert_dataset_items(const std::string& dataset_id, const std::vector<core::dataset_item>& items);
+  std::vector<core::dataset_item> dataset_items_after(const std::string& dataset_id, const std::string& after_id,
+                                                      std::int64_t limit, std::int64_t offset = 0);
 
   // Runs.
   void insert_run(const run_record& r);

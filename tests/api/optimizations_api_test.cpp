@@ -322,6 +322,71 @@ TEST_F(api_test, yaml_submission_and_health) {
   EXPECT_EQ(health["status"], "ok");
 }
 
+TEST_F(api_test, datasets_are_created_filled_streamed_and_paged_like_opik) {
+  auto created = call("POST", "/v1/private/datasets", R"({"name":"qa","description":"questions"})");
+  ASSERT_EQ(created.status, 201u);
+  auto location = std::string(created.header("location"));
+  auto dataset_id = location.substr(location.rfind('/') + 1);
+  EXPECT_EQ(call("POST", "/v1/private/datasets", R"({"name":"qa"})").status, 409u);
+  nlohmann::json items = nlohmann::json::array();
+  for (int i = 0; i < 5; ++i)
+    items.push_back({{"source", "sdk"}, {"data", {{"question", "What is " + std::to_string(i) + " + 1?"}, {"answer", std::to_string(i + 1)}}}});
+  EXPECT_EQ(call("PUT", "/v1/private/datasets/items", nlohmann::json{{"dataset_name", "qa"}, {"items", items}}.dump()).status, 204u);
+
+  auto got = json_of(call("POST", "/v1/private/datasets/retrieve", R"({"dataset_name":"qa"})"));
+  EXPECT_EQ(got["id"], dataset_id);
+  EXPECT_EQ(got["dataset_items_count"], 5);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/datasets/" + dataset_id))["name"], "qa");
+  EXPECT_EQ(call("POST", "/v1/private/datasets/retrieve", R"({"dataset_name":"nope"})").status, 404u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/datasets?name=q"))["total"], 1);
+
+  // The stream: "\r\n"-separated JSON, paged with steam_limit and last_retrieved_id.
+  std::vector<nlohmann::json> streamed;
+  std::string last;
+  for (;;) {
+    nlohmann::json req = {{"dataset_name", "qa"}, {"steam_limit", 2}};
+    if (!last.empty()) req["last_retrieved_id"] = last;
+    auto r = call("POST", "/v1/private/datasets/items/stream", req.dump());
+    EXPECT_EQ(r.header("content-type"), "application/octet-stream");
+    std::size_t n = 0;
+    for (std::size_t pos = 0, end; (end = r.body.find("\r\n", pos)) != std::string::npos; pos = end + 2, ++n) {
+      streamed.push_back(nlohmann::json::parse(r.body.substr(pos, end - pos)));
+      last = streamed.back()["id"];
+    }
+    if (n < 2) break;
+  }
+  ASSERT_EQ(streamed.size(), 5u);
+  EXPECT_EQ(streamed[4]["data"]["answer"], "5");
+  EXPECT_EQ(streamed[0]["dataset_id"], dataset_id);
+
+  auto page = json_of(call("GET", "/v1/private/datasets/" + dataset_id + "/items?page=2&size=2"));
+  EXPECT_EQ(page["total"], 5);
+  ASSERT_EQ(page["content"].size(), 2u);
+  EXPECT_EQ(page["content"][0]["data"]["answer"], "3");
+  EXPECT_EQ(page["columns"].size(), 2u);
+
+  // Upserting an item by id replaces its data instead of adding one.
+  auto first_id = streamed[0]["id"].get<std::string>();
+  EXPECT_EQ(call("PUT", "/v1/private/datasets/items",
+                 nlohmann::json{{"dataset_id", dataset_id}, {"items", {{{"id", first_id}, {"data", {{"question", "q"}, {"answer", "0"}}}}}}}.dump())
+                .status, 204u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/datasets/" + dataset_id))["dataset_items_count"], 5);
+  EXPECT_EQ(call("PUT", "/v1/private/datasets/items", R"({"dataset_name":"qa","items":[{"data":"x"}]})").status, 422u);
+  EXPECT_EQ(call("POST", "/v1/private/datasets/items/stream", R"({"dataset_name":"qa","steam_limit":5000})").status, 422u);
+}
+
+TEST_F(api_test, a_run_on_a_dataset_uploaded_through_the_api) {
+  nlohmann::json items = nlohmann::json::array();
+  for (int i = 0; i < 4; ++i)
+    items.push_back({{"data", {{"question", "What is 1" + std::to_string(i) + " + 1?"}, {"answer", std::to_string(11 + i)}}}});
+  ASSERT_EQ(call("PUT", "/v1/private/datasets/items", nlohmann::json{{"dataset_name", "uploaded"}, {"items", items}}.dump()).status, 204u);
+  auto body = std::string(studio_body);
+  for (auto pos = body.find("\"skills\""); pos != std::string::npos; pos = body.find("\"skills\"")) body.replace(pos, 8, "\"uploaded\"");
+  auto id = create(body);
+  wait_for_status(id, "completed");
+  EXPECT_EQ(db_->evaluations(db_->trials(id).front().id).size(), 4u);
+}
+
 TEST_F(api_test, an_api_token_guards_everything_but_health) {
   TearDown();
   start({}, "s3cret");

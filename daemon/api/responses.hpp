@@ -1,0 +1,28 @@
+#pragma once
+// Small helpers every API handler uses: JSON responses with Opik's error shapes, the request's
+// own origin (for Location headers and links), and query strings.
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "net/http_message.hpp"
+
+namespace optd::api {
+
+net::http_response json_response(unsigned status, const nlohmann::json& body);
+net::http_response error_response(unsigned status, std::string message);  // {"code","message"}
+net::http_response errors_response(unsigned status, std::vector<std::string> errors);  // {"errors":[…]}
+net::http_response no_content();
+
+std::string origin_of(const net::http_request& req);
+
+// Percent-decoded query parameters of a request target.
+std::map<std::string, std::string> parse_query(std::string_view target);
+
+// page/size style parameters: `fallback` when absent, nullopt when not a whole number ≥ 1.
+std::optional<long long> positive_param(const std::map<std::string, std::string>& q, const char* key,
+                                        long long fallback);
+
+}  // namespace optd::api
