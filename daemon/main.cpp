@@ -6,6 +6,7 @@
 #include "app/commands.hpp"
 #include "app/paths.hpp"
 #include "app/process_limits.hpp"
+#include "cli/client_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"optd: prompt optimization runs for Opik, from YAML configs"};
@@ -29,6 +30,27 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT (default: the daemon config's listen)");
   serve_cmd->add_option("--port-file", serve.port_file, "write the bound port to this file once listening");
 
+  // Client subcommands: they talk to a running `optd serve`.
+  optd::cli::client_options client;
+  std::string client_id, submit_file;
+  bool submit_watch = false;
+  auto add_client = [&](const char* name, const char* what, bool takes_id) {
+    auto* cmd = app.add_subcommand(name, what);
+    cmd->add_option("--server", client.server, "http://HOST:PORT of optd serve (default: $OPTD_SERVER, config listen)");
+    if (takes_id) cmd->add_option("id", client_id, "run id or a unique prefix of it")->required();
+    return cmd;
+  };
+  auto* submit_cmd = add_client("submit", "submit a run config to optd serve (uploads its dataset_file)", false);
+  submit_cmd->add_option("file", submit_file, "run config (YAML)")->required();
+  submit_cmd->add_flag("--watch", submit_watch, "follow the run to its end");
+  auto* list_cmd = add_client("list", "list the daemon's runs", false);
+  list_cmd->add_flag("--json", client.json, "print as JSON");
+  auto* status_cmd = add_client("status", "one run's status, trials, scores and spend", true);
+  status_cmd->add_flag("--json", client.json, "print as JSON");
+  auto* watch_cmd = add_client("watch", "follow a run until it ends", true);
+  auto* cancel_cmd = add_client("cancel", "cancel a queued or running run", true);
+  auto* logs_cmd = add_client("logs", "print a run's log", true);
+
   std::string results_id;
   bool results_json = false;
   auto* results_cmd = app.add_subcommand("results", "print a run from the store");
@@ -51,6 +73,19 @@ int main(int argc, char** argv) {
     if (*serve_cmd) {
       serve.common = common;
       return optd::app::serve_command(serve, std::cout, std::cerr);
+    }
+    if (*submit_cmd || *list_cmd || *status_cmd || *watch_cmd || *cancel_cmd || *logs_cmd) {
+      auto cfg = optd::app::load_daemon_config(common.config);
+      for (const auto& d : cfg.problems) std::cerr << optd::config::format(d) << "\n";
+      if (!cfg.ok()) return optd::app::exit_config;
+      auto& out = std::cout;
+      auto& err = std::cerr;
+      if (*submit_cmd) return optd::cli::submit_command(cfg.config, client, submit_file, submit_watch, out, err);
+      if (*list_cmd) return optd::cli::list_command(cfg.config, client, out, err);
+      if (*status_cmd) return optd::cli::status_command(cfg.config, client, client_id, out, err);
+      if (*watch_cmd) return optd::cli::watch_command(cfg.config, client, client_id, out, err);
+      if (*cancel_cmd) return optd::cli::cancel_command(cfg.config, client, client_id, out, err);
+      return optd::cli::logs_command(cfg.config, client, client_id, out, err);
     }
     if (*validate_cmd) return optd::app::validate_command(common, validate_file, std::cout, std::cerr);
     if (*results_cmd) return optd::app::results_command(common, results_id, results_json, std::cout, std::cerr);

@@ -163,11 +163,8 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     for (auto& i : *items) rows.push_back(std::move(i.data));
     return rows;
   };
+  ctx.read_dataset_files = false;
   auto loaded = config::parse_run_config(body, "request body", "", ctx);
-  if (!loaded.spec.dataset_file.empty())
-    loaded.problems.push_back({"request body", 0, 0,
-                               "dataset_file is not accepted over the API (the daemon would read its own files); "
-                               "store the dataset first"});
   if (!loaded.ok()) {
     std::vector<std::string> problems;
     for (const auto& p : loaded.problems) problems.push_back(config::format(p));

@@ -41,6 +41,7 @@ class loader {
         base_dir_(std::move(base_dir)),
         lookup_(context.datasets),
         providers_(context.providers),
+        read_files_(context.read_dataset_files),
         out_(out) {}
 
   void load(const YAML::Node& root) {
@@ -301,6 +302,7 @@ class loader {
 
   void load_dataset(const YAML::Node& root) {
     auto& s = out_.spec;
+    if (!read_files_) s.dataset_file.clear();
     if (!s.dataset_file.empty()) {
       auto rows = read_dataset_file(s.dataset_file);
       if (!rows) {
@@ -315,7 +317,9 @@ class loader {
       auto found = lookup_ ? lookup_(s.dataset_name) : std::nullopt;
       if (!found) {
         r_.error(root["dataset_name"] ? root["dataset_name"] : root,
-                 "dataset '" + s.dataset_name + "' is not stored; give dataset_file to load it");
+                 read_files_ ? "dataset '" + s.dataset_name + "' is not stored; give dataset_file to load it"
+                             : "dataset '" + s.dataset_name + "' is not stored on the daemon; upload it first "
+                               "(optd submit does; or PUT /v1/private/datasets/items)");
         return;
       }
       out_.dataset_rows = std::move(*found);
@@ -360,6 +364,7 @@ class loader {
   std::string base_dir_;
   const dataset_lookup& lookup_;
   const std::vector<std::string>& providers_;
+  bool read_files_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;

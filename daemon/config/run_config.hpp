@@ -31,6 +31,9 @@ struct load_context {
   dataset_lookup datasets;              // stored datasets, for configs without dataset_file
   std::vector<std::string> providers;   // known provider names; empty: not checked
   yaml_limits limits;
+  // False for configs that arrive over the network: a dataset_file is then never opened (the
+  // daemon must not read files a request names); the dataset is looked up by name instead.
+  bool read_dataset_files = true;
 };
 
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.

@@ -275,10 +275,13 @@ TEST_F(api_test, bad_creates_get_opik_shaped_errors) {
   auto errors = json_of(invalid)["errors"].dump();
   EXPECT_THAT(errors, HasSubstr("request body:2:33: studio_config.prompt.messages[0].role: unknown role 'robot'"));
   EXPECT_THAT(errors, HasSubstr("unknown metric type 'bleu'"));
+  // A dataset_file in a request is never opened: the dataset is looked up by name.
   auto with_file = call("POST", "/v1/private/optimizations",
-                        std::string(studio_body).insert(1, R"("dataset_file":"/etc/passwd",)"));
+                        R"({"dataset_file":"/etc/passwd","objective_name":"equals","status":"initialized",)"
+                        R"("studio_config":{"prompt":{"messages":[{"role":"user","content":"{{question}}"}]},)"
+                        R"("llm_model":{"model":"m"},"evaluation":{"metrics":[{"type":"equals"}]},"optimizer":{"type":"meta_prompt"}}})");
   EXPECT_EQ(with_file.status, 422u);
-  EXPECT_THAT(with_file.body, HasSubstr("dataset_file is not accepted over the API"));
+  EXPECT_THAT(with_file.body, HasSubstr("dataset 'passwd' is not stored on the daemon; upload it first"));
   EXPECT_EQ(call("POST", "/v1/private/optimizations", "not json").status, 400u);
   EXPECT_EQ(call("GET", "/v1/private/nothing").status, 404u);
 }

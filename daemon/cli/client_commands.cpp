@@ -1,0 +1,214 @@
+// optd submit / list / status / watch / cancel / logs.
+#include "cli/client_commands.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include "cli/daemon_client.hpp"
+#include "config/run_config.hpp"
+
+namespace optd::cli {
+
+namespace {
+
+constexpr int exit_ok = 0, exit_failure = 1, exit_unavailable = 69, exit_config = 78, exit_cancelled = 130;
+
+std::string server_of(const config::daemon_config& cfg, const client_options& o) {
+  if (!o.server.empty()) return o.server;
+  if (const char* env = std::getenv("OPTD_SERVER"); env && *env) return env;
+  return "http://" + cfg.listen;
+}
+
+daemon_client connect(const config::daemon_config& cfg, const client_options& o) {
+  std::string token = cfg.api_token.reveal();
+  if (const char* env = std::getenv("OPTD_API_TOKEN"); env && *env) token = env;
+  return daemon_client(server_of(cfg, o), token);
+}
+
+// Reports a failed exchange; returns the exit code for it.
+int report(const boost::system::result<net::http_response>& r, daemon_client& c, std::ostream& err) {
+  if (!r) {
+    err << "optd: cannot reach the daemon at " << c.server() << ": " << r.error().message() << "\n";
+    return exit_unavailable;
+  }
+  err << "optd: " << error_message(*r) << "\n";
+  return r->status == 422 ? exit_config : exit_failure;
+}
+
+std::string score(const nlohmann::json& v) {
+  if (!v.is_number()) return "-";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(4) << v.get<double>();
+  return s.str();
+}
+
+std::string line_of(const nlohmann::json& o) {
+  std::ostringstream s;
+  s << o.value("status", "?") << " · " << o.value("num_trials", 0) << " trials · best " << score(o["best_objective_score"])
+    << " (baseline " << score(o["baseline_objective_score"]) << ") · $" << std::fixed << std::setprecision(6)
+    << o.value("total_optimization_cost", 0.0);
+  return s.str();
+}
+
+bool terminal(const std::string& status) { return status == "completed" || status == "cancelled" || status == "error"; }
+
+int exit_for(const std::string& status) {
+  return status == "completed" ? exit_ok : status == "cancelled" ? exit_cancelled : exit_failure;
+}
+
+std::optional<nlohmann::json> get_run(daemon_client& c, const std::string& id, std::ostream& err, int& code) {
+  auto r = c.call("GET", "/v1/private/optimizations/" + id);
+  if (!r || r->status != 200) {
+    code = report(r, c, err);
+    return std::nullopt;
+  }
+  return nlohmann::json::parse(r->body);
+}
+
+std::string resolve(daemon_client& c, const std::string& id, std::ostream& err) {
+  auto full = c.resolve_run_id(id);
+  if (full.empty()) err << "optd: no run '" << id << "' on " << c.server() << " (or the prefix is ambiguous)\n";
+  return full;
+}
+
+}  // namespace
+
+int submit_command(const config::daemon_config& cfg, const client_options& o, const std::string& file, bool watch,
+                   std::ostream& out, std::ostream& err) {
+  config::load_context ctx;
+  for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
+  auto loaded = config::load_run_config_file(file, ctx);
+  const auto& s = loaded.spec;
+  // Without a dataset file the dataset must already be on the daemon: that is checked there.
+  bool only_missing_dataset = loaded.problems.size() == 1 && s.dataset_file.empty() &&
+                              loaded.problems[0].message.find("is not stored") != std::string::npos;
+  if (!loaded.ok() && !only_missing_dataset) {
+    for (const auto& p : loaded.problems) err << config::format(p) << "\n";
+    return exit_config;
+  }
+  auto c = connect(cfg, o);
+  if (!s.dataset_file.empty()) {
+    auto have = c.call("POST", "/v1/private/datasets/retrieve", nlohmann::json{{"dataset_name", s.dataset_name}}.dump());
+    if (!have) return report(have, c, err);
+    if (have->status == 200) {
+      auto count = nlohmann::json::parse(have->body).value("dataset_items_count", 0);
+      if (count != static_cast<long long>(loaded.dataset_rows.size())) {
+        err << "optd: the daemon already has a dataset '" << s.dataset_name << "' with " << count
+            << " items; " << s.dataset_file << " has " << loaded.dataset_rows.size()
+            << ". Give the run another dataset_name.\n";
+        return exit_failure;
+      }
+    } else {
+      for (std::size_t i = 0; i < loaded.dataset_rows.size(); i += 500) {
+        auto items = nlohmann::json::array();
+        for (std::size_t k = i; k < std::min(i + 500, loaded.dataset_rows.size()); ++k)
+          items.push_back({{"source", "sdk"}, {"data", loaded.dataset_rows[k]}});
+        auto put = c.call("PUT", "/v1/private/datasets/items",
+                          nlohmann::json{{"dataset_name", s.dataset_name}, {"items", items}}.dump());
+        if (!put || put->status != 204) return report(put, c, err);
+      }
+      err << "optd: uploaded " << loaded.dataset_rows.size() << " items as dataset '" << s.dataset_name << "'\n";
+    }
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto r = c.call("POST", "/optd/runs", text.str(), "application/yaml");
+  if (!r || r->status != 201) return report(r, c, err);
+  auto id = nlohmann::json::parse(r->body).value("id", std::string());
+  out << id << "\n";
+  return watch ? watch_command(cfg, o, id, out, err) : exit_ok;
+}
+
+int list_command(const config::daemon_config& cfg, const client_options& o, std::ostream& out, std::ostream& err) {
+  auto c = connect(cfg, o);
+  auto r = c.call("GET", "/v1/private/optimizations?page=1&size=50");
+  if (!r || r->status != 200) return report(r, c, err);
+  auto j = nlohmann::json::parse(r->body);
+  if (o.json) {
+    out << j.dump(2) << "\n";
+    return exit_ok;
+  }
+  out << std::left << std::setw(38) << "ID" << std::setw(12) << "STATUS" << std::setw(8) << "TRIALS" << std::setw(10)
+      << "BASELINE" << std::setw(10) << "BEST" << "NAME\n";
+  for (const auto& run : j["content"])
+    out << std::setw(38) << run.value("id", "") << std::setw(12) << run.value("status", "") << std::setw(8)
+        << run.value("num_trials", 0) << std::setw(10) << score(run["baseline_objective_score"]) << std::setw(10)
+        << score(run["best_objective_score"]) << run.value("name", "") << "\n";
+  return exit_ok;
+}
+
+int status_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
+                   std::ostream& out, std::ostream& err) {
+  auto c = connect(cfg, o);
+  auto id = resolve(c, id_in, err);
+  if (id.empty()) return exit_failure;
+  int code = exit_ok;
+  auto run = get_run(c, id, err, code);
+  if (!run) return code;
+  if (o.json) out << run->dump(2) << "\n";
+  else out << run->value("id", "") << "  " << run->value("name", "") << "\n  " << line_of(*run) << "\n";
+  return exit_ok;
+}
+
+int watch_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
+                  std::ostream& out, std::ostream& err) {
+  auto c = connect(cfg, o);
+  auto id = resolve(c, id_in, err);
+  if (id.empty()) return exit_failure;
+  bool tty = isatty(STDERR_FILENO) == 1;
+  std::string last;
+  for (;;) {
+    int code = exit_ok;
+    auto run = get_run(c, id, err, code);
+    if (!run) return code;
+    auto line = line_of(*run);
+    if (line != last) {
+      if (tty) err << "\r" << line << "\x1b[K" << std::flush;
+      else err << line << "\n";
+      last = line;
+    }
+    auto status = run->value("status", "");
+    if (terminal(status)) {
+      if (tty) err << "\n";
+      out << id << " " << status << "\n";
+      return exit_for(status);
+    }
+    // A person watches at this pace; it is not a wait anything depends on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+int cancel_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
+                   std::ostream& out, std::ostream& err) {
+  auto c = connect(cfg, o);
+  auto id = resolve(c, id_in, err);
+  if (id.empty()) return exit_failure;
+  auto r = c.call("PUT", "/v1/private/optimizations/" + id, R"({"status":"cancelled"})");
+  if (!r || r->status != 204) return report(r, c, err);
+  out << id << " cancelled\n";
+  return exit_ok;
+}
+
+int logs_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
+                 std::ostream& out, std::ostream& err) {
+  auto c = connect(cfg, o);
+  auto id = resolve(c, id_in, err);
+  if (id.empty()) return exit_failure;
+  auto link = c.call("GET", "/v1/private/optimizations/studio/" + id + "/logs");
+  if (!link || link->status != 200) return report(link, c, err);
+  auto url = nlohmann::json::parse(link->body).value("url", std::string());
+  auto path = url.substr(url.find("/api/") + 4);
+  auto text = c.call("GET", path);
+  if (!text || text->status != 200) return report(text, c, err);
+  out << text->body;
+  return exit_ok;
+}
+
+}  // namespace optd::cli

@@ -1,0 +1,42 @@
+#pragma once
+// A blocking client of a running `optd serve`, for the CLI subcommands: one request at a time on
+// its own io_context, the API token in Opik's `authorization` header.
+#include <memory>
+#include <string>
+
+#include <boost/system/result.hpp>
+#include <nlohmann/json.hpp>
+
+#include "net/http_message.hpp"
+#include "net/url.hpp"
+
+namespace optd::cli {
+
+class daemon_client {
+ public:
+  // `server` is http://HOST:PORT (the API is under /api). Throws std::invalid_argument on a bad URL.
+  daemon_client(const std::string& server, std::string token);
+  ~daemon_client();
+
+  // Connection failures come back as an error code (and a message in `why`).
+  boost::system::result<net::http_response> call(const std::string& method, const std::string& target,
+                                                 const std::string& body = {},
+                                                 const std::string& content_type = "application/json");
+
+  // The run whose id is `id_or_prefix` (a unique prefix is enough), or an empty string.
+  std::string resolve_run_id(const std::string& id_or_prefix);
+
+  const std::string& server() const noexcept { return server_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string server_;
+  std::string token_;
+  net::url base_;
+};
+
+// The message of an Opik error body ({"code","message"} or {"errors":[…]}), else the raw body.
+std::string error_message(const net::http_response& r);
+
+}  // namespace optd::cli

@@ -1,0 +1,108 @@
+// The client subcommands against a real `optd serve`, as a user types them.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/child_process.hpp"
+#include "support/test_support.hpp"
+
+namespace optd {
+namespace {
+
+using test::child_process;
+using ::testing::HasSubstr;
+
+class client : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir("client");
+    sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port"}, dir_, "sim");
+    env_.push_back("OPTD_SIM_URL=http://127.0.0.1:" + port(dir_ + "/sim.port") + "/v1");
+    serve_ = child_process::start({OPTD_BIN, "--config", config_, "--state-dir", dir_ + "/state", "serve", "--listen",
+                                   "127.0.0.1:0", "--port-file", dir_ + "/api.port"},
+                                  dir_, "serve", env_);
+    env_.push_back("OPTD_SERVER=http://127.0.0.1:" + port(dir_ + "/api.port"));
+  }
+  void TearDown() override {
+    for (auto* p : {&serve_, &sim_}) {
+      p->signal(SIGTERM);
+      p->wait();
+    }
+  }
+
+  std::string port(const std::string& file) {
+    EXPECT_TRUE(test::eventually([&] { return std::filesystem::exists(file); }));
+    auto text = test::read_file(file);
+    return text.substr(0, text.find('\n'));
+  }
+
+  child_process optd(std::vector<std::string> args) {
+    std::vector<std::string> full{OPTD_BIN, "--config", config_};
+    full.insert(full.end(), args.begin(), args.end());
+    return child_process::start(full, dir_, "cmd" + std::to_string(++n_), env_);
+  }
+
+  std::string dir_;
+  std::string config_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
+  std::vector<std::string> env_;
+  child_process sim_, serve_;
+  int n_ = 0;
+};
+
+TEST_F(client, submit_watch_list_status_logs_and_cancel) {
+  auto demo = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
+  auto submit = optd({"submit", "--watch", demo});
+  ASSERT_EQ(submit.wait(), 0) << submit.err();
+  EXPECT_THAT(submit.err(), HasSubstr("uploaded 26 items as dataset 'skills'"));
+  EXPECT_THAT(submit.err(), HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
+  auto id = submit.out().substr(0, 36);
+
+  auto list = optd({"list"});
+  ASSERT_EQ(list.wait(), 0);
+  EXPECT_THAT(list.out(), HasSubstr(id + "  completed   6"));
+
+  auto status = optd({"status", id.substr(0, 10)});
+  ASSERT_EQ(status.wait(), 0) << status.err();
+  EXPECT_THAT(status.out(), HasSubstr("completed · 6 trials"));
+
+  auto logs = optd({"logs", id});
+  ASSERT_EQ(logs.wait(), 0);
+  EXPECT_THAT(logs.out(), HasSubstr("trial 1 (baseline) started"));
+
+  auto cancel = optd({"cancel", id});
+  EXPECT_EQ(cancel.wait(), 1);
+  EXPECT_THAT(cancel.err(), HasSubstr("Cannot cancel optimization with status 'completed'"));
+
+  // The same config again: the dataset is already there, not uploaded twice.
+  auto again = optd({"submit", demo});
+  ASSERT_EQ(again.wait(), 0) << again.err();
+  EXPECT_THAT(again.err(), ::testing::Not(HasSubstr("uploaded")));
+
+  // A different file under the same dataset name is refused rather than mixed in.
+  std::ofstream(dir_ + "/other.jsonl") << R"({"question":"What is 1 + 1?","answer":"2"})" << "\n";
+  auto text = test::read_file(demo);
+  text.replace(text.find("../datasets/skills.jsonl"), 24, dir_ + "/other.jsonl");
+  std::ofstream(dir_ + "/other.yaml") << text;
+  auto clash = optd({"submit", dir_ + "/other.yaml"});
+  EXPECT_EQ(clash.wait(), 1);
+  EXPECT_THAT(clash.err(), HasSubstr("already has a dataset 'skills' with 26 items"));
+}
+
+TEST_F(client, errors_are_clear) {
+  std::ofstream(dir_ + "/bad.yaml") << "name: x\n";
+  auto bad = optd({"submit", dir_ + "/bad.yaml"});
+  EXPECT_EQ(bad.wait(), 78);
+  EXPECT_THAT(bad.err(), HasSubstr("bad.yaml:1:1: missing required key 'prompt'"));
+  auto unknown = optd({"status", "ffffffff"});
+  EXPECT_EQ(unknown.wait(), 1);
+  EXPECT_THAT(unknown.err(), HasSubstr("no run 'ffffffff'"));
+  auto nowhere = optd({"list", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(nowhere.wait(), 69);
+  EXPECT_THAT(nowhere.err(), HasSubstr("cannot reach the daemon at http://127.0.0.1:1"));
+}
+
+}  // namespace
+}  // namespace optd
