@@ -19,12 +19,7 @@ std::string iso8601(std::int64_t unix_ms) {
 
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
                                  const std::vector<std::pair<std::string, double>>& metric_means) {
-  std::vector<core::trial_stats> stats;
-  for (const auto& t : trials)
-    if (t.evaluated_count > 0)
-      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
-                       t.median_duration_s, t.cost_usd});
-  auto agg = core::compute_aggregates(stats);
+  auto agg = core::compute_aggregates(store::scored_trial_stats(trials));
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
 
   auto feedback = nlohmann::json::array();

@@ -124,12 +124,7 @@ void run_executor::publish() {
 }
 
 void run_executor::update_aggregates() {
-  std::vector<core::trial_stats> stats;
-  for (const auto& t : trial_records_)
-    if (t.evaluated_count > 0)
-      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
-                       t.median_duration_s, t.cost_usd});
-  auto agg = core::compute_aggregates(stats);
+  auto agg = core::compute_aggregates(store::scored_trial_stats(trial_records_));
   record_.baseline_score = agg.baseline_objective_score;
   record_.best_score = agg.best_objective_score;
   record_.best_trial_id = agg.best_trial_id;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -84,17 +85,16 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
       s.row.attempts = result.error().attempts;
     }
     uncommitted_.push_back(&s.row);
-    if (!commit_scheduled_) {
+    if (commit_scheduled_) {
+      co_await committed_->async_wait(asio::as_tuple(asio::use_awaitable));
+    } else {
+      // The first answer of this turn commits for everyone: one yield lets the answers that are
+      // ready in the same turn join the transaction.
       commit_scheduled_ = true;
-      in_flight_->spawn(commit_soon());
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      commit();
     }
   }
-}
-
-// Lets every completion that is ready in this turn of the loop join the transaction.
-asio::awaitable<void> trial_runner::commit_soon() {
-  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-  commit();
 }
 
 void trial_runner::commit() {
@@ -103,6 +103,7 @@ void trial_runner::commit() {
   auto rows = std::move(uncommitted_);
   uncommitted_.clear();
   env_.db.complete_evaluations(rows);
+  if (committed_) committed_->cancel();  // the timer never expires: only a commit ends a wait
   if (done_ && *done_)
     for (const auto* r : rows) (*done_)(*r);
 }
@@ -173,6 +174,8 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
     if (s.row.status != "pending" && done) done(s.row);  // failed to render, or replayed
 
   task_group workers(co_await asio::this_coro::executor);
+  committed_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                    asio::steady_timer::time_point::max());
   std::size_t next = 0;
   auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), slots.size());
   in_flight_ = &workers;
@@ -184,7 +187,8 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   } catch (...) {
     failure = std::current_exception();
   }
-  commit();  // a cancelled commit_soon() leaves rows behind: they are stored, never dropped
+  commit();  // a committer cancelled during its yield leaves rows behind: they are stored, never dropped
+  committed_.reset();
   in_flight_ = nullptr;
   done_ = nullptr;
   if (failure) std::rethrow_exception(failure);

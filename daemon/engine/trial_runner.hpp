@@ -5,6 +5,8 @@
 // error and left out of the trial's mean (the trial then counts fewer evaluated items).
 // Completions are group-committed: those that arrive in the same turn of the event loop share one
 // transaction, and an evaluation is counted (the `done` callback) only once its row is committed.
+// A worker sends its next request only after its answer is committed, so at any moment at most
+// max_concurrency answers are not yet in the journal: after a crash, at most those are asked again.
 #include <functional>
 #include <memory>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "core/optimizer.hpp"
 #include "engine/run_environment.hpp"
 #include "engine/task_group.hpp"
+
+#include <boost/asio/steady_timer.hpp>
 
 namespace optd::engine {
 
@@ -42,7 +46,6 @@ class trial_runner {
  private:
   struct slot;
   boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next);
-  boost::asio::awaitable<void> commit_soon();
   void commit();
   void score(slot& s, const core::completion& c);
   void restore_scores(slot& s);
@@ -59,6 +62,7 @@ class trial_runner {
   bool cancelled_ = false;
   bool draining_ = false;
   std::vector<const store::evaluation_record*> uncommitted_;
+  std::unique_ptr<boost::asio::steady_timer> committed_;  // cancelled after each commit: wakes waiting workers
   bool commit_scheduled_ = false;
   const evaluation_done* done_ = nullptr;
 };

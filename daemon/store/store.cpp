@@ -245,6 +245,15 @@ dataset_record read_dataset(const statement& q) {
 
 }  // namespace
 
+std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record>& trials) {
+  std::vector<core::trial_stats> stats;
+  for (const auto& t : trials)
+    if (t.evaluated_count > 0)
+      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
+                       t.median_duration_s, t.cost_usd});
+  return stats;
+}
+
 std::optional<dataset_record> store::find_dataset(const std::string& name_or_id) {
   auto q = db_->prepare(std::string(dataset_query) + " WHERE d.name = ?1 OR d.id = ?1 LIMIT 1");
   q.bind(1, name_or_id);

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/aggregates.hpp"
 #include "core/price.hpp"
 #include "core/run_spec.hpp"
 
@@ -65,6 +66,9 @@ struct trial_record {
   std::int64_t started_ms = 0;
   std::int64_t ended_ms = 0;
 };
+
+// The trials that scored at least one item, as the aggregation (core/aggregates.hpp) sees them.
+std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record>& trials);
 
 struct evaluation_record {
   std::string id;
