@@ -71,10 +71,13 @@ std::optional<nlohmann::json> get_run(daemon_client& c, const std::string& id, s
   return nlohmann::json::parse(r->body);
 }
 
-std::string resolve(daemon_client& c, const std::string& id, std::ostream& err) {
+// A client and the full id of the run `id` names; an empty id (reported) when there is none.
+std::pair<daemon_client, std::string> connect_to_run(const config::daemon_config& cfg, const client_options& o,
+                                                     const std::string& id, std::ostream& err) {
+  auto c = connect(cfg, o);
   auto full = c.resolve_run_id(id);
   if (full.empty()) err << "optd: no run '" << id << "' on " << c.server() << " (or the prefix is ambiguous)\n";
-  return full;
+  return {std::move(c), std::move(full)};
 }
 
 }  // namespace
@@ -146,8 +149,7 @@ int list_command(const config::daemon_config& cfg, const client_options& o, std:
 
 int status_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                    std::ostream& out, std::ostream& err) {
-  auto c = connect(cfg, o);
-  auto id = resolve(c, id_in, err);
+  auto [c, id] = connect_to_run(cfg, o, id_in, err);
   if (id.empty()) return exit_failure;
   int code = exit_ok;
   auto run = get_run(c, id, err, code);
@@ -159,8 +161,7 @@ int status_command(const config::daemon_config& cfg, const client_options& o, co
 
 int watch_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                   std::ostream& out, std::ostream& err) {
-  auto c = connect(cfg, o);
-  auto id = resolve(c, id_in, err);
+  auto [c, id] = connect_to_run(cfg, o, id_in, err);
   if (id.empty()) return exit_failure;
   bool tty = isatty(STDERR_FILENO) == 1;
   std::string last;
@@ -187,8 +188,7 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
 
 int cancel_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                    std::ostream& out, std::ostream& err) {
-  auto c = connect(cfg, o);
-  auto id = resolve(c, id_in, err);
+  auto [c, id] = connect_to_run(cfg, o, id_in, err);
   if (id.empty()) return exit_failure;
   auto r = c.call("PUT", "/v1/private/optimizations/" + id, R"({"status":"cancelled"})");
   if (!r || r->status != 204) return report(r, c, err);
@@ -198,8 +198,7 @@ int cancel_command(const config::daemon_config& cfg, const client_options& o, co
 
 int logs_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                  std::ostream& out, std::ostream& err) {
-  auto c = connect(cfg, o);
-  auto id = resolve(c, id_in, err);
+  auto [c, id] = connect_to_run(cfg, o, id_in, err);
   if (id.empty()) return exit_failure;
   auto link = c.call("GET", "/v1/private/optimizations/studio/" + id + "/logs");
   if (!link || link->status != 200) return report(link, c, err);

@@ -20,6 +20,7 @@ daemon_client::daemon_client(const std::string& server, std::string token)
 }
 
 daemon_client::~daemon_client() = default;
+daemon_client::daemon_client(daemon_client&&) noexcept = default;
 
 boost::system::result<net::http_response> daemon_client::call(const std::string& method, const std::string& target,
                                                               const std::string& body, const std::string& content_type) {
@@ -30,7 +31,8 @@ boost::system::result<net::http_response> daemon_client::call(const std::string&
   if (!body.empty()) r.headers.push_back({"Content-Type", content_type});
   if (!token_.empty()) r.headers.push_back({"authorization", token_});
   std::optional<boost::system::result<net::http_response>> out;
-  boost::asio::co_spawn(impl_->ioc, impl_->http.send(base_, r, {std::chrono::seconds(5), std::chrono::seconds(60), std::chrono::seconds(60)}),
+  const net::http_timeouts timeouts{std::chrono::seconds(5), std::chrono::seconds(60), std::chrono::seconds(60)};
+  boost::asio::co_spawn(impl_->ioc, impl_->http.send(base_, r, timeouts),
                         [&](std::exception_ptr e, boost::system::result<net::http_response> res) {
                           if (e) std::rethrow_exception(e);
                           out = std::move(res);

@@ -17,6 +17,7 @@ class daemon_client {
   // `server` is http://HOST:PORT (the API is under /api). Throws std::invalid_argument on a bad URL.
   daemon_client(const std::string& server, std::string token);
   ~daemon_client();
+  daemon_client(daemon_client&&) noexcept;
 
   // Connection failures come back as an error code (and a message in `why`).
   boost::system::result<net::http_response> call(const std::string& method, const std::string& target,

@@ -47,7 +47,8 @@ class http_client {
   ~http_client();
   http_client(const http_client&) = delete;
 
-  // Sends `req` to base.target(req.target).
+  // Sends `req` to base.target(req.target). The coroutine keeps references to its arguments:
+  // `base`, `req` and `timeouts` must outlive the awaited call (no temporaries).
   boost::asio::awaitable<boost::system::result<http_response>> send(const url& base, const http_request& req,
                                                                      const http_timeouts& timeouts);
 
