@@ -156,13 +156,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
 
   config::load_context ctx;
   for (const auto& p : d_.cfg.providers) ctx.providers.push_back(p.name);
-  ctx.datasets = [this](std::string_view name) -> std::optional<std::vector<nlohmann::json>> {
-    auto items = d_.db.dataset_items(std::string(name));
-    if (!items) return std::nullopt;
-    std::vector<nlohmann::json> rows;
-    for (auto& i : *items) rows.push_back(std::move(i.data));
-    return rows;
-  };
+  ctx.datasets = [this](std::string_view name) { return d_.db.dataset_rows(std::string(name)); };
   ctx.read_dataset_files = false;
   auto loaded = config::parse_run_config(body, "request body", "", ctx);
   if (!loaded.ok()) {

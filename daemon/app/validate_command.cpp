@@ -8,25 +8,6 @@
 
 namespace optd::app {
 
-config::load_context make_load_context(store::store* db, const config::daemon_config& cfg) {
-  config::load_context ctx;
-  for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
-  if (db)
-    ctx.datasets = [db](std::string_view name) -> std::optional<std::vector<nlohmann::json>> {
-      auto items = db->dataset_items(std::string(name));
-      if (!items) return std::nullopt;
-      std::vector<nlohmann::json> rows;
-      for (auto& i : *items) rows.push_back(std::move(i.data));
-      return rows;
-    };
-  return ctx;
-}
-
-std::size_t print_problems(const config::diagnostics& problems, std::ostream& err) {
-  for (const auto& d : problems) err << config::format(d) << "\n";
-  return problems.size();
-}
-
 int validate_command(const common_options& common, const std::string& file, std::ostream& out, std::ostream& err) {
   auto cfg = load_daemon_config(common.config);
   if (print_problems(cfg.problems, err)) return exit_config;

@@ -306,6 +306,15 @@ std::vector<core::dataset_item> store::dataset_items_after(const std::string& da
   return out;
 }
 
+std::optional<std::vector<nlohmann::json>> store::dataset_rows(const std::string& name) {
+  auto items = dataset_items(name);
+  if (!items) return std::nullopt;
+  std::vector<nlohmann::json> rows;
+  rows.reserve(items->size());
+  for (auto& i : *items) rows.push_back(std::move(i.data));
+  return rows;
+}
+
 void store::insert_run(const run_record& r) {
   db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,

@@ -122,6 +122,8 @@ class store {
   std::string put_dataset(const std::string& name, const std::vector<nlohmann::json>& rows, const std::string& hash,
                           const std::function<std::string()>& make_id, std::int64_t now_ms);
   std::optional<std::vector<core::dataset_item>> dataset_items(const std::string& name);
+  // The items' data only, in order: what config validation checks a run against.
+  std::optional<std::vector<nlohmann::json>> dataset_rows(const std::string& name);
   // Opik-style datasets: found by name or id, listed newest first, items upserted by id (new ids
   // are appended in order) and read in pages after a given item.
   std::optional<dataset_record> find_dataset(const std::string& name_or_id);

@@ -1,0 +1,19 @@
+#include "app/run_loading.hpp"
+
+#include <iostream>
+
+namespace optd::app {
+
+config::load_context make_load_context(store::store* db, const config::daemon_config& cfg) {
+  config::load_context ctx;
+  for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
+  if (db) ctx.datasets = [db](std::string_view name) { return db->dataset_rows(std::string(name)); };
+  return ctx;
+}
+
+std::size_t print_problems(const config::diagnostics& problems, std::ostream& err) {
+  for (const auto& d : problems) err << config::format(d) << "\n";
+  return problems.size();
+}
+
+}  // namespace optd::app
