@@ -151,5 +151,26 @@ TEST(http_server, answers_400_to_garbage_and_413_to_oversized_bodies) {
   EXPECT_EQ(*test::run(ioc, exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), "200");
 }
 
+TEST(http_server, a_slow_client_is_cut_off_after_the_read_timeout) {
+  asio::io_context ioc;
+  net::http_server server(ioc.get_executor(), [](http_request) -> asio::awaitable<http_response> {
+    co_return http_response{200, {}, "fine"};
+  }, {.body_limit = 1024, .read_timeout = std::chrono::milliseconds(100)});
+  auto port = server.listen("127.0.0.1", 0);
+  server.start();
+  // Half a request, then silence: the server must close the connection rather than wait forever.
+  auto trickle = [&]() -> asio::awaitable<boost::system::error_code> {
+    tcp::socket s(ioc);
+    co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
+    std::string partial = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
+    co_await asio::async_write(s, asio::buffer(partial), asio::use_awaitable);
+    char buf[64];
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    co_return ec;
+  };
+  auto ec = *test::run(ioc, trickle());
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+}
+
 }  // namespace
 }  // namespace optd::net
