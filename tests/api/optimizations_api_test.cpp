@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "api/opik_json.hpp"
+#include "app/run_preparation.hpp"
 #include "plugins/providers/openai_compatible.hpp"
-#include "plugins/registry.hpp"
 #include "sim_server.hpp"
 #include "support/test_support.hpp"
 
@@ -58,13 +58,7 @@ class api_test : public ::testing::Test {
     runs_ = std::make_unique<engine::run_manager>(ioc_.get_executor(), *env_, 2);
     api_ = std::make_unique<optimizations_api>(api_deps{
         *db_, *runs_, cfg_, clock_, ids_, [this](config::loaded_run& loaded, std::string id) {
-          engine::run_submission sub;
-          sub.id = std::move(id);
-          sub.dataset = *db_->dataset_items(loaded.spec.dataset_name);
-          for (const auto& m : loaded.spec.metrics) sub.metrics.push_back(plugins::make_metric(m, sub.dataset));
-          sub.optimizer = plugins::make_optimizer(loaded.spec.optimizer, loaded.spec.llm_model.model);
-          sub.spec = loaded.spec;
-          return sub;
+          return app::prepare_run(*db_, loaded, std::move(id), clock_, ids_);
         }});
     http_ = std::make_unique<net::http_server>(ioc_.get_executor(),
                                                [this](net::http_request r) { return api_->handle(std::move(r)); });
