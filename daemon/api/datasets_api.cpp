@@ -13,10 +13,6 @@ namespace {
 
 const std::string base = "/api/v1/private/datasets";
 
-nlohmann::json item_json(const core::dataset_item& item, const std::string& dataset_id) {
-  return {{"id", item.id}, {"source", "sdk"}, {"data", item.data}, {"dataset_id", dataset_id}};
-}
-
 std::optional<nlohmann::json> json_body(const net::http_request& req) {
   auto j = nlohmann::json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -89,8 +85,7 @@ http_response datasets_api::find(const net::http_request& req) {
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
     content.push_back(dataset_json(matched[i]));
-  return json_response(200, {{"page", *page}, {"size", content.size()}, {"total", matched.size()}, {"content", content},
-                             {"sortable_by", nlohmann::json::array()}});
+  return json_response(200, page_body(*page, std::move(content), matched.size()));
 }
 
 http_response datasets_api::upsert_items(const net::http_request& req) {
@@ -134,7 +129,7 @@ http_response datasets_api::stream_items(const net::http_request& req) {
   if (!d) return error_response(404, "Dataset not found");
   std::string out;
   for (const auto& item : db_.dataset_items_after(d->id, j->value("last_retrieved_id", std::string()), limit))
-    out += item_json(item, d->id).dump() + "\r\n";
+    out += dataset_item_json(item, d->id).dump() + "\r\n";
   return {200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
 }
 
@@ -148,12 +143,11 @@ http_response datasets_api::page_items(const net::http_request& req, const std::
   std::set<std::string> columns;
   for (const auto& item : db_.dataset_items_after(d->id, "", *size, (*page - 1) * *size)) {
     for (auto it = item.data.begin(); it != item.data.end(); ++it) columns.insert(it.key());
-    content.push_back(item_json(item, d->id));
+    content.push_back(dataset_item_json(item, d->id));
   }
-  auto cols = nlohmann::json::array();
-  for (const auto& c : columns) cols.push_back({{"name", c}, {"types", nlohmann::json::array({"string"})}});
-  return json_response(200, {{"page", *page}, {"size", content.size()}, {"total", d->item_count}, {"content", content},
-                             {"columns", cols}, {"sortable_by", nlohmann::json::array()}});
+  auto body = page_body(*page, std::move(content), static_cast<std::size_t>(d->item_count));
+  body["columns"] = columns_json(columns);
+  return json_response(200, body);
 }
 
 }  // namespace optd::api

@@ -58,6 +58,22 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
   return j;
 }
 
+nlohmann::json dataset_item_json(const core::dataset_item& item, const std::string& dataset_id) {
+  return {{"id", item.id}, {"source", "sdk"}, {"data", item.data}, {"dataset_id", dataset_id}};
+}
+
+nlohmann::json columns_json(const std::set<std::string>& keys) {
+  auto cols = nlohmann::json::array();
+  for (const auto& c : keys) cols.push_back({{"name", c}, {"types", nlohmann::json::array({"string"})}});
+  return cols;
+}
+
+nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total) {
+  auto size = content.size();
+  return {{"page", page}, {"size", size}, {"total", total}, {"content", std::move(content)},
+          {"sortable_by", nlohmann::json::array()}};
+}
+
 nlohmann::json error_body(unsigned code, std::string message) { return {{"code", code}, {"message", std::move(message)}}; }
 
 nlohmann::json errors_body(std::vector<std::string> errors) { return {{"errors", std::move(errors)}}; }

@@ -2,6 +2,7 @@
 // Opik's wire shapes for what optd serves: the Optimization public view with its read-only
 // aggregates (computed as Opik's backend computes them), pages, and both error bodies.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@ std::string iso8601(std::int64_t unix_ms);
 
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
                                  const std::vector<std::pair<std::string, double>>& metric_means);
+
+// A dataset item as Opik streams and pages it.
+nlohmann::json dataset_item_json(const core::dataset_item& item, const std::string& dataset_id);
+// The `columns` of a dataset item page: one per data key.
+nlohmann::json columns_json(const std::set<std::string>& keys);
+
+// Opik's page: {page, size (of this page), total, content, sortable_by}.
+nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total);
 
 // {"code": 404, "message": "..."} (Dropwizard's ErrorMessage)
 nlohmann::json error_body(unsigned code, std::string message);

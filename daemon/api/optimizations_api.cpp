@@ -73,6 +73,7 @@ http_response optimizations_api::route(const net::http_request& req) {
   if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 19 && path.substr(path.size() - 4) == "/log" && m == "GET")
     return log_text(path.substr(15, path.size() - 19));
 
+  if (auto handled = experiments_.route(req)) return std::move(*handled);
   if (auto handled = datasets_.route(req)) return std::move(*handled);
   if (path.rfind(base_path, 0) != 0) return error_response(404, "HTTP 404 Not Found");
   auto rest = path.substr(base_path.size());
@@ -200,11 +201,7 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
     content.push_back(optimization_json(matched[i], d_.db.trials(matched[i].id), d_.db.best_metric_means(matched[i].id)));
-  return json_response(200, {{"page", *page},
-                             {"size", content.size()},
-                             {"total", matched.size()},
-                             {"content", content},
-                             {"sortable_by", nlohmann::json::array()}});
+  return json_response(200, page_body(*page, std::move(content), matched.size()));
 }
 
 http_response optimizations_api::get(const std::string& id) {

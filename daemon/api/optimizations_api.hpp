@@ -1,8 +1,8 @@
 #pragma once
 // optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…),
-// its dataset endpoints (delegated to datasets_api)
-// with Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/
-// (YAML submission, a run's log, health). Requests are handled on the event loop thread; a
+// its dataset and experiment endpoints (delegated to datasets_api and experiments_api) with
+// Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/ (YAML
+// submission, a run's log, health). Requests are handled on the event loop thread; a
 // request never blocks on a run.
 #include <functional>
 #include <map>
@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/datasets_api.hpp"
+#include "api/experiments_api.hpp"
 #include "config/daemon_config.hpp"
 #include "config/run_config.hpp"
 #include "core/clock.hpp"
@@ -36,7 +37,7 @@ struct api_deps {
 
 class optimizations_api {
  public:
-  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids) {}
+  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids), experiments_(d_.db) {}
 
   boost::asio::awaitable<net::http_response> handle(net::http_request request);
   // The same, synchronously (every route is synchronous).
@@ -55,6 +56,7 @@ class optimizations_api {
 
   api_deps d_;
   datasets_api datasets_;
+  experiments_api experiments_;
 };
 
 }  // namespace optd::api

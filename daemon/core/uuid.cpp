@@ -5,6 +5,49 @@
 
 namespace optd::core {
 
+namespace {
+
+std::string format_uuid(const std::array<std::uint8_t, 16>& b) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[b[i] >> 4]);
+    out.push_back(hex[b[i] & 0x0f]);
+  }
+  return out;
+}
+
+// FNV-1a: stable across builds and platforms, unlike std::hash.
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string derived_uuid_v7(std::string_view base, std::string_view label) {
+  std::array<std::uint8_t, 16> b{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < base.size() && n < 6 * 2; ++i) {  // the first 12 hex digits: the time
+    if (base[i] == '-') continue;
+    int v = std::isdigit(static_cast<unsigned char>(base[i])) ? base[i] - '0' : (std::tolower(base[i]) - 'a' + 10);
+    b[n / 2] = static_cast<std::uint8_t>(b[n / 2] | (n % 2 ? v : v << 4));
+    ++n;
+  }
+  auto h1 = fnv1a(label, fnv1a(base));
+  auto h2 = fnv1a(base, fnv1a(label));
+  for (std::size_t i = 6; i < 16; ++i)
+    b[i] = static_cast<std::uint8_t>((i < 11 ? h1 : h2) >> (8 * (i % 8)));
+  b[6] = static_cast<std::uint8_t>(0x70 | (b[6] & 0x0f));
+  b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3f));
+  return format_uuid(b);
+}
+
 std::string uuid_v7_generator::next(std::uint64_t unix_ms) {
   if (unix_ms <= last_ms_) {
     unix_ms = last_ms_;
@@ -24,16 +67,7 @@ std::string uuid_v7_generator::next(std::uint64_t unix_ms) {
   auto r = rng_();
   for (std::size_t i = 8; i < 16; ++i) b[i] = static_cast<std::uint8_t>(r >> (8 * (i - 8)));
   b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3f));
-
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 0x0f]);
-  }
-  return out;
+  return format_uuid(b);
 }
 
 bool is_uuid_v7(std::string_view s) noexcept {

@@ -21,6 +21,11 @@ class uuid_v7_generator {
   std::uint16_t counter_ = 0;
 };
 
+// A v7 id that is a pure function of `base` (a v7 id) and `label`: same 48-bit time as `base`,
+// the rest from a hash. Lets optd name what it derives from a journaled row (the trace of an
+// evaluation, its span) without storing more ids, and gives the same id after a restart.
+std::string derived_uuid_v7(std::string_view base, std::string_view label);
+
 // True for the canonical 8-4-4-4-12 lowercase or uppercase hex form with version 7.
 bool is_uuid_v7(std::string_view s) noexcept;
 

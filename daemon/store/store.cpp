@@ -426,6 +426,13 @@ std::vector<trial_record> store::trials(const std::string& run_id) {
   return out;
 }
 
+std::optional<trial_record> store::trial_by_id(const std::string& id) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE id=?"));
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_trial(q);
+}
+
 void store::begin_evaluations(const std::vector<const evaluation_record*>& rows) {
   transaction tx(*db_);
   auto& ins = st_->insert_evaluation;
@@ -459,6 +466,13 @@ std::vector<evaluation_record> store::evaluations(const std::string& trial_id) {
   std::vector<evaluation_record> out;
   while (q.step()) out.push_back(read_evaluation(q));
   return out;
+}
+
+std::optional<evaluation_record> store::evaluation_by_id(const std::string& id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE id=?"));
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_evaluation(q);
 }
 
 std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {

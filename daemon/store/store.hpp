@@ -160,6 +160,7 @@ class store {
   void insert_trial(const trial_record& t);
   void update_trial(const trial_record& t);
   std::vector<trial_record> trials(const std::string& run_id);
+  std::optional<trial_record> trial_by_id(const std::string& id);
 
   // Evaluations: journal first (all pending rows of a trial in one transaction), then complete.
   void begin_evaluations(const std::vector<const evaluation_record*>& rows);
@@ -167,6 +168,7 @@ class store {
   // Several completions in one transaction (group commit).
   void complete_evaluations(const std::vector<const evaluation_record*>& rows);
   std::vector<evaluation_record> evaluations(const std::string& trial_id);
+  std::optional<evaluation_record> evaluation_by_id(const std::string& id);
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 
   void record_llm_call(const llm_call_record& c);

@@ -30,5 +30,16 @@ TEST(uuid_v7, rejects_other_versions_and_shapes) {
   EXPECT_TRUE(is_uuid_v7("0197a1e2-7c1a-7b3e-9d2f-1a2b3c4d5e6f"));
 }
 
+TEST(uuid_v7, derived_ids_are_stable_distinct_and_keep_the_base_time) {
+  uuid_v7_generator gen(7);
+  auto base = gen.next(1'790'000'000'000);
+  auto trace = derived_uuid_v7(base, "trace");
+  EXPECT_TRUE(is_uuid_v7(trace)) << trace;
+  EXPECT_EQ(trace, derived_uuid_v7(base, "trace"));  // the same after a restart
+  EXPECT_NE(trace, derived_uuid_v7(base, "span"));
+  EXPECT_NE(trace, derived_uuid_v7(gen.next(1'790'000'000'000), "trace"));
+  EXPECT_EQ(trace.substr(0, 13), base.substr(0, 13));  // 48-bit time: sorts with its base
+}
+
 }  // namespace
 }  // namespace optd::core

@@ -1,0 +1,456 @@
+#include "api/experiments_api.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "api/opik_json.hpp"
+#include "api/responses.hpp"
+#include "core/aggregates.hpp"
+#include "core/uuid.hpp"
+
+namespace optd::api {
+
+using net::http_response;
+
+namespace {
+
+const std::string base = "/api/v1/private/experiments";
+const std::string datasets_base = "/api/v1/private/datasets/";
+const std::string compare_suffix = "/items/experiments/items";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// A trial with what its experiment view needs from the run and the evaluations.
+struct experiment_view {
+  store::trial_record trial;
+  const store::run_record* run;
+  std::vector<store::evaluation_record> items;  // finished evaluations only: each had a trace
+};
+
+std::string experiment_name(const store::run_record& run, const store::trial_record& t) {
+  return run.name + "-trial-" + std::to_string(t.number);
+}
+
+std::string experiment_status(const store::run_record& run, const store::trial_record& t) {
+  if (t.status != "running") return "completed";
+  return run.status == "running" || run.status == "initialized" ? "running" : "cancelled";
+}
+
+// Opik's usage map: prompt, completion and total tokens.
+nlohmann::json usage_json(double prompt, double completion) {
+  return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+}
+
+nlohmann::json feedback_scores_of(const store::evaluation_record& e, const std::string& created_at) {
+  auto out = nlohmann::json::array();
+  auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
+  if (!scores.is_array()) return out;
+  for (const auto& s : scores)
+    out.push_back({{"name", s.value("name", "")},
+                   {"value", s.value("value", 0.0)},
+                   {"reason", s.value("reason", "")},
+                   {"source", "sdk"},
+                   {"created_at", created_at},
+                   {"last_updated_at", created_at},
+                   {"created_by", "optd"},
+                   {"last_updated_by", "optd"}});
+  return out;
+}
+
+// ExperimentItemCompare: an item with its trace's input, output, scores, cost, duration (ms), usage.
+nlohmann::json item_compare_json(const store::evaluation_record& e, const nlohmann::json& input) {
+  auto created = iso8601(e.created_ms), updated = iso8601(std::max(e.created_ms, e.completed_ms));
+  nlohmann::json output = {{"llm_output", e.output}};
+  if (e.status == "failed") output = {{"error", e.error}};
+  return {{"id", e.id},
+          {"experiment_id", e.trial_id},
+          {"dataset_item_id", e.item_id},
+          {"trace_id", core::derived_uuid_v7(e.id, "trace")},
+          {"input", input},
+          {"output", output},
+          {"feedback_scores", feedback_scores_of(e, updated)},
+          {"total_estimated_cost", e.cost_usd},
+          {"duration", static_cast<double>(e.latency_us) / 1000.0},
+          {"usage", usage_json(static_cast<double>(e.tokens.prompt_tokens), static_cast<double>(e.tokens.completion_tokens))},
+          {"created_at", created},
+          {"last_updated_at", updated},
+          {"created_by", "optd"},
+          {"last_updated_by", "optd"}};
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto rank = p * static_cast<double>(v.size() - 1);
+  auto lo = static_cast<std::size_t>(rank);
+  auto hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
+nlohmann::json experiment_json(const experiment_view& x, const std::optional<store::dataset_record>& dataset) {
+  const auto& t = x.trial;
+  std::map<std::string, std::pair<double, int>> sums;  // metric → (sum, count)
+  std::vector<double> durations_ms;
+  double prompt = 0, completion = 0;
+  for (const auto& e : x.items) {
+    durations_ms.push_back(static_cast<double>(e.latency_us) / 1000.0);
+    prompt += static_cast<double>(e.tokens.prompt_tokens);
+    completion += static_cast<double>(e.tokens.completion_tokens);
+    if (e.status != "completed") continue;
+    auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
+    if (!scores.is_array()) continue;
+    for (const auto& s : scores) {
+      auto& [sum, n] = sums[s.value("name", "")];
+      sum += s.value("value", 0.0);
+      ++n;
+    }
+  }
+  auto feedback = nlohmann::json::array();
+  for (const auto& [name, sn] : sums) feedback.push_back({{"name", name}, {"value", sn.first / sn.second}});
+  auto count = static_cast<double>(x.items.size());
+  auto prompt_json = nlohmann::json::parse(t.prompt_json.empty() ? "[]" : t.prompt_json, nullptr, false);
+  auto spec = nlohmann::json::parse(x.run->spec_json.empty() ? "{}" : x.run->spec_json, nullptr, false);
+  auto optimizer = spec.is_object() && spec.contains("optimizer") ? spec["optimizer"].value("type", "") : "";
+
+  nlohmann::json j = {
+      {"id", t.id},
+      {"dataset_name", x.run->dataset_name},
+      {"name", experiment_name(*x.run, t)},
+      {"metadata", {{"optimizer", optimizer},
+                    {"trial", t.number},
+                    {"origin", t.origin},
+                    {"configuration", {{"prompt", prompt_json}}}}},
+      {"tags", nlohmann::json::array()},
+      {"type", "trial"},
+      {"evaluation_method", "dataset"},
+      {"optimization_id", t.run_id},
+      {"feedback_scores", feedback},
+      {"comments", nlohmann::json::array()},
+      {"trace_count", x.items.size()},
+      {"created_at", iso8601(t.started_ms)},
+      {"last_updated_at", iso8601(std::max(t.started_ms, t.ended_ms))},
+      {"created_by", "optd"},
+      {"last_updated_by", "optd"},
+      {"status", experiment_status(*x.run, t)},
+      {"experiment_scores", nlohmann::json::array()},
+      {"total_estimated_cost", t.cost_usd}};
+  if (!x.run->project_name.empty()) j["project_name"] = x.run->project_name;
+  if (dataset) {
+    j["dataset_id"] = dataset->id;
+    j["dataset_item_count"] = dataset->item_count;
+  }
+  if (count > 0) {
+    j["duration"] = {{"p50", percentile(durations_ms, 0.5)},
+                     {"p90", percentile(durations_ms, 0.9)},
+                     {"p99", percentile(durations_ms, 0.99)}};
+    j["total_estimated_cost_avg"] = t.cost_usd / count;
+    j["usage"] = usage_json(prompt / count, completion / count);
+  }
+  return j;
+}
+
+// Every experiment optd has, newest first, with the runs they belong to.
+class experiment_index {
+ public:
+  explicit experiment_index(store::store& db) : db_(db), runs_(db.list_runs(1'000'000)) {}
+
+  template <typename Keep>
+  std::vector<experiment_view> select(Keep keep, bool with_items = true) {
+    std::vector<experiment_view> out;
+    for (const auto& run : runs_)
+      for (auto& t : db_.trials(run.id))
+        if (keep(run, t)) out.push_back({std::move(t), &run, {}});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.trial.id > b.trial.id; });
+    if (with_items)
+      for (auto& x : out) x.items = finished_items(x.trial.id);
+    return out;
+  }
+
+  std::vector<store::evaluation_record> finished_items(const std::string& trial_id) {
+    auto all = db_.evaluations(trial_id);
+    std::erase_if(all, [](const auto& e) { return e.status == "pending"; });
+    return all;
+  }
+
+ private:
+  store::store& db_;
+  std::vector<store::run_record> runs_;
+};
+
+// `["a","b"]` → {a, b}; nullopt when the text is not a JSON array of strings.
+std::optional<std::vector<std::string>> string_array(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : j) {
+    if (!v.is_string()) return std::nullopt;
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+nlohmann::json item_input(store::store& db, const std::string& run_dataset, const std::string& item_id,
+                          std::map<std::string, nlohmann::json>& cache) {
+  if (!cache.count(run_dataset)) {
+    nlohmann::json by_id = nlohmann::json::object();
+    if (auto items = db.dataset_items(run_dataset))
+      for (const auto& it : *items) by_id[it.id] = it.data;
+    cache[run_dataset] = std::move(by_id);
+  }
+  const auto& by_id = cache[run_dataset];
+  return by_id.contains(item_id) ? by_id[item_id] : nlohmann::json::object();
+}
+
+// The Compare view's filters: on a feedback score (by key) or on the output text.
+std::optional<std::string> compare_filter_error(const nlohmann::json& f) {
+  if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
+  auto field = f.value("field", ""), op = f.value("operator", "");
+  static const std::set<std::string> numeric = {"=", "!=", ">", ">=", "<", "<="};
+  if (field == "feedback_scores" && f.contains("key") && (numeric.count(op) || op == "is_empty" || op == "is_not_empty"))
+    return std::nullopt;
+  if (field == "output" && (op == "contains" || op == "not_contains" || op == "=" || op == "!=")) return std::nullopt;
+  return "Invalid operator '" + op + "' for field '" + field + "'";
+}
+
+std::optional<double> score_named(const store::evaluation_record& e, const std::string& name) {
+  auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
+  if (scores.is_array())
+    for (const auto& s : scores)
+      if (s.value("name", "") == name) return s.value("value", 0.0);
+  return std::nullopt;
+}
+
+bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_record& e) {
+  auto op = f.value("operator", "");
+  if (f.value("field", "") == "output") {
+    auto value = f.value("value", std::string());
+    if (op == "=") return e.output == value;
+    if (op == "!=") return e.output != value;
+    bool has = e.output.find(value) != std::string::npos;
+    return op == "contains" ? has : !has;
+  }
+  auto score = score_named(e, f.value("key", ""));
+  if (op == "is_empty") return !score;
+  if (op == "is_not_empty") return score.has_value();
+  if (!score) return false;
+  double v = 0;
+  try {
+    v = f["value"].is_number() ? f["value"].get<double>() : std::stod(f.value("value", std::string("x")));
+  } catch (...) {
+    return false;
+  }
+  if (op == "=") return *score == v;
+  if (op == "!=") return *score != v;
+  if (op == ">") return *score > v;
+  if (op == ">=") return *score >= v;
+  if (op == "<") return *score < v;
+  return *score <= v;
+}
+
+}  // namespace
+
+std::optional<http_response> experiments_api::route(const net::http_request& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  const auto& m = req.method;
+  if (path.rfind(datasets_base, 0) == 0 && path.size() > datasets_base.size() + compare_suffix.size() &&
+      path.compare(path.size() - compare_suffix.size(), compare_suffix.size(), compare_suffix) == 0) {
+    if (m != "GET") return error_response(405, "HTTP 405 Method Not Allowed");
+    auto id = path.substr(datasets_base.size(), path.size() - datasets_base.size() - compare_suffix.size());
+    return dataset_items_with_experiment_items(req, id);
+  }
+  if (path != base && path.rfind(base + "/", 0) != 0) return std::nullopt;
+  auto rest = path.substr(base.size());
+  if ((rest.empty() || rest == "/") && m == "GET") return find(req);
+  if (rest == "/items/stream" && m == "POST") return stream_items(req);
+  if (rest.rfind("/items/", 0) == 0 && rest.size() > 7 && rest.find('/', 7) == std::string::npos && m == "GET")
+    return get_item(rest.substr(7));
+  if (rest.size() > 1 && rest.find('/', 1) == std::string::npos && m == "GET") return get(rest.substr(1));
+  return error_response(404, "HTTP 404 Not Found");
+}
+
+http_response experiments_api::find(const net::http_request& req) {
+  auto q = parse_query(req.target);
+  auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
+  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  std::optional<std::vector<std::string>> types, ids;
+  if (q.count("types") && !q["types"].empty() && !(types = string_array(q["types"])))
+    return error_response(400, "Invalid query param types: " + q["types"]);
+  if (q.count("experiment_ids") && !q["experiment_ids"].empty() && !(ids = string_array(q["experiment_ids"])))
+    return error_response(400, "Invalid query param ids: " + q["experiment_ids"]);
+  auto optimization = q.count("optimization_id") ? q["optimization_id"] : "";
+  auto dataset_id = q.count("datasetId") ? q["datasetId"] : "";
+  auto name = q.count("name") ? lower(q["name"]) : "";
+  std::string dataset_name;
+  if (!dataset_id.empty()) {
+    auto d = db_.find_dataset(dataset_id);
+    if (!d || d->id != dataset_id) dataset_name = "\n";  // no such dataset: matches nothing
+    else dataset_name = d->name;
+  }
+  // optd's experiments are all of type "trial".
+  bool type_ok = !types || types->empty() || std::find(types->begin(), types->end(), "trial") != types->end();
+
+  experiment_index index(db_);
+  auto matched = index.select(
+      [&](const store::run_record& run, const store::trial_record& t) {
+        if (!type_ok) return false;
+        if (!optimization.empty() && run.id != optimization) return false;
+        if (!dataset_name.empty() && run.dataset_name != dataset_name) return false;
+        if (!name.empty() && lower(experiment_name(run, t)).find(name) == std::string::npos) return false;
+        if (ids && std::find(ids->begin(), ids->end(), t.id) == ids->end()) return false;
+        return true;
+      },
+      false);
+  auto content = nlohmann::json::array();
+  auto first = static_cast<std::size_t>((*page - 1) * *size);
+  for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i) {
+    matched[i].items = index.finished_items(matched[i].trial.id);
+    content.push_back(experiment_json(matched[i], db_.find_dataset(matched[i].run->dataset_name)));
+  }
+  return json_response(200, page_body(*page, std::move(content), matched.size()));
+}
+
+http_response experiments_api::get(const std::string& id) {
+  auto t = db_.trial_by_id(id);
+  auto run = t ? db_.find_run(t->run_id) : std::nullopt;
+  if (!t || !run) return error_response(404, "Experiment not found");
+  experiment_index index(db_);
+  experiment_view x{*t, &*run, index.finished_items(t->id)};
+  return json_response(200, experiment_json(x, db_.find_dataset(run->dataset_name)));
+}
+
+http_response experiments_api::stream_items(const net::http_request& req) {
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
+  auto name = j.value("experiment_name", std::string());
+  if (name.empty()) return errors_response(422, {"experiment_name must not be blank"});
+  auto limit = j.value("limit", 500);
+  if (limit < 1 || limit > 2000) return errors_response(422, {"limit must be between 1 and 2000"});
+  auto after = j.value("last_retrieved_id", std::string());
+
+  experiment_index index(db_);
+  auto experiments =
+      index.select([&](const store::run_record& run, const store::trial_record& t) { return experiment_name(run, t) == name; });
+  if (experiments.empty()) return error_response(404, "Experiment not found");
+  std::vector<std::pair<const store::evaluation_record*, const experiment_view*>> items;
+  for (const auto& x : experiments)
+    for (const auto& e : x.items)
+      if (after.empty() || e.id < after) items.emplace_back(&e, &x);
+  // Opik streams newest first and pages with "ids below the last one seen".
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first->id > b.first->id; });
+  std::map<std::string, nlohmann::json> inputs;
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < static_cast<std::size_t>(limit); ++i) {
+    const auto& [e, x] = items[i];
+    out += item_compare_json(*e, item_input(db_, x->run->dataset_name, e->item_id, inputs)).dump() + "\r\n";
+  }
+  return http_response{200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
+}
+
+http_response experiments_api::get_item(const std::string& id) {
+  auto e = db_.evaluation_by_id(id);
+  if (!e || e->status == "pending") return error_response(404, "Experiment item not found");
+  return json_response(200, {{"id", e->id},
+                             {"experiment_id", e->trial_id},
+                             {"dataset_item_id", e->item_id},
+                             {"trace_id", core::derived_uuid_v7(e->id, "trace")},
+                             {"created_at", iso8601(e->created_ms)},
+                             {"last_updated_at", iso8601(std::max(e->created_ms, e->completed_ms))},
+                             {"created_by", "optd"},
+                             {"last_updated_by", "optd"}});
+}
+
+http_response experiments_api::dataset_items_with_experiment_items(const net::http_request& req,
+                                                                   const std::string& dataset_id) {
+  auto q = parse_query(req.target);
+  auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
+  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!q.count("experiment_ids") || q["experiment_ids"].empty())
+    return error_response(400, "experiment_ids cannot be empty");
+  auto ids = string_array(q["experiment_ids"]);
+  if (!ids) return error_response(400, "Invalid query param ids '" + q["experiment_ids"] + "'");
+  if (ids->empty()) return error_response(400, "experiment_ids cannot be empty");
+  auto filters = nlohmann::json::array();
+  if (q.count("filters") && !q["filters"].empty()) {
+    filters = nlohmann::json::parse(q["filters"], nullptr, false);
+    if (!filters.is_array()) return error_response(400, "Invalid filters query parameter");
+    for (const auto& f : filters)
+      if (auto e = compare_filter_error(f)) return error_response(400, *e);
+  }
+  std::string sort_score;
+  bool descending = false;
+  if (q.count("sorting") && !q["sorting"].empty()) {
+    auto s = nlohmann::json::parse(q["sorting"], nullptr, false);
+    if (!s.is_array()) return error_response(400, "Invalid sorting query parameter");
+    for (const auto& f : s) {
+      auto field = f.is_object() ? f.value("field", "") : "";
+      if (field.rfind("feedback_scores.", 0) != 0 && field != "id")
+        return error_response(400, "Invalid sorting field '" + field + "'");
+      sort_score = field == "id" ? "" : field.substr(16);
+      descending = f.value("direction", "ASC") == "DESC";
+    }
+  }
+  if (q.count("truncate") && q["truncate"] != "true" && q["truncate"] != "false")
+    return error_response(400, "truncate must be true or false");
+  auto search = q.count("search") ? lower(q["search"]) : "";
+
+  auto dataset = db_.find_dataset(dataset_id);
+  if (!dataset || dataset->id != dataset_id) return error_response(404, "Dataset not found");
+
+  experiment_index index(db_);
+  auto experiments = index.select([&](const store::run_record&, const store::trial_record& t) {
+    return std::find(ids->begin(), ids->end(), t.id) != ids->end();
+  });
+  std::map<std::string, std::vector<const store::evaluation_record*>> by_item;
+  for (const auto& x : experiments)
+    for (const auto& e : x.items)
+      if (std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return compare_filter_matches(f, e); }))
+        by_item[e.item_id].push_back(&e);
+
+  struct row {
+    core::dataset_item item;
+    std::vector<const store::evaluation_record*> experiment_items;
+  };
+  std::vector<row> rows;
+  for (auto& item : db_.dataset_items_after(dataset->id, "", dataset->item_count + 1)) {
+    auto it = by_item.find(item.id);
+    if (it == by_item.end()) continue;
+    if (!search.empty()) {
+      bool hit = lower(item.data.dump()).find(search) != std::string::npos;
+      for (const auto* e : it->second) hit = hit || lower(e->output).find(search) != std::string::npos;
+      if (!hit) continue;
+    }
+    rows.push_back({std::move(item), it->second});
+  }
+  auto mean_score = [&](const row& r) {
+    double sum = 0;
+    int n = 0;
+    for (const auto* e : r.experiment_items)
+      if (auto s = score_named(*e, sort_score)) sum += *s, ++n;
+    return n ? sum / n : -1.0;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
+    if (sort_score.empty()) return descending ? a.item.id > b.item.id : a.item.id < b.item.id;
+    return descending ? mean_score(a) > mean_score(b) : mean_score(a) < mean_score(b);
+  });
+
+  auto content = nlohmann::json::array();
+  std::set<std::string> columns;
+  auto first = static_cast<std::size_t>((*page - 1) * *size);
+  for (std::size_t i = first; i < rows.size() && i < first + static_cast<std::size_t>(*size); ++i) {
+    auto j = dataset_item_json(rows[i].item, dataset->id);
+    for (auto it = rows[i].item.data.begin(); it != rows[i].item.data.end(); ++it) columns.insert(it.key());
+    auto items = nlohmann::json::array();
+    for (const auto* e : rows[i].experiment_items) items.push_back(item_compare_json(*e, rows[i].item.data));
+    j["experiment_items"] = std::move(items);
+    content.push_back(std::move(j));
+  }
+  auto body = page_body(*page, std::move(content), rows.size());
+  body["columns"] = columns_json(columns);
+  return json_response(200, body);
+}
+
+}  // namespace optd::api
