@@ -51,6 +51,76 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r) {
   return actual.find(value) != std::string::npos;
 }
 
+bool terminal(std::string_view status) { return status == "completed" || status == "cancelled" || status == "error"; }
+
+nlohmann::json progress_json(const engine::run_progress& p) {
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  nlohmann::json j = {{"id", p.run_id},
+                      {"name", p.name},
+                      {"status", p.status},
+                      {"trials_done", p.trials_done},
+                      {"max_trials", p.max_trials},
+                      {"evals_done", p.evals_done},
+                      {"evals_in_trial", p.evals_in_trial},
+                      {"baseline_objective_score", opt(p.baseline)},
+                      {"best_objective_score", opt(p.best)},
+                      {"cost_usd", p.cost_usd},
+                      {"prompt_tokens", p.tokens.prompt_tokens},
+                      {"completion_tokens", p.tokens.completion_tokens},
+                      {"llm_calls", p.llm_calls},
+                      {"failed_calls", p.failed_calls},
+                      {"elapsed_ms", p.elapsed.count()}};
+  if (p.eta) j["eta_ms"] = p.eta->count();
+  return j;
+}
+
+// What a watcher sees first of a run that is not running (queued or finished): its record.
+engine::run_progress progress_of(const store::run_record& r, int trials_done) {
+  engine::run_progress p;
+  p.run_id = r.id;
+  p.name = r.name;
+  p.status = r.status;
+  p.trials_done = trials_done;
+  p.baseline = r.baseline_score;
+  p.best = r.best_score;
+  p.cost_usd = r.cost_usd;
+  p.tokens = r.tokens;
+  p.llm_calls = r.llm_calls;
+  if (r.ended_ms > r.started_ms && r.started_ms > 0) p.elapsed = std::chrono::milliseconds(r.ended_ms - r.started_ms);
+  return p;
+}
+
+struct event_stream {
+  std::shared_ptr<engine::progress_subscription> subscription;
+  std::optional<engine::run_progress> first;
+  bool done = false;
+};
+
+std::string sse_event(const engine::run_progress& p) {
+  return "event: progress\ndata: " + progress_json(p).dump() + "\n\n";
+}
+
+// The next piece of a run's event stream: its state now, then every change (coalesced), a
+// comment line as a heartbeat every 15 s, and the end after a final status. A free coroutine
+// with the state by value, so nothing it uses can die before it.
+boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<event_stream> s) {
+  if (s->done) co_return std::nullopt;
+  if (s->first) {
+    auto p = std::move(*s->first);
+    s->first.reset();
+    s->done = terminal(p.status);
+    co_return sse_event(p);
+  }
+  auto e = co_await s->subscription->next(std::chrono::seconds(15));
+  switch (e.what) {
+    case engine::progress_event::kind::heartbeat: co_return std::string(": keep-alive\n\n");
+    case engine::progress_event::kind::closed: co_return std::nullopt;
+    case engine::progress_event::kind::update: break;
+  }
+  s->done = terminal(e.progress.status);
+  co_return sse_event(e.progress);
+}
+
 }  // namespace
 
 boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
@@ -70,6 +140,8 @@ http_response optimizations_api::route(const net::http_request& req) {
   }
 
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
+  if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 22 && path.substr(path.size() - 7) == "/events" && m == "GET")
+    return events(path.substr(15, path.size() - 22));
   if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 19 && path.substr(path.size() - 4) == "/log" && m == "GET")
     return log_text(path.substr(15, path.size() - 19));
 
@@ -274,6 +346,18 @@ http_response optimizations_api::logs_link(const net::http_request& req, const s
                         {"expires_at", iso8601(d_.clock.now_ms() + 3'600'000)}};
   if (!logs.empty()) out["last_modified"] = iso8601(logs.back().first);
   return json_response(200, out);
+}
+
+http_response optimizations_api::events(const std::string& id) {
+  auto r = find_exact(id);
+  if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
+  auto s = std::make_shared<event_stream>();
+  s->subscription = d_.runs.progress().subscribe(id);  // before reading the state: no change is missed
+  s->first = d_.runs.live_progress(id);
+  if (!s->first) s->first = progress_of(*r, static_cast<int>(d_.db.trials(id).size()));
+  http_response res{200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}}, {}};
+  res.stream = [s] { return next_event(s); };
+  return res;
 }
 
 http_response optimizations_api::log_text(const std::string& id) {

@@ -2,8 +2,8 @@
 // optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…),
 // its dataset and experiment endpoints (delegated to datasets_api and experiments_api) with
 // Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/ (YAML
-// submission, a run's log, health). Requests are handled on the event loop thread; a
-// request never blocks on a run.
+// submission, a run's log, its live progress as Server-Sent Events, health). Requests are
+// handled on the event loop thread; a request never blocks on a run.
 #include <functional>
 #include <map>
 #include <optional>
@@ -52,6 +52,8 @@ class optimizations_api {
   net::http_response remove(std::string_view body);
   net::http_response logs_link(const net::http_request& req, const std::string& id);
   net::http_response log_text(const std::string& id);
+  // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends.
+  net::http_response events(const std::string& id);
   std::optional<store::run_record> find_exact(const std::string& id);
 
   api_deps d_;

@@ -12,7 +12,7 @@ namespace optd::engine {
 namespace asio = boost::asio;
 
 run_manager::run_manager(asio::any_io_executor ex, run_environment& env, int max_concurrent_runs)
-    : ex_(ex), env_(env), max_running_(static_cast<std::size_t>(std::max(1, max_concurrent_runs))), idle_(ex) {}
+    : ex_(ex), env_(env), max_running_(static_cast<std::size_t>(std::max(1, max_concurrent_runs))), idle_(ex), hub_(ex) {}
 
 run_manager::~run_manager() = default;
 
@@ -45,7 +45,8 @@ void run_manager::start_next() {
     queue_.pop_front();
     auto id = s.id;
     auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
-                                             std::move(s.metrics), id);
+                                             std::move(s.metrics), id,
+                                             [this](const run_progress& p) { hub_.publish(p); });
     auto* raw = ex.get();
     running_.emplace(id, std::move(ex));
     asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
@@ -85,6 +86,11 @@ cancel_result run_manager::cancel(const std::string& id) {
   r->finish_reason = "cancelled";
   r->ended_ms = r->updated_ms = env_.clock.now_ms();
   env_.db.update_run(*r);
+  run_progress p;
+  p.run_id = r->id;
+  p.name = r->name;
+  p.status = r->status;
+  hub_.publish(p);
   return cancel_result::cancelled;
 }
 
@@ -105,14 +111,22 @@ bool run_manager::active(const std::string& id) const {
   return false;
 }
 
+std::optional<run_progress> run_manager::live_progress(const std::string& id) const {
+  auto it = running_.find(id);
+  if (it == running_.end()) return std::nullopt;
+  return it->second->progress();
+}
+
 void run_manager::stop() {
   while (!queue_.empty()) cancel(queue_.front().id);
   for (auto& [id, ex] : running_) ex->cancel();
+  hub_.close();
 }
 
 void run_manager::suspend(bool now) {
   queue_.clear();
   for (auto& [id, ex] : running_) ex->suspend(now);
+  hub_.close();
   if (running_.empty()) idle_.cancel();
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -17,6 +18,7 @@
 
 #include "core/evaluation_metric.hpp"
 #include "core/optimizer.hpp"
+#include "engine/progress_hub.hpp"
 #include "engine/run_environment.hpp"
 
 namespace optd::engine {
@@ -53,6 +55,10 @@ class run_manager {
   void remove(const std::string& id);
 
   bool active(const std::string& id) const;
+  // Live progress of the running runs, for watchers. Closed by stop() and suspend().
+  progress_hub& progress() noexcept { return hub_; }
+  // The progress of a running run; nullopt when it is queued or not running.
+  std::optional<run_progress> live_progress(const std::string& id) const;
   std::size_t running() const noexcept { return running_.size(); }
   std::size_t queued() const noexcept { return queue_.size(); }
 
@@ -73,6 +79,7 @@ class run_manager {
   std::map<std::string, std::unique_ptr<run_executor>> running_;
   std::map<std::string, bool> delete_when_done_;
   boost::asio::steady_timer idle_;
+  progress_hub hub_;
 };
 
 }  // namespace optd::engine

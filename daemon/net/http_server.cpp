@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -63,6 +64,26 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     return out;
   }
 
+  // Headers without a length, then the pieces as they come; the end of the body is the close.
+  static asio::awaitable<void> write_stream(impl& self, beast::tcp_stream& stream, http_response& response,
+                                           unsigned version) {
+    http::response<http::empty_body> head{static_cast<http::status>(response.status), version};
+    for (auto& h : response.headers) head.set(h.name, h.value);
+    head.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{head};
+    stream.expires_after(self.options.read_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream, sr, use_tuple);
+    while (!ec && !self.stopped) {
+      stream.expires_never();
+      auto piece = co_await response.stream();
+      if (!piece || self.stopped) break;
+      stream.expires_after(self.options.read_timeout);
+      std::tie(ec, n) = co_await asio::async_write(stream, asio::buffer(*piece), use_tuple);
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
   static asio::awaitable<void> session(std::shared_ptr<impl> self, std::shared_ptr<beast::tcp_stream> stream) {
     beast::flat_buffer buffer;
     for (;;) {
@@ -109,6 +130,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         beast::error_code ignored;
         stream->socket().set_option(asio::socket_base::linger(true, 0), ignored);
         stream->socket().close(ignored);
+        co_return;
+      }
+      if (response.stream) {
+        co_await write_stream(*self, *stream, response, version);
         co_return;
       }
       auto out = to_beast(std::move(response), version, keep_alive);

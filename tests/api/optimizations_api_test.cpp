@@ -267,6 +267,66 @@ TEST_F(api_test, a_run_on_a_dataset_uploaded_through_the_api) {
   EXPECT_EQ(db_->evaluations(db_->trials(id).front().id).size(), 4u);
 }
 
+// `event: progress` / `data: {…}` blocks of a Server-Sent Events body.
+std::vector<nlohmann::json> sse_events(const std::string& body) {
+  std::vector<nlohmann::json> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("event: progress\ndata: ", pos)) != std::string::npos) {
+    pos += 22;
+    out.push_back(nlohmann::json::parse(body.substr(pos, body.find("\n\n", pos) - pos)));
+  }
+  return out;
+}
+
+TEST_F(api_test, live_progress_streams_as_server_sent_events_until_the_run_ends) {
+  auto id = create(studio_body);
+  // The stream starts at once (the run is queued or running) and ends after the final status.
+  auto r = call("GET", "/optd/runs/" + id + "/events");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  auto events = sse_events(r.body);
+  ASSERT_GE(events.size(), 3u) << r.body;
+  EXPECT_THAT(std::string(events.front()["status"]), ::testing::AnyOf("initialized", "running"));
+  EXPECT_EQ(events.back()["status"], "completed");
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    EXPECT_GE(events[i]["trials_done"], events[i - 1]["trials_done"]);
+    EXPECT_GE(events[i]["cost_usd"].get<double>(), events[i - 1]["cost_usd"].get<double>());
+  }
+  auto final_state = json_of(call("GET", "/v1/private/optimizations/" + id));
+  EXPECT_EQ(events.back()["trials_done"], final_state["num_trials"]);
+  EXPECT_EQ(events.back()["best_objective_score"], final_state["best_objective_score"]);
+
+  // A finished run: its final state, and the end.
+  auto again = sse_events(call("GET", "/optd/runs/" + id + "/events").body);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0]["status"], "completed");
+  EXPECT_EQ(call("GET", "/optd/runs/0197aaaa-0000-7000-8000-000000000000/events").status, 404u);
+}
+
+TEST_F(api_test, a_watcher_of_a_queued_run_sees_it_through_to_its_cancellation) {
+  // Two runs fill both slots; the third waits in the queue with a watcher on it.
+  create(studio_body);
+  create(studio_body);
+  auto id = create(studio_body);
+  ASSERT_EQ(runs_->queued(), 1u);
+  net::http_request watch;
+  watch.method = "GET";
+  watch.target = "/optd/runs/" + id + "/events";
+  net::http_timeouts timeouts;
+  std::optional<net::http_response> watched;
+  asio::co_spawn(ioc_, client_.send(base_, watch, timeouts), [&](std::exception_ptr, auto res) {
+    watched = res ? *res : net::http_response{599, {}, {}};
+  });
+  test::poll_until(ioc_, [&] { return runs_->live_progress(id).has_value(); });  // it started
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 204u);
+  test::poll_until(ioc_, [&] { return watched.has_value(); });
+  ASSERT_EQ(watched->status, 200u);
+  auto events = sse_events(watched->body);
+  ASSERT_GE(events.size(), 2u) << watched->body;
+  EXPECT_THAT(std::string(events.front()["status"]), ::testing::AnyOf("initialized", "running"));
+  EXPECT_EQ(events.back()["status"], "cancelled");
+}
+
 TEST_F(api_test, an_api_token_guards_everything_but_health) {
   TearDown();
   start({}, "s3cret");
