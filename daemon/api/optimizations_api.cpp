@@ -237,17 +237,24 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     for (const auto& p : loaded.problems) problems.push_back(config::format(p));
     return errors_response(422, std::move(problems));
   }
+  if (yaml) return location(submit_yaml(loaded, body, id));
   if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
   auto submission = d_.make_submission(loaded, id);
   submission.source = std::string(body);
-  if (!yaml) {
-    if (j.contains("metadata") && j["metadata"].is_object()) submission.metadata_json = j["metadata"].dump();
-    submission.studio_config_json = j["studio_config"].dump();
-  } else {
-    submission.studio_config_json = nlohmann::json{{"yaml", std::string(body)}}.dump();
-  }
+  if (j.contains("metadata") && j["metadata"].is_object()) submission.metadata_json = j["metadata"].dump();
+  submission.studio_config_json = j["studio_config"].dump();
   d_.runs.submit(std::move(submission));
   return location(id);
+}
+
+std::string optimizations_api::submit_yaml(config::loaded_run& loaded, std::string_view text, std::string id) {
+  if (id.empty()) id = d_.ids.next(static_cast<std::uint64_t>(d_.clock.now_ms()));
+  if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
+  auto submission = d_.make_submission(loaded, id);
+  submission.source = std::string(text);
+  submission.studio_config_json = nlohmann::json{{"yaml", std::string(text)}}.dump();
+  d_.runs.submit(std::move(submission));
+  return id;
 }
 
 http_response optimizations_api::find(const net::http_request&, const std::map<std::string, std::string>& q) {

@@ -43,6 +43,10 @@ class optimizations_api {
   // The same, synchronously (every route is synchronous).
   net::http_response route(const net::http_request& request);
 
+  // Queues a run loaded from a YAML config (`text`, kept to resume from); returns its id (`id`,
+  // or a new one). For the YAML endpoint and the inbox.
+  std::string submit_yaml(config::loaded_run& loaded, std::string_view text, std::string id = {});
+
  private:
   net::http_response create(const net::http_request& req, std::string_view body, bool yaml);
   net::http_response find(const net::http_request& req, const std::map<std::string, std::string>& query);

@@ -1,11 +1,12 @@
 // `optd serve`: the daemon. Runs come in through the HTTP API (Opik's optimization endpoints and
-// optd's YAML submission), wait in a queue, and run at most max_concurrent_runs at once on one
-// event loop. SIGTERM or SIGINT stops admitting, cancels the runs (recorded as cancelled), and
-// exits 0 once they have ended.
+// optd's YAML submission) and the inbox folder, wait in a queue, and run at most
+// max_concurrent_runs at once on one event loop. SIGTERM or SIGINT drains (see below) and exits 0;
+// unfinished runs resume at the next start.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,7 @@
 
 #include "api/optimizations_api.hpp"
 #include "app/commands.hpp"
+#include "app/inbox.hpp"
 #include "app/paths.hpp"
 #include "app/providers.hpp"
 #include "app/run_loading.hpp"
@@ -34,9 +36,11 @@ namespace {
 // foreground `optd run`s, not the daemon's to touch.
 void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
                        core::clock& clock, core::uuid_v7_generator& ids, std::ostream& err) {
+  auto ctx = make_load_context(&db, cfg);
+  ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   for (auto& r : db.unfinished_runs()) {
     if (r.source.empty()) continue;
-    auto loaded = config::parse_run_config(r.source, "run " + r.id, "", make_load_context(&db, cfg));
+    auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
     if (!loaded.ok()) {
       r.status = "error";
       r.finish_reason = "error";
@@ -84,6 +88,19 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   api::optimizations_api api({db, runs, cfg, clock, ids, [&](config::loaded_run& loaded, std::string id) {
                                 return prepare_run(db, loaded, std::move(id), clock, ids);
                               }});
+  std::optional<inbox> drop_folder;
+  if (!cfg.inbox_dir.empty()) {
+    drop_folder.emplace(
+        ioc.get_executor(), cfg.inbox_dir, make_load_context(&db, cfg),
+        [&api](config::loaded_run& loaded, std::string_view text) { return api.submit_yaml(loaded, text); },
+        [&err](std::string_view line) { err << "optd: " << line << "\n"; });
+    try {
+      drop_folder->start();
+    } catch (const std::exception& e) {
+      err << "optd: " << e.what() << "\n";
+      return exit_failure;
+    }
+  }
   resume_unfinished(db, cfg, runs, clock, ids, err);
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
@@ -111,6 +128,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     err << "optd: signal " << sig << ": draining " << runs.running() << " running runs for at most "
         << cfg.drain_timeout.count() << " ms; " << runs.queued() << " queued runs wait for the next start\n";
     server.stop();
+    if (drop_folder) drop_folder->stop();
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {

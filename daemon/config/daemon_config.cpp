@@ -141,10 +141,11 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
   r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",
-                      "default_provider", "providers"},
+                      "default_provider", "providers", "inbox_dir"},
                "");
   auto& c = out.config;
   if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
+  if (auto s = r.string_at(root, "inbox_dir", "", false)) c.inbox_dir = expand_env(*s);
   if (auto l = r.string_at(root, "listen", "", false)) {
     c.listen = expand_env(*l);
     if (c.listen.rfind(':') == std::string::npos) r.error(root["listen"], "listen must be HOST:PORT");

@@ -49,6 +49,7 @@ struct daemon_config {
   int max_concurrent_runs = 4;            // more wait in a queue
   std::chrono::milliseconds drain_timeout{30'000};  // SIGTERM: how long calls in flight may finish
   secret api_token;                       // when set, every API request but health needs it
+  std::string inbox_dir;                  // optd serve submits *.yaml dropped here; empty: none
   std::string default_provider;
   std::vector<provider_config> providers;
   std::string source;  // the file it came from, or "(built-in)"

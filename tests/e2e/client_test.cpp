@@ -19,6 +19,10 @@ class client : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::temp_dir("client");
+    // The demo's daemon config, with an inbox.
+    config_ = dir_ + "/optd.yaml";
+    std::ofstream(config_) << test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml")
+                           << "\ninbox_dir: " << dir_ << "/inbox\n";
     sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port"}, dir_, "sim");
     env_.push_back("OPTD_SIM_URL=http://127.0.0.1:" + port(dir_ + "/sim.port") + "/v1");
     serve_ = child_process::start({OPTD_BIN, "--config", config_, "--state-dir", dir_ + "/state", "serve", "--listen",
@@ -46,7 +50,7 @@ class client : public ::testing::Test {
   }
 
   std::string dir_;
-  std::string config_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
+  std::string config_;
   std::vector<std::string> env_;
   child_process sim_, serve_;
   int n_ = 0;
@@ -102,6 +106,41 @@ TEST_F(client, errors_are_clear) {
   auto nowhere = optd({"list", "--server", "http://127.0.0.1:1"});
   EXPECT_EQ(nowhere.wait(), 69);
   EXPECT_THAT(nowhere.err(), HasSubstr("cannot reach the daemon at http://127.0.0.1:1"));
+}
+
+TEST_F(client, the_inbox_submits_good_configs_and_sets_bad_ones_aside_with_why) {
+  namespace fs = std::filesystem;
+  auto inbox = dir_ + "/inbox";
+  ASSERT_TRUE(test::eventually([&] { return fs::exists(inbox + "/accepted"); }));
+  // A good config, dropped the safe way (written elsewhere, renamed in); its dataset_file is
+  // relative to the inbox.
+  fs::copy_file(std::string(OPTD_SOURCE_DIR) + "/config/datasets/skills.jsonl", inbox + "/skills.jsonl");
+  auto text = test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+  text.replace(text.find("../datasets/skills.jsonl"), 24, "skills.jsonl");
+  std::ofstream(dir_ + "/good.yaml") << text;
+  fs::rename(dir_ + "/good.yaml", inbox + "/good.yaml");
+  // A bad one, written in place; and a file that is not a run config.
+  std::ofstream(inbox + "/bad.yaml") << "name: x\nprompt: {messages: []}\n";
+  std::ofstream(inbox + "/notes.txt") << "not a run config\n";
+
+  ASSERT_TRUE(test::eventually([&] { return fs::exists(inbox + "/rejected/bad.yaml.error"); }));
+  EXPECT_TRUE(fs::exists(inbox + "/rejected/bad.yaml"));
+  EXPECT_FALSE(fs::exists(inbox + "/bad.yaml"));
+  auto why = test::read_file(inbox + "/rejected/bad.yaml.error");
+  EXPECT_THAT(why, HasSubstr(inbox + "/bad.yaml:1:1: missing required key 'dataset_name'"));
+  EXPECT_THAT(why, HasSubstr(inbox + "/bad.yaml:2:"));
+
+  std::string id;
+  ASSERT_TRUE(test::eventually([&] {
+    for (const auto& e : fs::directory_iterator(inbox + "/accepted")) id = e.path().stem().string();
+    return !id.empty();
+  }));
+  EXPECT_FALSE(fs::exists(inbox + "/good.yaml"));
+  EXPECT_TRUE(fs::exists(inbox + "/notes.txt"));  // left alone
+  auto watch = optd({"watch", id});
+  EXPECT_EQ(watch.wait(), 0) << watch.err();
+  EXPECT_THAT(watch.out(), HasSubstr(id + " completed"));
+  EXPECT_THAT(serve_.err(), HasSubstr("inbox: submitted good.yaml as run " + id));
 }
 
 }  // namespace

@@ -1,0 +1,122 @@
+#include "app/inbox.hpp"
+
+#include <sys/inotify.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace optd::app {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_run_config(std::string_view name) {
+  return name.size() > 5 && name.front() != '.' && name.substr(name.size() - 5) == ".yaml";
+}
+
+// A free name in `dir` for `name`: name, then name.1, name.2, …
+fs::path free_path(const fs::path& dir, const std::string& name) {
+  auto p = dir / name;
+  for (int i = 1; fs::exists(p) || fs::exists(p.string() + ".error"); ++i) p = dir / (name + "." + std::to_string(i));
+  return p;
+}
+
+}  // namespace
+
+inbox::inbox(asio::any_io_executor ex, std::string dir, config::load_context context, submit_fn submit, log_fn log)
+    : dir_(std::move(dir)), context_(std::move(context)), submit_(std::move(submit)), log_(std::move(log)), events_(ex) {
+  context_.read_dataset_files = true;
+}
+
+inbox::~inbox() { stop(); }
+
+void inbox::start() {
+  std::error_code ec;
+  for (const char* sub : {"", "accepted", "rejected"}) fs::create_directories(fs::path(dir_) / sub, ec);
+  if (ec) throw std::runtime_error("inbox " + dir_ + ": " + ec.message());
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("inbox: inotify_init1 failed");
+  events_.assign(fd);
+  // Watch first, then scan: a file dropped in between is seen by both, and take() of a file that
+  // is already gone does nothing.
+  if (inotify_add_watch(fd, dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+    throw std::runtime_error("inbox " + dir_ + ": cannot watch it");
+  scan();
+  asio::co_spawn(events_.get_executor(), watch(), asio::detached);
+}
+
+void inbox::stop() {
+  boost::system::error_code ignored;
+  events_.close(ignored);
+}
+
+void inbox::scan() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    if (entry.is_regular_file() && is_run_config(entry.path().filename().string()))
+      names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());  // a stable order: by name
+  for (const auto& n : names) take(n);
+}
+
+asio::awaitable<void> inbox::watch() {
+  alignas(inotify_event) std::array<char, 16 * 1024> buf;
+  for (;;) {
+    auto [ec, n] = co_await events_.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // closed by stop()
+    for (std::size_t off = 0; off + sizeof(inotify_event) <= n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf.data() + off);
+      if (e->len > 0 && is_run_config(e->name)) take(e->name);
+      off += sizeof(inotify_event) + e->len;
+    }
+  }
+}
+
+void inbox::reject(const std::string& name, const std::string& why) {
+  // The file first, then its .error (complete, by rename): whoever sees the .error finds both.
+  auto target = free_path(fs::path(dir_) / "rejected", name);
+  std::error_code ec;
+  fs::rename(fs::path(dir_) / name, target, ec);
+  std::ofstream(target.string() + ".error.tmp") << why;
+  fs::rename(target.string() + ".error.tmp", target.string() + ".error", ec);
+  log_("inbox: rejected " + name + ", see " + target.string() + ".error");
+}
+
+void inbox::take(const std::string& name) {
+  fs::path path = fs::path(dir_) / name;
+  std::ifstream in(path);
+  if (!in) return;  // already taken
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  auto loaded = config::load_run_config_file(path.string(), context_);
+  std::error_code ec;
+  if (!loaded.ok()) {
+    std::string why;
+    for (const auto& p : loaded.problems) why += config::format(p) + "\n";
+    reject(name, why);
+    return;
+  }
+  std::string id;
+  try {
+    id = submit_(loaded, text.str());
+  } catch (const std::exception& e) {
+    reject(name, path.string() + ": cannot submit: " + e.what() + "\n");
+    return;
+  }
+  fs::rename(path, fs::path(dir_) / "accepted" / (id + ".yaml"), ec);
+  log_("inbox: submitted " + name + " as run " + id);
+}
+
+}  // namespace optd::app
