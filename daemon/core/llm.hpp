@@ -18,6 +18,9 @@ struct chat_request {
   std::string model;
   prompt_messages messages;
   nlohmann::json parameters = nlohmann::json::object();  // temperature, max_tokens, top_p, seed, …
+  // Who is asking (optd: the run id), so that runs share a provider's slots fairly. Not sent,
+  // not journaled.
+  std::string share_key;
 };
 
 // {"model", "messages", …parameters}: the OpenAI chat body, serialized directly (no JSON tree:

@@ -1,6 +1,7 @@
 #pragma once
 // A provider decorator that caps concurrent calls with a semaphore (the daemon config's
-// max_concurrency per provider), so many trials and runs share one provider's slots.
+// max_concurrency per provider), so many trials and runs share one provider's slots: fairly,
+// turn by turn between runs (the requests' share_key).
 #include <memory>
 
 #include "core/llm.hpp"
@@ -14,7 +15,7 @@ class limited_provider final : public core::llm_provider {
       : inner_(std::move(inner)), slots_(max_concurrency) {}
 
   boost::asio::awaitable<core::completion_result> complete(const core::chat_request& request) override {
-    co_await slots_.acquire();
+    co_await slots_.acquire(request.share_key);
     semaphore_permit permit(slots_);
     co_return co_await inner_->complete(request);
   }

@@ -170,6 +170,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
 
 asio::awaitable<core::completion_result> run_executor::reason(core::chat_request request) {
   if (cancel_requested_) co_return core::llm_error{core::errc::cancelled, "cancelled", 0, 0};
+  request.share_key = record_.id;
   store::llm_call_record call;
   call.id = env_.new_id();
   call.run_id = record_.id;

@@ -140,6 +140,7 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
     s.item = &sample_[i];
     s.request.model = spec_.llm_model.model;
     s.request.parameters = spec_.llm_model.parameters;
+    s.request.share_key = run_id_;
     std::string render_error;
     for (const auto& m : candidate.messages) {
       std::string missing;
