@@ -130,6 +130,8 @@ boost::asio::awaitable<http_response> optimizations_api::handle(net::http_reques
 http_response optimizations_api::route(const net::http_request& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   const auto& m = req.method;
+  if (path == "/metrics" && m == "GET" && d_.metrics)  // like health: scrapers carry no token
+    return {200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}}, d_.metrics->scrape()};
   if (path == "/api/optd/health" || path == "/api/optd/ready")
     return json_response(200, {{"status", "ok"}, {"runs_running", d_.runs.running()}, {"runs_queued", d_.runs.queued()}});
 

@@ -2,8 +2,8 @@
 // optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…),
 // its dataset and experiment endpoints (delegated to datasets_api and experiments_api) with
 // Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/ (YAML
-// submission, a run's log, its live progress as Server-Sent Events, health). Requests are
-// handled on the event loop thread; a request never blocks on a run.
+// submission, a run's log, its live progress as Server-Sent Events, health), and GET /metrics
+// (Prometheus). Requests are handled on the event loop thread; a request never blocks on a run.
 #include <functional>
 #include <map>
 #include <optional>
@@ -20,6 +20,7 @@
 #include "engine/run_manager.hpp"
 #include "net/http_message.hpp"
 #include "store/store.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace optd::api {
 
@@ -33,6 +34,7 @@ struct api_deps {
   core::clock& clock;
   core::uuid_v7_generator& ids;
   submission_factory make_submission;
+  telemetry::metrics* metrics = nullptr;  // GET /metrics when set
 };
 
 class optimizations_api {

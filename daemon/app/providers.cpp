@@ -1,17 +1,42 @@
 #include "app/providers.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <boost/asio/ssl/context.hpp>
 
 #include "plugins/providers/openai_compatible.hpp"
+#include "telemetry/metered_provider.hpp"
 
 namespace optd::app {
 
-provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock)
-    : cfg_(cfg), tls_(net::make_client_tls_context()), client_(std::make_unique<net::http_client>(ex, tls_.get())) {
+provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock,
+                           telemetry::metrics* metrics)
+    : cfg_(cfg),
+      tls_(net::make_client_tls_context()),
+      client_(std::make_unique<net::http_client>(ex, tls_.get())),
+      metrics_(metrics),
+      clock_(clock) {
+  build();
+  if (metrics_)
+    metrics_->add_collector([this] {
+      for (const auto& [name, p] : providers_) {
+        auto max = static_cast<double>(cfg_.find_provider(name) ? cfg_.find_provider(name)->max_concurrency : 0);
+        metrics_->set_llm_in_flight(name, std::max(0.0, max - static_cast<double>(p->slots().available())));
+        metrics_->set_llm_waiting(name, static_cast<double>(p->slots().waiting()));
+      }
+    });
+}
+
+void provider_set::reload() {
+  for (auto& [name, p] : providers_) retired_.push_back(std::move(p));
+  providers_.clear();
+  build();
+}
+
+void provider_set::build() {
   std::random_device rd;
-  for (const auto& p : cfg.providers) {
+  for (const auto& p : cfg_.providers) {
     plugins::openai_compatible_settings s;
     auto base = net::parse_url(p.base_url);
     if (!base) throw std::invalid_argument("provider '" + p.name + "': base_url is not a valid URL");
@@ -22,7 +47,14 @@ provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon
     }
     s.timeouts = {p.connect_timeout, p.read_timeout, p.total_timeout};
     s.retry = p.retry;
-    auto inner = std::make_unique<plugins::openai_compatible>(*client_, clock, std::move(s), rd());
+    std::unique_ptr<core::llm_provider> inner =
+        std::make_unique<plugins::openai_compatible>(*client_, clock_, std::move(s), rd());
+    if (metrics_) {
+      metrics_->declare_provider(p.name);
+      inner = std::make_unique<telemetry::metered_provider>(
+          std::move(inner), p.name, [this, name = p.name](std::string_view model) { return price(name, model); },
+          *metrics_);
+    }
     providers_.emplace(p.name, std::make_unique<engine::limited_provider>(std::move(inner),
                                                                           static_cast<std::size_t>(p.max_concurrency)));
   }

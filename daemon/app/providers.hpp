@@ -1,14 +1,17 @@
 #pragma once
 // The LLM providers of a daemon config, built once per process: one pooled HTTP client shared by
-// all of them, each wrapped in its concurrency limit. Keys go into request headers only.
+// all of them, each wrapped in its concurrency limit and, when metrics are given, metered (inside
+// the limit: latency is the call's, not the wait for a slot). Keys go into request headers only.
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/daemon_config.hpp"
 #include "core/clock.hpp"
 #include "engine/limited_provider.hpp"
 #include "net/http_client.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -18,7 +21,8 @@ namespace optd::app {
 
 class provider_set {
  public:
-  provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock);
+  provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock,
+               telemetry::metrics* metrics = nullptr);
   ~provider_set();
 
   // "" is the default provider; nullptr when unknown.
@@ -28,11 +32,20 @@ class provider_set {
 
   const net::http_client& client() const noexcept { return *client_; }
 
+  // After the config was changed in place (SIGHUP): builds the providers anew from it. Runs keep
+  // the providers they started with (retired ones live on); new runs get the new ones.
+  void reload();
+
  private:
+  void build();
+
   const config::daemon_config& cfg_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unique_ptr<net::http_client> client_;
+  telemetry::metrics* metrics_;
+  core::clock& clock_;
   std::map<std::string, std::unique_ptr<engine::limited_provider>, std::less<>> providers_;
+  std::vector<std::unique_ptr<engine::limited_provider>> retired_;
 };
 
 }  // namespace optd::app

@@ -5,7 +5,9 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <random>
 
@@ -22,8 +24,11 @@
 #include "app/providers.hpp"
 #include "app/run_loading.hpp"
 #include "app/run_preparation.hpp"
+#include "app/systemd_notifier.hpp"
 #include "engine/clock.hpp"
 #include "net/http_server.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace optd::app {
 
@@ -35,7 +40,7 @@ namespace {
 // was answered is replayed, only what was in flight is asked again. Runs without a source are
 // foreground `optd run`s, not the daemon's to touch.
 void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
-                       core::clock& clock, core::uuid_v7_generator& ids, std::ostream& err) {
+                       core::clock& clock, core::uuid_v7_generator& ids, const telemetry::logger& log) {
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   for (auto& r : db.unfinished_runs()) {
@@ -47,68 +52,121 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
       r.error = "cannot resume: " + config::format(loaded.problems.front());
       r.ended_ms = r.updated_ms = clock.now_ms();
       db.update_run(r);
-      err << "optd: run " << r.id << ": " << r.error << "\n";
+      log.run(telemetry::priority::error, r.id, r.error);
       continue;
     }
     if (loaded.spec.name.empty()) loaded.spec.name = r.name;
     auto submission = prepare_run(db, loaded, r.id, clock, ids);
     submission.resumed = true;
-    err << "optd: run " << r.id << ": resuming (was " << r.status << ")\n";
+    log.run(telemetry::priority::notice, r.id, "resuming (was " + r.status + ")");
     db.append_log(r.id, clock.now_ms(), "resuming after a restart");
     runs.submit(std::move(submission));
   }
 }
 
+// STATUS= for systemd: what `systemctl status optd` shows.
+std::string status_line(const engine::run_manager& runs) {
+  auto t = runs.totals();
+  char spend[32];
+  std::snprintf(spend, sizeof spend, "$%.4f", t.cost_usd);
+  return std::to_string(t.running) + " runs running, " + std::to_string(t.queued) + " queued; " +
+         std::to_string(t.trials) + " trials, " + spend + " spent by running runs";
+}
+
+// A timer on the event loop that calls `beat` every `period` with how late it fired.
+class heartbeat {
+ public:
+  heartbeat(asio::any_io_executor ex, std::chrono::nanoseconds period, std::function<void(std::chrono::nanoseconds)> beat)
+      : timer_(ex), period_(period), beat_(std::move(beat)) {}
+  void start() {
+    due_ = std::chrono::steady_clock::now() + period_;
+    arm();
+  }
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+  }
+
+ private:
+  void arm() {
+    timer_.expires_at(due_);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      auto now = std::chrono::steady_clock::now();
+      beat_(now - due_);
+      due_ = now + period_;
+      arm();
+    });
+  }
+  asio::steady_timer timer_;
+  std::chrono::nanoseconds period_;
+  std::function<void(std::chrono::nanoseconds)> beat_;
+  std::chrono::steady_clock::time_point due_;
+  bool stopped_ = false;
+};
+
 }  // namespace
 
 int serve_command(const serve_options& options, std::ostream& out, std::ostream& err) {
+  telemetry::logger log(err);
   auto loaded_cfg = load_daemon_config(options.common.config);
   if (print_problems(loaded_cfg.problems, err)) return exit_config;
   auto& cfg = loaded_cfg.config;
   if (!options.listen.empty()) cfg.listen = options.listen;
   auto colon = cfg.listen.rfind(':');
   if (colon == std::string::npos) {
-    err << "optd: --listen must be HOST:PORT\n";
+    log(telemetry::priority::error, "--listen must be HOST:PORT");
     return exit_usage;
   }
   auto state_dir = resolve_state_dir(options.common.state_dir, cfg);
   store::store db(store_path(state_dir));
+  systemd_notifier notifier;
 
   asio::io_context ioc{1};
   engine::real_clock clock;
   core::uuid_v7_generator ids(std::random_device{}());
-  provider_set providers(ioc.get_executor(), cfg, clock);
+  telemetry::metrics metrics(OPTD_VERSION);
+  provider_set providers(ioc.get_executor(), cfg, clock, &metrics);
   engine::run_environment env{db, clock, ids,
                               [&](std::string_view name) { return providers.find(name); },
                               [&](std::string_view p, std::string_view m) { return providers.price(p, m); },
                               [&](std::string_view id, std::string_view line) {
-                                err << "optd: run " << id << ": " << line << "\n";
-                              }};
+                                log.run(telemetry::priority::info, id, line);
+                              },
+                              &metrics};
   engine::run_manager runs(ioc.get_executor(), env, cfg.max_concurrent_runs);
-  api::optimizations_api api({db, runs, cfg, clock, ids, [&](config::loaded_run& loaded, std::string id) {
+  metrics.add_collector([&] {
+    std::map<std::string, std::int64_t> by_status{{"initialized", 0}, {"running", 0}, {"completed", 0},
+                                                  {"cancelled", 0}, {"error", 0}};
+    for (const auto& [status, n] : db.count_runs_by_status()) by_status[status] = n;
+    for (const auto& [status, n] : by_status) metrics.set_runs(status, static_cast<double>(n));
+  });
+  api::optimizations_api api({db, runs, cfg, clock, ids,
+                              [&](config::loaded_run& loaded, std::string id) {
                                 return prepare_run(db, loaded, std::move(id), clock, ids);
-                              }});
+                              },
+                              &metrics});
   std::optional<inbox> drop_folder;
   if (!cfg.inbox_dir.empty()) {
     drop_folder.emplace(
         ioc.get_executor(), cfg.inbox_dir, make_load_context(&db, cfg),
         [&api](config::loaded_run& loaded, std::string_view text) { return api.submit_yaml(loaded, text); },
-        [&err](std::string_view line) { err << "optd: " << line << "\n"; });
+        [&log](std::string_view line) { log(telemetry::priority::notice, line); });
     try {
       drop_folder->start();
     } catch (const std::exception& e) {
-      err << "optd: " << e.what() << "\n";
+      log(telemetry::priority::error, e.what());
       return exit_failure;
     }
   }
-  resume_unfinished(db, cfg, runs, clock, ids, err);
+  resume_unfinished(db, cfg, runs, clock, ids, log);
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
   try {
     port = server.listen(cfg.listen.substr(0, colon),
                          static_cast<unsigned short>(std::stoi(cfg.listen.substr(colon + 1))));
   } catch (const std::exception& e) {
-    err << "optd: cannot listen on " << cfg.listen << ": " << e.what() << "\n";
+    log(telemetry::priority::error, "cannot listen on " + cfg.listen + ": " + e.what());
     return exit_failure;
   }
   server.start();
@@ -118,6 +176,51 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     std::ofstream(options.port_file + ".tmp") << port << "\n";
     std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
   }
+  // Ready: the store is open, unfinished runs are back in the queue, the API answers.
+  notifier.ready(status_line(runs));
+
+  // The loop's heartbeat: its lag, WATCHDOG=1 (a wedged loop misses it and systemd restarts
+  // optd), and STATUS= when it changed. Twice per WatchdogSec=, at least every second.
+  auto period = std::chrono::nanoseconds(std::chrono::seconds(1));
+  if (auto wd = systemd_notifier::watchdog_interval()) period = std::min<std::chrono::nanoseconds>(period, *wd / 2);
+  heartbeat beat(ioc.get_executor(), period, [&](std::chrono::nanoseconds lag) {
+    metrics.event_loop_lag(lag);
+    notifier.watchdog();
+    notifier.status(status_line(runs));
+  });
+  beat.start();
+
+  // SIGHUP: re-read the daemon config. Providers, their keys and prices, the default provider,
+  // max_concurrent_runs, drain_timeout and the API token take effect; running runs keep the
+  // providers they started with. listen, state_dir and inbox_dir need a restart. A bad file
+  // changes nothing.
+  asio::signal_set hangup(ioc, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    notifier.reloading();
+    auto fresh = load_daemon_config(options.common.config);
+    if (!fresh.ok()) {
+      for (const auto& p : fresh.problems) log(telemetry::priority::error, "reload: " + config::format(p));
+      log(telemetry::priority::warning, "reload failed; the running config stays in effect");
+    } else {
+      auto& c = fresh.config;
+      if (c.state_dir != cfg.state_dir || c.inbox_dir != cfg.inbox_dir || (options.listen.empty() && c.listen != cfg.listen))
+        log(telemetry::priority::warning, "reload: listen, state_dir and inbox_dir change only at a restart");
+      cfg.providers = std::move(c.providers);
+      cfg.default_provider = std::move(c.default_provider);
+      cfg.max_concurrent_runs = c.max_concurrent_runs;
+      cfg.drain_timeout = c.drain_timeout;
+      cfg.api_token = std::move(c.api_token);
+      providers.reload();
+      runs.set_max_running(cfg.max_concurrent_runs);
+      log(telemetry::priority::notice, "reloaded " + c.source + ": " + std::to_string(cfg.providers.size()) +
+                                           " providers, max_concurrent_runs " +
+                                           std::to_string(cfg.max_concurrent_runs));
+    }
+    notifier.ready(status_line(runs));
+    hangup.async_wait(on_hangup);
+  };
+  hangup.async_wait(on_hangup);
 
   // SIGTERM/SIGINT drain: stop admitting, let calls in flight finish for drain_timeout, then abort
   // the rest (left pending). Runs stay live in the store and resume at the next start.
@@ -125,10 +228,15 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   asio::steady_timer drain_deadline(ioc);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    err << "optd: signal " << sig << ": draining " << runs.running() << " running runs for at most "
-        << cfg.drain_timeout.count() << " ms; " << runs.queued() << " queued runs wait for the next start\n";
+    notifier.stopping();
+    log(telemetry::priority::notice,
+        "signal " + std::to_string(sig) + ": draining " + std::to_string(runs.running()) + " running runs for at most " +
+            std::to_string(cfg.drain_timeout.count()) + " ms; " + std::to_string(runs.queued()) +
+            " queued runs wait for the next start");
     server.stop();
     if (drop_folder) drop_folder->stop();
+    beat.stop();
+    hangup.cancel();
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
@@ -137,7 +245,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     asio::co_spawn(ioc, runs.wait_idle(), [&](std::exception_ptr) { drain_deadline.cancel(); });
   });
   ioc.run();
-  err << "optd: stopped\n";
+  log(telemetry::priority::notice, "stopped");
   return exit_ok;
 }
 

@@ -37,6 +37,7 @@ struct completion {
   token_usage usage;
   std::chrono::microseconds latency{0};  // first attempt's start to the last response
   int attempts = 1;
+  int rate_limited = 0;  // attempts answered 429
 };
 
 struct llm_error {
@@ -44,6 +45,7 @@ struct llm_error {
   std::string message;     // safe to log and store: never holds a key
   unsigned http_status = 0;
   int attempts = 0;
+  int rate_limited = 0;  // attempts answered 429
 };
 
 [[noreturn]] void throw_exception_from_error(const llm_error& e, const boost::source_location& loc);

@@ -8,6 +8,7 @@
 #include "core/price.hpp"
 #include "core/uuid.hpp"
 #include "store/store.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace optd::engine {
 
@@ -21,6 +22,8 @@ struct run_environment {
   std::function<core::model_price(std::string_view provider, std::string_view model)> price;
   // Where a run's log lines go besides its store (stderr for `optd run`).
   std::function<void(std::string_view run_id, std::string_view line)> log;
+  // Where trials, journal writes and run progress are counted; none for `optd run`.
+  telemetry::metrics* metrics = nullptr;
 
   std::string new_id() { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); }
 };

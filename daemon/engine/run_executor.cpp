@@ -135,6 +135,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   progress_.evals_done = 0;
   progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
   log("trial " + std::to_string(number) + " (" + c.origin + ") started");
+  if (env_.metrics) env_.metrics->trial_started();
   publish();
   // A named callback, not a temporary inside co_await (GCC 12 destroys those twice).
   trial_runner::evaluation_done on_done = [this](const store::evaluation_record& e) {
@@ -148,7 +149,10 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   };
   auto outcome = co_await trials_->run(number, c, on_done);
   trial_records_.push_back(outcome.record);
-  if (outcome.record.evaluated_count == 0 && outcome.record.failed_count > 0) {
+  bool all_failed = outcome.record.evaluated_count == 0 && outcome.record.failed_count > 0;
+  if (env_.metrics)
+    env_.metrics->trial_finished(all_failed ? "failed" : outcome.cancelled ? "cancelled" : "completed");
+  if (all_failed) {
     // Nothing could be scored: going on would only spend money on a provider that does not answer.
     std::string first_error;
     for (const auto& e : outcome.result.examples)

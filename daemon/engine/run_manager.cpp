@@ -46,7 +46,7 @@ void run_manager::start_next() {
     auto id = s.id;
     auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
                                              std::move(s.metrics), id,
-                                             [this](const run_progress& p) { hub_.publish(p); });
+                                             [this](const run_progress& p) { published(p); });
     auto* raw = ex.get();
     running_.emplace(id, std::move(ex));
     asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
@@ -109,6 +109,27 @@ bool run_manager::active(const std::string& id) const {
   for (const auto& s : queue_)
     if (s.id == id) return true;
   return false;
+}
+
+run_manager::summary run_manager::totals() const {
+  summary s{running_.size(), queue_.size(), 0, 0};
+  for (const auto& [id, ex] : running_) {
+    s.trials += ex->progress().trials_done;
+    s.cost_usd += ex->progress().cost_usd;
+  }
+  return s;
+}
+
+void run_manager::set_max_running(int n) {
+  max_running_ = static_cast<std::size_t>(std::max(1, n));
+  start_next();
+}
+
+void run_manager::published(const run_progress& p) {
+  hub_.publish(p);
+  if (!env_.metrics) return;
+  if (p.status == "running") env_.metrics->run_progress(p.run_id, p.name, p.trials_done, p.best, p.cost_usd);
+  else env_.metrics->end_run(p.run_id);  // ended, or suspended for a restart
 }
 
 std::optional<run_progress> run_manager::live_progress(const std::string& id) const {

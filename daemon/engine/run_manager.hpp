@@ -55,11 +55,19 @@ class run_manager {
   void remove(const std::string& id);
 
   bool active(const std::string& id) const;
+  // A new limit (config reload): more runs start at once if it grew; none is stopped if it shrank.
+  void set_max_running(int n);
   // Live progress of the running runs, for watchers. Closed by stop() and suspend().
   progress_hub& progress() noexcept { return hub_; }
   // The progress of a running run; nullopt when it is queued or not running.
   std::optional<run_progress> live_progress(const std::string& id) const;
   std::size_t running() const noexcept { return running_.size(); }
+  struct summary {
+    std::size_t running = 0, queued = 0;
+    int trials = 0;       // done by the running runs
+    double cost_usd = 0;  // spent by the running runs
+  };
+  summary totals() const;
   std::size_t queued() const noexcept { return queue_.size(); }
 
   // Cancels every queued and running run (queued ones are recorded as cancelled).
@@ -71,6 +79,7 @@ class run_manager {
 
  private:
   void start_next();
+  void published(const run_progress& p);  // to watchers and metrics
 
   boost::asio::any_io_executor ex_;
   run_environment& env_;

@@ -97,12 +97,19 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
   }
 }
 
+template <typename Write>
+void trial_runner::timed_write(Write write) {
+  auto started = std::chrono::steady_clock::now();
+  write();
+  if (env_.metrics) env_.metrics->store_write(std::chrono::steady_clock::now() - started);
+}
+
 void trial_runner::commit() {
   commit_scheduled_ = false;
   if (uncommitted_.empty()) return;
   auto rows = std::move(uncommitted_);
   uncommitted_.clear();
-  env_.db.complete_evaluations(rows);
+  timed_write([&] { env_.db.complete_evaluations(rows); });
   if (committed_) committed_->cancel();  // the timer never expires: only a commit ends a wait
   if (done_ && *done_)
     for (const auto* r : rows) (*done_)(*r);
@@ -170,7 +177,7 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
     }
     rows.push_back(&r);
   }
-  env_.db.begin_evaluations(rows);  // journal first: every request is on disk before it is sent
+  timed_write([&] { env_.db.begin_evaluations(rows); });  // journal first: every request is on disk before it is sent
   for (const auto& s : slots)
     if (s.row.status != "pending" && done) done(s.row);  // failed to render, or replayed
 

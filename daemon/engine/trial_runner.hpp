@@ -47,6 +47,9 @@ class trial_runner {
   struct slot;
   boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next);
   void commit();
+  // A journal write, timed for the store write latency metric.
+  template <typename Write>
+  void timed_write(Write write);
   void score(slot& s, const core::completion& c);
   void restore_scores(slot& s);
 

@@ -374,6 +374,13 @@ std::vector<run_record> store::unfinished_runs() {
   return out;
 }
 
+std::vector<std::pair<std::string, std::int64_t>> store::count_runs_by_status() {
+  auto q = db_->prepare("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status");
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.int64(1));
+  return out;
+}
+
 std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {
   auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? AND number=?"));
   q.bind_all(run_id, number);

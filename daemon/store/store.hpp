@@ -143,6 +143,8 @@ class store {
                           std::int64_t updated_ms);
   std::optional<run_record> find_run(const std::string& id_or_prefix);
   std::vector<run_record> list_runs(int limit = 100);
+  // How many runs have each status (statuses without runs are absent).
+  std::vector<std::pair<std::string, std::int64_t>> count_runs_by_status();
   // Runs that were initialized or running when optd stopped: to resume.
   std::vector<run_record> unfinished_runs();
   // What a resumed run replays from.

@@ -153,18 +153,24 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
   const auto started = steady_clock::now();
   const auto deadline = clock_.now() + settings_.timeouts.total;
   const int max_attempts = std::max(1, settings_.retry.max_attempts);
+  int rate_limited = 0;
+  // Every way out of the loop says how many attempts were rate limited.
+  auto failed = [&](core::llm_error e) {
+    e.rate_limited = rate_limited;
+    return e;
+  };
   for (int attempt = 1;; ++attempt) {
     auto timeouts = settings_.timeouts;
     timeouts.total = duration_cast<milliseconds>(deadline - clock_.now());
     if (timeouts.total.count() <= 0)
-      co_return core::llm_error{core::errc::provider_timeout, "call exceeded its overall timeout", 0, attempt - 1};
+      co_return failed({core::errc::provider_timeout, "call exceeded its overall timeout", 0, attempt - 1});
 
     auto sent = co_await client_.send(settings_.base, http, timeouts);
     attempt_failure failure;
     if (!sent) {
       const auto& ec = sent.error();
       if (ec == asio::error::operation_aborted)
-        co_return core::llm_error{core::errc::cancelled, "cancelled", 0, attempt};
+        co_return failed({core::errc::cancelled, "cancelled", 0, attempt});
       bool timeout = ec == boost::beast::error::timeout;
       failure.error = {timeout ? core::errc::provider_timeout : core::errc::provider_unavailable,
                        (timeout ? "timed out: " : "connection failed: ") + ec.message(), 0, attempt};
@@ -172,12 +178,14 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
     } else if (sent->status >= 200 && sent->status < 300) {
       if (auto c = parse_completion(sent->body)) {
         c->attempts = attempt;
+        c->rate_limited = rate_limited;
         c->latency = duration_cast<microseconds>(steady_clock::now() - started);
         co_return std::move(*c);
       }
       failure.error = {core::errc::provider_bad_response, "response is not a chat completion", sent->status, attempt};
       failure.retryable = true;
     } else {
+      if (sent->status == 429) ++rate_limited;
       failure.error = {core::is_retryable_status(sent->status) ? core::errc::provider_unavailable
                                                                : core::errc::provider_http_error,
                        "HTTP " + std::to_string(sent->status) + ": " + error_text(sent->body), sent->status, attempt};
@@ -185,11 +193,11 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
       auto now_s = duration_cast<seconds>(clock_.now().time_since_epoch()).count();
       failure.server_hint = core::parse_retry_after(sent->header("retry-after"), sent->header("retry-after-ms"), now_s);
     }
-    if (!failure.retryable || attempt >= max_attempts) co_return failure.error;
+    if (!failure.retryable || attempt >= max_attempts) co_return failed(failure.error);
 
     double u = std::uniform_real_distribution<double>(0, 1)(jitter_);
     auto delay = core::retry_delay(settings_.retry, attempt, failure.server_hint, u);
-    if (clock_.now() + delay >= deadline) co_return failure.error;
+    if (clock_.now() + delay >= deadline) co_return failed(failure.error);
     co_await clock_.sleep(delay);
   }
 }

@@ -1,0 +1,184 @@
+#include "telemetry/metrics.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace optd::telemetry {
+
+namespace pm = prometheus;
+
+struct metrics::run_gauges {
+  pm::Labels labels;
+  pm::Gauge* best;  // null until the run has a score
+  pm::Gauge* trials;
+  pm::Gauge* cost;
+};
+
+namespace {
+
+// Seconds: LLM calls from milliseconds to minutes.
+const pm::Histogram::BucketBoundaries llm_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+// Seconds: SQLite commits and event-loop stalls, from tens of microseconds up.
+const pm::Histogram::BucketBoundaries fast_buckets{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                   0.005,   0.01,   0.025,   0.05,   0.1,   0.25, 1};
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Registry>()) {
+  auto& r = *registry_;
+  pm::BuildGauge().Name("optd_build_info").Help("optd's version; always 1").Register(r)
+      .Add({{"version", std::string(version)}}).Set(1);
+  llm_requests_ = &pm::BuildCounter().Name("optd_llm_requests_total")
+                       .Help("LLM requests by provider, model and outcome (retries inside one request count once)")
+                       .Register(r);
+  llm_retries_ = &pm::BuildCounter().Name("optd_llm_retries_total").Help("LLM request attempts after the first").Register(r);
+  llm_rate_limited_ = &pm::BuildCounter().Name("optd_llm_rate_limited_total")
+                           .Help("429 (rate limited) answers from LLM providers").Register(r);
+  llm_tokens_ = &pm::BuildCounter().Name("optd_llm_tokens_total")
+                     .Help("Tokens by provider, model and direction (prompt = in, completion = out)").Register(r);
+  llm_cost_ = &pm::BuildCounter().Name("optd_llm_cost_usd_total")
+                   .Help("Estimated spend on LLM calls in US dollars, from the configured prices").Register(r);
+  llm_duration_ = &pm::BuildHistogram().Name("optd_llm_request_duration_seconds")
+                       .Help("LLM request latency including retries").Register(r);
+  llm_in_flight_ = &pm::BuildGauge().Name("optd_llm_requests_in_flight").Help("LLM requests holding a provider slot").Register(r);
+  llm_waiting_ = &pm::BuildGauge().Name("optd_llm_requests_waiting")
+                      .Help("Evaluations queued for a provider slot").Register(r);
+  trials_started_ = &pm::BuildCounter().Name("optd_trials_started_total").Help("Trials started").Register(r).Add({});
+  trials_finished_ = &pm::BuildCounter().Name("optd_trials_finished_total").Help("Trials finished, by outcome").Register(r);
+  store_write_ = &pm::BuildHistogram().Name("optd_store_write_duration_seconds")
+                      .Help("Journal writes (one transaction each)").Register(r).Add({}, fast_buckets);
+  loop_lag_ = &pm::BuildHistogram().Name("optd_event_loop_lag_seconds")
+                   .Help("How late the event loop's heartbeat timer fired (a busy or blocked loop)")
+                   .Register(r).Add({}, fast_buckets);
+  runs_ = &pm::BuildGauge().Name("optd_runs").Help("Runs in the store by status").Register(r);
+  run_best_ = &pm::BuildGauge().Name("optd_run_best_score").Help("Best objective score of each active run").Register(r);
+  run_trials_ = &pm::BuildGauge().Name("optd_run_trials").Help("Trials done by each active run").Register(r);
+  run_cost_ = &pm::BuildGauge().Name("optd_run_cost_usd").Help("Spend of each active run in US dollars").Register(r);
+  process_cpu_ = &pm::BuildCounter().Name("process_cpu_seconds_total").Help("User and system CPU time of optd")
+                      .Register(r).Add({});
+  process_rss_ = &pm::BuildGauge().Name("process_resident_memory_bytes").Help("Resident memory").Register(r).Add({});
+  process_vsz_ = &pm::BuildGauge().Name("process_virtual_memory_bytes").Help("Virtual memory").Register(r).Add({});
+  process_fds_ = &pm::BuildGauge().Name("process_open_fds").Help("Open file descriptors").Register(r).Add({});
+  process_max_fds_ = &pm::BuildGauge().Name("process_max_fds").Help("Limit on open file descriptors").Register(r).Add({});
+  process_start_ = &pm::BuildGauge().Name("process_start_time_seconds")
+                        .Help("Start time of optd, seconds since the Unix epoch").Register(r).Add({});
+  process_start_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+metrics::~metrics() = default;
+
+void metrics::add_collector(std::function<void()> collect) { collectors_.push_back(std::move(collect)); }
+
+std::string metrics::scrape() {
+  for (const auto& c : collectors_) c();
+  collect_process();
+  std::ostringstream out;
+  pm::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+void metrics::collect_process() {
+  // /proc/self/stat fields 14-15 (utime, stime, ticks) and 23-24 (vsize bytes, rss pages).
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto after = text.rfind(')');  // the command name may hold spaces
+  if (after != std::string::npos) {
+    std::istringstream fields(text.substr(after + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+    if (f.size() > 22) {
+      double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+      double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+      if (cpu > cpu_seen_) process_cpu_->Increment(cpu - cpu_seen_);
+      cpu_seen_ = std::max(cpu, cpu_seen_);
+      process_vsz_->Set(std::stod(f[20]));
+      process_rss_->Set(std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+    }
+  }
+  int fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++fds;
+    closedir(d);
+    fds -= 3;  // ".", ".." and the directory's own descriptor
+  }
+  process_fds_->Set(fds);
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) process_max_fds_->Set(static_cast<double>(lim.rlim_cur));
+}
+
+void metrics::declare_provider(std::string_view provider) {
+  pm::Labels l{{"provider", std::string(provider)}};
+  llm_retries_->Add(l);
+  llm_rate_limited_->Add(l);
+  llm_in_flight_->Add(l);
+  llm_waiting_->Add(l);
+}
+
+void metrics::llm_request(const llm_observation& o) {
+  pm::Labels pmodel{{"provider", std::string(o.provider)}, {"model", std::string(o.model)}};
+  auto with = [&](const char* k, std::string_view v) {
+    auto l = pmodel;
+    l.emplace(k, std::string(v));
+    return l;
+  };
+  llm_requests_->Add(with("outcome", o.outcome)).Increment();
+  if (o.retries > 0) llm_retries_->Add({{"provider", std::string(o.provider)}}).Increment(o.retries);
+  if (o.rate_limited > 0) llm_rate_limited_->Add({{"provider", std::string(o.provider)}}).Increment(o.rate_limited);
+  llm_tokens_->Add(with("direction", "prompt")).Increment(static_cast<double>(o.tokens.prompt_tokens));
+  llm_tokens_->Add(with("direction", "completion")).Increment(static_cast<double>(o.tokens.completion_tokens));
+  llm_cost_->Add(pmodel).Increment(o.cost_usd);
+  llm_duration_->Add(pmodel, llm_buckets).Observe(o.seconds);
+}
+
+void metrics::set_llm_in_flight(std::string_view provider, double n) {
+  llm_in_flight_->Add({{"provider", std::string(provider)}}).Set(n);
+}
+void metrics::set_llm_waiting(std::string_view provider, double n) {
+  llm_waiting_->Add({{"provider", std::string(provider)}}).Set(n);
+}
+
+void metrics::trial_started() { trials_started_->Increment(); }
+void metrics::trial_finished(std::string_view outcome) {
+  trials_finished_->Add({{"outcome", std::string(outcome)}}).Increment();
+}
+void metrics::store_write(std::chrono::nanoseconds took) { store_write_->Observe(seconds(took)); }
+void metrics::event_loop_lag(std::chrono::nanoseconds lag) { loop_lag_->Observe(seconds(lag)); }
+void metrics::set_runs(std::string_view status, double n) { runs_->Add({{"status", std::string(status)}}).Set(n); }
+
+void metrics::run_progress(const std::string& run_id, const std::string& name, int trials_done,
+                           std::optional<double> best, double cost_usd) {
+  auto& g = run_gauges_[run_id];
+  if (!g) {
+    pm::Labels l{{"run_id", run_id}, {"name", name}};
+    g = std::make_unique<run_gauges>(run_gauges{l, nullptr, &run_trials_->Add(l), &run_cost_->Add(l)});
+  }
+  if (best && !g->best) g->best = &run_best_->Add(g->labels);
+  if (best) g->best->Set(*best);
+  g->trials->Set(trials_done);
+  g->cost->Set(cost_usd);
+}
+
+void metrics::end_run(const std::string& run_id) {
+  auto it = run_gauges_.find(run_id);
+  if (it == run_gauges_.end()) return;
+  if (it->second->best) run_best_->Remove(it->second->best);
+  run_trials_->Remove(it->second->trials);
+  run_cost_->Remove(it->second->cost);
+  run_gauges_.erase(it);
+}
+
+}  // namespace optd::telemetry

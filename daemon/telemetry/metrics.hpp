@@ -1,0 +1,101 @@
+#pragma once
+// optd's Prometheus metrics: one prometheus-cpp registry with every family optd exports, and the
+// text exposition format for GET /metrics. Labels are bounded (provider, model, outcome, status);
+// a run id appears only on the per-run gauges of active runs, which are removed when a run ends.
+//
+// Counters and gauges are prometheus-cpp's (atomic); the per-run bookkeeping and the collectors
+// must be used from the event loop thread.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/price.hpp"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace optd::telemetry {
+
+// The outcome label of an LLM request: ok, http_error, unavailable, timeout, bad_response, cancelled.
+struct llm_observation {
+  std::string_view provider, model, outcome;
+  double seconds = 0;      // first attempt's start to the last response
+  int retries = 0;         // attempts after the first
+  int rate_limited = 0;    // 429 answers among the attempts
+  core::token_usage tokens{};
+  double cost_usd = 0;
+};
+
+class metrics {
+ public:
+  explicit metrics(std::string_view version);
+  ~metrics();
+  metrics(const metrics&) = delete;
+
+  // Runs every collector, then renders the registry in the Prometheus text format (0.0.4).
+  std::string scrape();
+  // Called at each scrape, before rendering: for values read on demand (store counts, queue depths).
+  void add_collector(std::function<void()> collect);
+
+  // Zero series for a provider's counters, so that rates exist before its first retry or 429.
+  void declare_provider(std::string_view provider);
+  void llm_request(const llm_observation& o);
+  void set_llm_in_flight(std::string_view provider, double n);
+  void set_llm_waiting(std::string_view provider, double n);
+
+  void trial_started();
+  // outcome: completed, cancelled (stopped part way), failed (every evaluation failed)
+  void trial_finished(std::string_view outcome);
+  void store_write(std::chrono::nanoseconds took);
+  void event_loop_lag(std::chrono::nanoseconds lag);
+  void set_runs(std::string_view status, double n);
+
+  // Per-run gauges for a running run; end_run() removes them.
+  void run_progress(const std::string& run_id, const std::string& name, int trials_done,
+                    std::optional<double> best, double cost_usd);
+  void end_run(const std::string& run_id);
+
+ private:
+  struct run_gauges;
+  void collect_process();
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::function<void()>> collectors_;
+  prometheus::Family<prometheus::Counter>* llm_requests_;
+  prometheus::Family<prometheus::Counter>* llm_retries_;
+  prometheus::Family<prometheus::Counter>* llm_rate_limited_;
+  prometheus::Family<prometheus::Counter>* llm_tokens_;
+  prometheus::Family<prometheus::Counter>* llm_cost_;
+  prometheus::Family<prometheus::Histogram>* llm_duration_;
+  prometheus::Family<prometheus::Gauge>* llm_in_flight_;
+  prometheus::Family<prometheus::Gauge>* llm_waiting_;
+  prometheus::Counter* trials_started_;
+  prometheus::Family<prometheus::Counter>* trials_finished_;
+  prometheus::Histogram* store_write_;
+  prometheus::Histogram* loop_lag_;
+  prometheus::Family<prometheus::Gauge>* runs_;
+  prometheus::Family<prometheus::Gauge>* run_best_;
+  prometheus::Family<prometheus::Gauge>* run_trials_;
+  prometheus::Family<prometheus::Gauge>* run_cost_;
+  prometheus::Counter* process_cpu_;
+  double cpu_seen_ = 0;
+  prometheus::Gauge* process_rss_;
+  prometheus::Gauge* process_vsz_;
+  prometheus::Gauge* process_fds_;
+  prometheus::Gauge* process_max_fds_;
+  prometheus::Gauge* process_start_;
+  std::map<std::string, std::unique_ptr<run_gauges>> run_gauges_;
+};
+
+}  // namespace optd::telemetry
