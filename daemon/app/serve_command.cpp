@@ -170,15 +170,6 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     return exit_failure;
   }
   server.start();
-  out << "optd serve: listening on http://" << cfg.listen.substr(0, colon) << ":" << port << "/api (store "
-      << store_path(state_dir) << ")" << std::endl;
-  if (!options.port_file.empty()) {
-    std::ofstream(options.port_file + ".tmp") << port << "\n";
-    std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
-  }
-  // Ready: the store is open, unfinished runs are back in the queue, the API answers.
-  notifier.ready(status_line(runs));
-
   // The loop's heartbeat: its lag, WATCHDOG=1 (a wedged loop misses it and systemd restarts
   // optd), and STATUS= when it changed. Twice per WatchdogSec=, at least every second.
   auto period = std::chrono::nanoseconds(std::chrono::seconds(1));
@@ -244,6 +235,16 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     });
     asio::co_spawn(ioc, runs.wait_idle(), [&](std::exception_ptr) { drain_deadline.cancel(); });
   });
+  out << "optd serve: listening on http://" << cfg.listen.substr(0, colon) << ":" << port << "/api (store "
+      << store_path(state_dir) << ")" << std::endl;
+  if (!options.port_file.empty()) {
+    std::ofstream(options.port_file + ".tmp") << port << "\n";
+    std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
+  }
+  // Ready: the store is open, unfinished runs are back in the queue, the API answers and the
+  // signals are handled.
+  notifier.ready(status_line(runs));
+
   ioc.run();
   log(telemetry::priority::notice, "stopped");
   return exit_ok;
