@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Builds everything with the tests and runs the whole suite. Also installs what only the tests
-# need: Node.js and npm (Debian's, when missing) and the pinned npm packages of tests/sdk (Opik's
+# need, from Debian (when run as root and missing): Node.js and npm, Prometheus (promtool and the
+# server), strace, curl and systemd-analyze; and the pinned npm packages of tests/sdk (Opik's
 # TypeScript SDK, for the compatibility test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v npm >/dev/null; then
+need=()
+for tool in npm:npm node:nodejs promtool:prometheus prometheus:prometheus strace:strace curl:curl \
+            systemd-analyze:systemd; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+done
+if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
+    echo "test: installing ${need[*]}" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    echo "test: npm is missing; run: sudo apt-get install nodejs npm" >&2
+    echo "test: missing tools; run: sudo apt-get install ${need[*]}" >&2
     exit 1
   fi
 fi
