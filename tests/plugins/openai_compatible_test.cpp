@@ -93,6 +93,8 @@ TEST(openai_compatible, honours_retry_after_and_retry_after_ms) {
   auto r = f.call();
   ASSERT_TRUE(r);
   EXPECT_EQ(f.clock.sleeps, (std::vector<std::chrono::milliseconds>{2000ms, 1500ms}));
+  EXPECT_EQ(r->attempts, 3);
+  EXPECT_EQ(r->rate_limited, 2);  // for optd_llm_rate_limited_total
 }
 
 TEST(openai_compatible, a_server_hint_longer_than_max_delay_is_capped) {
@@ -218,6 +220,7 @@ TEST(openai_compatible, a_retry_that_would_pass_the_overall_deadline_is_not_made
   auto r = *test::run(f.ioc, short_deadline.complete(req));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().http_status, 429u);
+  EXPECT_EQ(r.error().rate_limited, 1);
   EXPECT_TRUE(f.clock.sleeps.empty());
 }
 
