@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "core/aggregates.hpp"
+#include "core/uuid.hpp"
 
 namespace optd::api {
 
@@ -17,8 +18,13 @@ std::string iso8601(std::int64_t unix_ms) {
   return out;
 }
 
+std::string project_id_of(const std::string& project_name) {
+  return core::derived_uuid_v7("00000000-0000-7000-8000-000000000000", "project:" + project_name);
+}
+
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
-                                 const std::vector<std::pair<std::string, double>>& metric_means) {
+                                 const std::vector<std::pair<std::string, double>>& metric_means,
+                                 const std::string& dataset_id) {
   auto agg = core::compute_aggregates(store::scored_trial_stats(trials));
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
 
@@ -49,6 +55,8 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                       {"best_cost", opt(agg.best_cost)},
                       {"total_optimization_cost", run.cost_usd}};
   if (j["metadata"].is_discarded()) j["metadata"] = nlohmann::json::object();
+  if (!dataset_id.empty()) j["dataset_id"] = dataset_id;
+  if (!run.project_name.empty()) j["project_id"] = project_id_of(run.project_name);
   if (!run.studio_config_json.empty()) {
     auto sc = nlohmann::json::parse(run.studio_config_json, nullptr, false);
     if (!sc.is_discarded()) j["studio_config"] = sc;

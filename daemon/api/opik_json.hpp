@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/run_spec.hpp"
 #include "store/store.hpp"
 
 namespace optd::api {
@@ -15,8 +16,13 @@ namespace optd::api {
 // "2026-11-22T04:05:06.789Z"
 std::string iso8601(std::int64_t unix_ms);
 
+// `dataset_id`: the id of the run's dataset in the store, when it is there.
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
-                                 const std::vector<std::pair<std::string, double>>& metric_means);
+                                 const std::vector<std::pair<std::string, double>>& metric_means,
+                                 const std::string& dataset_id);
+
+// optd keeps projects by name only; this is the stable id it reports for one (UUID v7 form).
+std::string project_id_of(const std::string& project_name);
 
 // A dataset item as Opik streams and pages it.
 nlohmann::json dataset_item_json(const core::dataset_item& item, const std::string& dataset_id);

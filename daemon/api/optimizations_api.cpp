@@ -35,12 +35,12 @@ std::optional<std::string> filter_error_response(const nlohmann::json& f) {
   return "Invalid operator '" + op + "' for field '" + field + "'";
 }
 
-bool filter_matches(const nlohmann::json& f, const store::run_record& r) {
+bool filter_matches(const nlohmann::json& f, const store::run_record& r, const std::string& dataset_id) {
   auto field = f.value("field", ""), op = f.value("operator", "");
   std::string value = f.contains("value") ? (f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump()) : "";
   std::string actual;
   if (field == "status") actual = r.status;
-  else if (field == "dataset_id") actual = "";
+  else if (field == "dataset_id") actual = dataset_id;
   else {
     auto meta = nlohmann::json::parse(r.metadata_json, nullptr, false);
     auto key = f.value("key", "");
@@ -271,24 +271,39 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
   }
   auto name = q.count("name") ? lower(q.at("name")) : "";
   auto dataset = q.count("dataset_name") ? lower(q.at("dataset_name")) : "";
+  auto dataset_id = q.count("dataset_id") ? q.at("dataset_id") : "";
+  auto project_id = q.count("project_id") ? q.at("project_id") : "";
   std::vector<store::run_record> matched;
   for (auto& r : d_.db.list_runs(1'000'000)) {
     if (!name.empty() && lower(r.name).find(name) == std::string::npos) continue;
     if (!dataset.empty() && lower(r.dataset_name).find(dataset) == std::string::npos) continue;
-    if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r); })) continue;
+    auto r_dataset_id = dataset_id_of(r.dataset_name);
+    if (!dataset_id.empty() && r_dataset_id != dataset_id) continue;
+    if (!project_id.empty() && (r.project_name.empty() || project_id_of(r.project_name) != project_id)) continue;
+    if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r, r_dataset_id); }))
+      continue;
     matched.push_back(std::move(r));
   }
   auto content = nlohmann::json::array();
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
-    content.push_back(optimization_json(matched[i], d_.db.trials(matched[i].id), d_.db.best_metric_means(matched[i].id)));
+    content.push_back(view(matched[i]));
   return json_response(200, page_body(*page, std::move(content), matched.size()));
+}
+
+std::string optimizations_api::dataset_id_of(const std::string& dataset_name) {
+  auto d = d_.db.find_dataset(dataset_name);
+  return d && d->name == dataset_name ? d->id : std::string();
+}
+
+nlohmann::json optimizations_api::view(const store::run_record& r) {
+  return optimization_json(r, d_.db.trials(r.id), d_.db.best_metric_means(r.id), dataset_id_of(r.dataset_name));
 }
 
 http_response optimizations_api::get(const std::string& id) {
   auto r = find_exact(id);
   if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
-  return json_response(200, optimization_json(*r, d_.db.trials(id), d_.db.best_metric_means(id)));
+  return json_response(200, view(*r));
 }
 
 http_response optimizations_api::update(const std::string& id, std::string_view body) {

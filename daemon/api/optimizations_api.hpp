@@ -61,6 +61,8 @@ class optimizations_api {
   // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends.
   net::http_response events(const std::string& id);
   std::optional<store::run_record> find_exact(const std::string& id);
+  std::string dataset_id_of(const std::string& dataset_name);
+  nlohmann::json view(const store::run_record& r);  // the Optimization JSON
 
   api_deps d_;
   datasets_api datasets_;

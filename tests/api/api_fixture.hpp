@@ -86,6 +86,20 @@ class api_test : public ::testing::Test {
     return res ? *res : net::http_response{};
   }
 
+  // Percent-encodes a query parameter value.
+  static std::string encode(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
+      else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+
   nlohmann::json json_of(const net::http_response& r) { return nlohmann::json::parse(r.body, nullptr, false); }
 
   std::string create(const std::string& body) {

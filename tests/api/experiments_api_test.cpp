@@ -37,19 +37,6 @@ class experiments_test : public api_test {
     }
     return out;
   }
-
-  static std::string encode(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
-      else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-    return out;
-  }
 };
 
 TEST_F(experiments_test, every_trial_is_a_trial_experiment_of_its_optimization) {

@@ -78,15 +78,26 @@ TEST_F(api_test, find_pages_and_filters_like_opik) {
   EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations?name=ALPHA"))["total"], 2);
   auto filters = R"([{"field":"status","operator":"=","value":"completed"},)"
                  R"({"field":"metadata","key":"optimizer","operator":"=","value":"GepaOptimizer"}])";
-  std::string encoded;
-  for (unsigned char c : std::string(filters)) {
-    char buf[4];
-    std::snprintf(buf, sizeof buf, "%%%02X", c);
-    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(buf);
-  }
-  auto filtered = json_of(call("GET", "/v1/private/optimizations?filters=" + encoded));
+  auto filtered = json_of(call("GET", "/v1/private/optimizations?filters=" + encode(filters)));
   ASSERT_EQ(filtered["total"], 1);
   EXPECT_EQ(filtered["content"][0]["name"], "Alpha-two");
+
+  // By dataset id and project id (optd reports a stable id per project name).
+  create(R"({"name":"elsewhere","dataset_name":"not-stored","project_name":"Search","objective_name":"equals",)"
+         R"("status":"completed"})");
+  auto dataset_id = json_of(call("GET", "/v1/private/optimizations?name=beta"))["content"][0]["dataset_id"];
+  ASSERT_TRUE(dataset_id.is_string());
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations?dataset_id=" + dataset_id.get<std::string>()))["total"], 3);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations?filters=" +
+                                    encode(R"([{"field":"dataset_id","operator":"=","value":")" +
+                                           dataset_id.get<std::string>() + R"("}])")))["total"], 3);
+  auto elsewhere = json_of(call("GET", "/v1/private/optimizations?name=elsewhere"))["content"][0];
+  EXPECT_FALSE(elsewhere.contains("dataset_id"));
+  auto project_id = elsewhere["project_id"].get<std::string>();
+  EXPECT_TRUE(core::is_uuid_v7(project_id));
+  auto in_project = json_of(call("GET", "/v1/private/optimizations?project_id=" + project_id));
+  ASSERT_EQ(in_project["total"], 1);
+  EXPECT_EQ(in_project["content"][0]["name"], "elsewhere");
 
   EXPECT_EQ(call("GET", "/v1/private/optimizations?size=0").status, 400u);
   auto bad = call("GET", "/v1/private/optimizations?filters=%5B%7B%22field%22%3A%22status%22%2C%22operator%22%3A%22%3E%22%7D%5D");
