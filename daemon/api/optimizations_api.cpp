@@ -53,27 +53,6 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r, const s
 
 bool terminal(std::string_view status) { return status == "completed" || status == "cancelled" || status == "error"; }
 
-nlohmann::json progress_json(const engine::run_progress& p) {
-  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-  nlohmann::json j = {{"id", p.run_id},
-                      {"name", p.name},
-                      {"status", p.status},
-                      {"trials_done", p.trials_done},
-                      {"max_trials", p.max_trials},
-                      {"evals_done", p.evals_done},
-                      {"evals_in_trial", p.evals_in_trial},
-                      {"baseline_objective_score", opt(p.baseline)},
-                      {"best_objective_score", opt(p.best)},
-                      {"cost_usd", p.cost_usd},
-                      {"prompt_tokens", p.tokens.prompt_tokens},
-                      {"completion_tokens", p.tokens.completion_tokens},
-                      {"llm_calls", p.llm_calls},
-                      {"failed_calls", p.failed_calls},
-                      {"elapsed_ms", p.elapsed.count()}};
-  if (p.eta) j["eta_ms"] = p.eta->count();
-  return j;
-}
-
 // What a watcher sees first of a run that is not running (queued or finished): its record.
 engine::run_progress progress_of(const store::run_record& r, int trials_done) {
   engine::run_progress p;
@@ -86,6 +65,8 @@ engine::run_progress progress_of(const store::run_record& r, int trials_done) {
   p.cost_usd = r.cost_usd;
   p.tokens = r.tokens;
   p.llm_calls = r.llm_calls;
+  auto spec = nlohmann::json::parse(r.spec_json.empty() ? "{}" : r.spec_json, nullptr, false);
+  if (spec.is_object() && spec.contains("limits")) p.max_trials = spec["limits"].value("max_trials", 0);
   if (r.ended_ms > r.started_ms && r.started_ms > 0) p.elapsed = std::chrono::milliseconds(r.ended_ms - r.started_ms);
   return p;
 }
@@ -97,7 +78,7 @@ struct event_stream {
 };
 
 std::string sse_event(const engine::run_progress& p) {
-  return "event: progress\ndata: " + progress_json(p).dump() + "\n\n";
+  return "event: progress\ndata: " + engine::to_json(p).dump() + "\n\n";
 }
 
 // The next piece of a run's event stream: its state now, then every change (coalesced), a
@@ -142,10 +123,15 @@ http_response optimizations_api::route(const net::http_request& req) {
   }
 
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
-  if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 22 && path.substr(path.size() - 7) == "/events" && m == "GET")
-    return events(path.substr(15, path.size() - 22));
-  if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 19 && path.substr(path.size() - 4) == "/log" && m == "GET")
-    return log_text(path.substr(15, path.size() - 19));
+  if (path.rfind("/api/optd/runs/", 0) == 0 && m == "GET") {  // /api/optd/runs/{id}/{what}
+    auto tail = path.substr(15);
+    auto slash = tail.find('/');
+    auto id = tail.substr(0, slash), what = slash == std::string::npos ? "" : tail.substr(slash + 1);
+    if (what == "log") return log_text(id);
+    if (what == "events") return events(id);
+    if (what == "progress") return progress(id);
+    return error_response(404, "HTTP 404 Not Found");
+  }
 
   if (auto handled = experiments_.route(req)) return std::move(*handled);
   if (auto handled = datasets_.route(req)) return std::move(*handled);
@@ -372,13 +358,24 @@ http_response optimizations_api::logs_link(const net::http_request& req, const s
   return json_response(200, out);
 }
 
-http_response optimizations_api::events(const std::string& id) {
+std::optional<engine::run_progress> optimizations_api::current_progress(const std::string& id) {
+  if (auto live = d_.runs.live_progress(id)) return live;
   auto r = find_exact(id);
-  if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
+  if (!r) return std::nullopt;
+  return progress_of(*r, static_cast<int>(d_.db.trials(id).size()));
+}
+
+http_response optimizations_api::progress(const std::string& id) {
+  auto p = current_progress(id);
+  if (!p) return error_response(404, "Not found optimization with id '" + id + "'");
+  return json_response(200, engine::to_json(*p));
+}
+
+http_response optimizations_api::events(const std::string& id) {
   auto s = std::make_shared<event_stream>();
   s->subscription = d_.runs.progress().subscribe(id);  // before reading the state: no change is missed
-  s->first = d_.runs.live_progress(id);
-  if (!s->first) s->first = progress_of(*r, static_cast<int>(d_.db.trials(id).size()));
+  s->first = current_progress(id);
+  if (!s->first) return error_response(404, "Not found optimization with id '" + id + "'");
   http_response res{200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}}, {}};
   res.stream = [s] { return next_event(s); };
   return res;

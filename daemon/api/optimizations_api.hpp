@@ -60,6 +60,9 @@ class optimizations_api {
   net::http_response log_text(const std::string& id);
   // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends.
   net::http_response events(const std::string& id);
+  // The same state as JSON, once (what `optd watch` polls).
+  net::http_response progress(const std::string& id);
+  std::optional<engine::run_progress> current_progress(const std::string& id);
   std::optional<store::run_record> find_exact(const std::string& id);
   std::string dataset_id_of(const std::string& dataset_name);
   nlohmann::json view(const store::run_record& r);  // the Optimization JSON

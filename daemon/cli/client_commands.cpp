@@ -12,6 +12,7 @@
 
 #include "cli/daemon_client.hpp"
 #include "config/run_config.hpp"
+#include "engine/progress.hpp"
 
 namespace optd::cli {
 
@@ -164,22 +165,23 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
   auto [c, id] = connect_to_run(cfg, o, id_in, err);
   if (id.empty()) return exit_failure;
   bool tty = isatty(STDERR_FILENO) == 1;
-  std::string last;
+  engine::run_progress last;
   for (;;) {
-    int code = exit_ok;
-    auto run = get_run(c, id, err, code);
-    if (!run) return code;
-    auto line = line_of(*run);
-    if (line != last) {
-      if (tty) err << "\r" << line << "\x1b[K" << std::flush;
-      else err << line << "\n";
-      last = line;
-    }
-    auto status = run->value("status", "");
-    if (terminal(status)) {
+    auto r = c.call("GET", "/optd/runs/" + id + "/progress");
+    if (!r || r->status != 200) return report(r, c, err);
+    auto p = engine::progress_from_json(nlohmann::json::parse(r->body, nullptr, false));
+    // A bar redrawn in place on a terminal; elsewhere a line per trial and per status.
+    if (tty) err << "\r" << engine::render_progress(p) << "\x1b[K" << std::flush;
+    else if (p.trials_done != last.trials_done || p.status != last.status) err << engine::render_progress(p) << "\n";
+    last = p;
+    if (terminal(p.status)) {
+      int code = exit_ok;
+      auto run = get_run(c, id, err, code);
+      if (!run) return code;
       if (tty) err << "\n";
-      out << id << " " << status << "\n";
-      return exit_for(status);
+      err << line_of(*run) << "\n";
+      out << id << " " << p.status << "\n";
+      return exit_for(p.status);
     }
     // A person watches at this pace; it is not a wait anything depends on.
     std::this_thread::sleep_for(std::chrono::milliseconds(250));

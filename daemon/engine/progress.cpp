@@ -14,6 +14,50 @@ std::string human_duration(std::chrono::milliseconds d) {
   return buf;
 }
 
+nlohmann::json to_json(const run_progress& p) {
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  nlohmann::json j = {{"id", p.run_id},
+                      {"name", p.name},
+                      {"status", p.status},
+                      {"trials_done", p.trials_done},
+                      {"max_trials", p.max_trials},
+                      {"evals_done", p.evals_done},
+                      {"evals_in_trial", p.evals_in_trial},
+                      {"baseline_objective_score", opt(p.baseline)},
+                      {"best_objective_score", opt(p.best)},
+                      {"cost_usd", p.cost_usd},
+                      {"prompt_tokens", p.tokens.prompt_tokens},
+                      {"completion_tokens", p.tokens.completion_tokens},
+                      {"llm_calls", p.llm_calls},
+                      {"failed_calls", p.failed_calls},
+                      {"elapsed_ms", p.elapsed.count()}};
+  if (p.eta) j["eta_ms"] = p.eta->count();
+  return j;
+}
+
+run_progress progress_from_json(const nlohmann::json& j) {
+  run_progress p;
+  auto opt = [&](const char* k) {
+    return j.contains(k) && j[k].is_number() ? std::optional<double>(j[k].get<double>()) : std::nullopt;
+  };
+  p.run_id = j.value("id", "");
+  p.name = j.value("name", "");
+  p.status = j.value("status", "");
+  p.trials_done = j.value("trials_done", 0);
+  p.max_trials = j.value("max_trials", 0);
+  p.evals_done = j.value("evals_done", 0);
+  p.evals_in_trial = j.value("evals_in_trial", 0);
+  p.baseline = opt("baseline_objective_score");
+  p.best = opt("best_objective_score");
+  p.cost_usd = j.value("cost_usd", 0.0);
+  p.tokens = {j.value("prompt_tokens", std::int64_t{0}), j.value("completion_tokens", std::int64_t{0})};
+  p.llm_calls = j.value("llm_calls", std::int64_t{0});
+  p.failed_calls = j.value("failed_calls", std::int64_t{0});
+  p.elapsed = std::chrono::milliseconds(j.value("elapsed_ms", std::int64_t{0}));
+  if (j.contains("eta_ms") && j["eta_ms"].is_number()) p.eta = std::chrono::milliseconds(j["eta_ms"].get<std::int64_t>());
+  return p;
+}
+
 std::string render_progress(const run_progress& p, int width) {
   double trial_part = p.evals_in_trial > 0 ? static_cast<double>(p.evals_done) / p.evals_in_trial : 0.0;
   double done = p.max_trials > 0 ? (p.trials_done - (p.evals_in_trial > 0 && p.evals_done < p.evals_in_trial ? 1 : 0) +

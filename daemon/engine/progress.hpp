@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/price.hpp"
 
 namespace optd::engine {
@@ -30,6 +32,10 @@ struct run_progress {
 // "[#####-----] trial 3/10 · 12/20 evals · best 0.62 (baseline 0.41) · $0.0012 · 00:12 · ETA 00:30"
 // `width` is the bar's width in cells.
 std::string render_progress(const run_progress& p, int width = 20);
+
+// The wire form of progress (optd's /api/optd/runs/{id}/progress and its event stream), and back.
+nlohmann::json to_json(const run_progress& p);
+run_progress progress_from_json(const nlohmann::json& j);
 
 // "1m05s"-style durations for people.
 std::string human_duration(std::chrono::milliseconds d);

@@ -151,7 +151,7 @@ struct store::statements {
         update_run(db.prepare(
             "UPDATE runs SET status=?2, started_ms=?3, ended_ms=?4, finish_reason=?5, error=?6, baseline_score=?7, "
             "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, "
-            "updated_ms=?14 WHERE id=?1")),
+            "updated_ms=?14, spec=CASE WHEN ?15 = '{}' THEN spec ELSE ?15 END WHERE id=?1")),
         update_trial(db.prepare(
             "UPDATE trials SET status=?2, score=?3, evaluated_count=?4, failed_count=?5, median_duration_s=?6, "
             "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")),
@@ -328,7 +328,7 @@ void store::update_run(const run_record& r) {
   st_->update_run
       .bind_all(r.id, r.status, r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
                 r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls,
-                r.updated_ms)
+                r.updated_ms, r.spec_json)
       .run();
 }
 

@@ -137,7 +137,7 @@ class store {
 
   // Runs.
   void insert_run(const run_record& r);
-  void update_run(const run_record& r);  // status, times, reason, error, scores, spend
+  void update_run(const run_record& r);  // status, times, reason, error, scores, spend, spec (unless "{}")
   // What people edit (Opik's PUT): name and metadata, never touched by update_run.
   void update_run_details(const std::string& id, const std::string& name, const std::string& metadata_json,
                           std::int64_t updated_ms);

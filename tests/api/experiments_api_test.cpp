@@ -57,6 +57,7 @@ TEST_F(experiments_test, every_trial_is_a_trial_experiment_of_its_optimization) 
     EXPECT_EQ(e["status"], "completed");
     EXPECT_EQ(e["trace_count"], 6);
     EXPECT_TRUE(e["metadata"]["configuration"]["prompt"].is_array());
+    EXPECT_EQ(e["metadata"]["optimizer"], "meta_prompt");
     ASSERT_EQ(e["feedback_scores"].size(), 1u);
     EXPECT_EQ(e["feedback_scores"][0]["name"], "levenshtein_ratio");
     best = std::max(best, e["feedback_scores"][0]["value"].get<double>());

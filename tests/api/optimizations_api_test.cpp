@@ -307,6 +307,13 @@ TEST_F(api_test, live_progress_streams_as_server_sent_events_until_the_run_ends)
   EXPECT_EQ(events.back()["trials_done"], final_state["num_trials"]);
   EXPECT_EQ(events.back()["best_objective_score"], final_state["best_objective_score"]);
 
+  // The same state, once, as JSON (what `optd watch` polls).
+  auto progress = json_of(call("GET", "/optd/runs/" + id + "/progress"));
+  EXPECT_EQ(progress["status"], "completed");
+  EXPECT_EQ(progress["trials_done"], final_state["num_trials"]);
+  EXPECT_GT(progress["max_trials"].get<int>(), 0);
+  EXPECT_EQ(call("GET", "/optd/runs/" + id + "/nope").status, 404u);
+
   // A finished run: its final state, and the end.
   auto again = sse_events(call("GET", "/optd/runs/" + id + "/events").body);
   ASSERT_EQ(again.size(), 1u);

@@ -62,6 +62,7 @@ TEST_F(client, submit_watch_list_status_logs_and_cancel) {
   ASSERT_EQ(submit.wait(), 0) << submit.err();
   EXPECT_THAT(submit.err(), HasSubstr("uploaded 26 items as dataset 'skills'"));
   EXPECT_THAT(submit.err(), HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
+  EXPECT_THAT(submit.err(), HasSubstr("] trial 6/12 · "));  // the progress bar's last state
   auto id = submit.out().substr(0, 36);
 
   auto list = optd({"list"});
