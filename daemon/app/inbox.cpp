@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -71,15 +72,26 @@ void inbox::scan() {
 }
 
 asio::awaitable<void> inbox::watch() {
-  alignas(inotify_event) std::array<char, 16 * 1024> buf;
+  std::array<char, 16 * 1024> buf;
   for (;;) {
     auto [ec, n] = co_await events_.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;  // closed by stop()
-    for (std::size_t off = 0; off + sizeof(inotify_event) <= n;) {
-      const auto* e = reinterpret_cast<const inotify_event*>(buf.data() + off);
-      if (e->len > 0 && is_run_config(e->name)) take(e->name);
-      off += sizeof(inotify_event) + e->len;
+    take_events(buf.data(), n);
+  }
+}
+
+void inbox::take_events(const char* data, std::size_t n) {
+  // Each event is copied out rather than cast in place: the buffer lives in a coroutine frame,
+  // which does not keep the alignment inotify_event needs.
+  for (std::size_t off = 0; off + sizeof(inotify_event) <= n;) {
+    inotify_event e;
+    std::memcpy(&e, data + off, sizeof e);
+    const char* name = data + off + sizeof e;
+    if (e.len > 0 && off + sizeof e + e.len <= n) {
+      std::string file(name, strnlen(name, e.len));  // the kernel pads the name with NULs
+      if (is_run_config(file)) take(file);
     }
+    off += sizeof e + e.len;
   }
 }
 

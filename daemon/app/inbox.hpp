@@ -40,6 +40,7 @@ class inbox {
 
  private:
   boost::asio::awaitable<void> watch();
+  void take_events(const char* data, std::size_t n);  // a read's worth of inotify events
   void take(const std::string& name);
   void reject(const std::string& name, const std::string& why);
   void scan();

@@ -124,7 +124,7 @@ TEST_F(client, the_inbox_submits_good_configs_and_sets_bad_ones_aside_with_why) 
   std::ofstream(inbox + "/bad.yaml") << "name: x\nprompt: {messages: []}\n";
   std::ofstream(inbox + "/notes.txt") << "not a run config\n";
 
-  ASSERT_TRUE(test::eventually([&] { return fs::exists(inbox + "/rejected/bad.yaml.error"); }));
+  ASSERT_TRUE(test::eventually([&] { return fs::exists(inbox + "/rejected/bad.yaml.error"); })) << serve_.err();
   EXPECT_TRUE(fs::exists(inbox + "/rejected/bad.yaml"));
   EXPECT_FALSE(fs::exists(inbox + "/bad.yaml"));
   auto why = test::read_file(inbox + "/rejected/bad.yaml.error");
