@@ -1,22 +1,9 @@
 #include "api/opik_json.hpp"
 
-#include <ctime>
-
 #include "core/aggregates.hpp"
 #include "core/uuid.hpp"
 
 namespace optd::api {
-
-std::string iso8601(std::int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
-  return out;
-}
 
 std::string project_id_of(const std::string& project_name) {
   return core::derived_uuid_v7("00000000-0000-7000-8000-000000000000", "project:" + project_name);

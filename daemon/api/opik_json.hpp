@@ -8,13 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/iso8601.hpp"
 #include "core/run_spec.hpp"
 #include "store/store.hpp"
 
 namespace optd::api {
 
-// "2026-11-22T04:05:06.789Z"
-std::string iso8601(std::int64_t unix_ms);
+using core::iso8601;
 
 // `dataset_id`: the id of the run's dataset in the store, when it is there.
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,

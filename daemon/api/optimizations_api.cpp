@@ -113,8 +113,17 @@ http_response optimizations_api::route(const net::http_request& req) {
   const auto& m = req.method;
   if (path == "/metrics" && m == "GET" && d_.metrics)  // like health: scrapers carry no token
     return {200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}}, d_.metrics->scrape()};
-  if (path == "/api/optd/health" || path == "/api/optd/ready")
-    return json_response(200, {{"status", "ok"}, {"runs_running", d_.runs.running()}, {"runs_queued", d_.runs.queued()}});
+  if (path == "/api/optd/health" || path == "/api/optd/ready") {
+    nlohmann::json health = {{"status", "ok"}, {"runs_running", d_.runs.running()}, {"runs_queued", d_.runs.queued()}};
+    if (d_.cfg.opik) {
+      auto o = d_.db.outbox_state();
+      health["opik"] = {{"url", d_.cfg.opik->url},
+                        {"outbox_pending", o.pending},
+                        {"outbox_refused", o.dead},
+                        {"outbox_oldest_age_ms", o.oldest_ms ? d_.clock.now_ms() - o.oldest_ms : 0}};
+    }
+    return json_response(200, health);
+  }
 
   if (!d_.cfg.api_token.empty()) {
     auto given = std::string(req.header("authorization"));

@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "api/optimizations_api.hpp"
@@ -27,6 +28,8 @@
 #include "app/systemd_notifier.hpp"
 #include "engine/clock.hpp"
 #include "net/http_server.hpp"
+#include "opik/outbox_sender.hpp"
+#include "opik/recorder.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -134,6 +137,27 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
                                 log.run(telemetry::priority::info, id, line);
                               },
                               &metrics};
+  // Recording in Opik (opik: in the config, or OPIK_URL_OVERRIDE): the recorder queues writes in
+  // the store's outbox, the sender delivers them, across restarts.
+  auto opik_tls = net::make_client_tls_context();
+  net::http_client opik_client(ioc.get_executor(), opik_tls.get());
+  std::optional<opik::outbox_sender> opik_sender;
+  std::optional<opik::recorder> opik_recorder;
+  if (cfg.opik) {
+    try {
+      opik_sender.emplace(ioc.get_executor(), db, opik_client, *cfg.opik, &metrics);
+    } catch (const std::exception& e) {
+      log(telemetry::priority::error, e.what());
+      return exit_config;
+    }
+    opik_recorder.emplace(db, clock, cfg.opik->project_name, OPTD_VERSION, [&] { opik_sender->notify(); });
+    env.observer = &*opik_recorder;
+    metrics.add_collector([&] {
+      auto s = db.outbox_state();
+      double age = s.oldest_ms ? static_cast<double>(clock.now_ms() - s.oldest_ms) / 1000.0 : 0.0;
+      metrics.set_outbox(static_cast<double>(s.pending), age, static_cast<double>(s.dead));
+    });
+  }
   engine::run_manager runs(ioc.get_executor(), env, cfg.max_concurrent_runs);
   metrics.add_collector([&] {
     std::map<std::string, std::int64_t> by_status{{"initialized", 0}, {"running", 0}, {"completed", 0},
@@ -160,6 +184,10 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     }
   }
   resume_unfinished(db, cfg, runs, clock, ids, log);
+  if (opik_sender) {
+    opik_sender->start();
+    log(telemetry::priority::notice, "recording runs in Opik at " + cfg.opik->url);
+  }
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
   try {
@@ -228,6 +256,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     if (drop_folder) drop_folder->stop();
     beat.stop();
     hangup.cancel();
+    if (opik_sender) opik_sender->stop();  // what is not delivered waits in the store
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {

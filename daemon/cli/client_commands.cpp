@@ -155,8 +155,19 @@ int status_command(const config::daemon_config& cfg, const client_options& o, co
   int code = exit_ok;
   auto run = get_run(c, id, err, code);
   if (!run) return code;
-  if (o.json) out << run->dump(2) << "\n";
-  else out << run->value("id", "") << "  " << run->value("name", "") << "\n  " << line_of(*run) << "\n";
+  if (o.json) {
+    out << run->dump(2) << "\n";
+    return exit_ok;
+  }
+  out << run->value("id", "") << "  " << run->value("name", "") << "\n  " << line_of(*run) << "\n";
+  // Recording in Opik: how far behind it is.
+  if (auto h = c.call("GET", "/optd/health"); h && h->status == 200) {
+    auto j = nlohmann::json::parse(h->body, nullptr, false);
+    if (j.is_object() && j.contains("opik"))
+      out << "  opik " << j["opik"].value("url", "") << ": " << j["opik"].value("outbox_pending", 0)
+          << " writes waiting (oldest " << j["opik"].value("outbox_oldest_age_ms", 0) / 1000 << " s), "
+          << j["opik"].value("outbox_refused", 0) << " refused\n";
+  }
   return exit_ok;
 }
 

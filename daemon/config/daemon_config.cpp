@@ -26,6 +26,59 @@ std::string trim(std::string s) {
   return s;
 }
 
+// A secret from `<prefix>_env` (an environment variable's name) or `<prefix>_file` (a file whose
+// trimmed content it is); `source` says where from, for messages that must not show the value.
+std::optional<secret> read_secret(yaml_reader& r, const YAML::Node& node, const std::string& prefix,
+                                  const std::string& path, std::string* source = nullptr) {
+  std::optional<secret> out;
+  const std::string env_key = prefix + "_env", file_key = prefix + "_file";
+  if (auto env = r.string_at(node, env_key.c_str(), path, false)) {
+    if (source) *source = "env " + *env;
+    if (const char* v = std::getenv(env->c_str()); v && *v) out = secret(v);
+  }
+  if (auto file = r.string_at(node, file_key.c_str(), path, false)) {
+    auto f = expand_env(*file);
+    if (source) *source = "file " + f;
+    std::ifstream in(f);
+    if (!in) {
+      r.error(node[file_key], join_path(path, file_key) + ": cannot read '" + f + "'");
+    } else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      out = secret(trim(ss.str()));
+    }
+  }
+  return out;
+}
+
+// `opik:`, with Opik's SDK environment variables as defaults (OPIK_URL_OVERRIDE, OPIK_API_KEY,
+// OPIK_WORKSPACE, OPIK_PROJECT_NAME). Without the key and without OPIK_URL_OVERRIDE: not recording.
+std::optional<opik_config> load_opik(yaml_reader& r, const YAML::Node& root) {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  const YAML::Node node = root["opik"];
+  if (!node && env("OPIK_URL_OVERRIDE").empty()) return std::nullopt;
+  opik_config o;
+  o.url = env("OPIK_URL_OVERRIDE");
+  o.api_key = secret(env("OPIK_API_KEY"));
+  o.workspace = env("OPIK_WORKSPACE");
+  if (auto project = env("OPIK_PROJECT_NAME"); !project.empty()) o.project_name = project;
+  if (node) {
+    if (!r.expect_map(node, "opik")) return std::nullopt;
+    r.check_keys(node, {"url", "api_key_env", "api_key_file", "workspace", "project_name"}, "opik");
+    if (auto u = r.string_at(node, "url", "opik", false)) o.url = expand_env(*u);
+    if (auto key = read_secret(r, node, "api_key", "opik")) o.api_key = *key;
+    if (auto w = r.string_at(node, "workspace", "opik", false)) o.workspace = expand_env(*w);
+    if (auto p = r.string_at(node, "project_name", "opik", false)) o.project_name = expand_env(*p);
+  }
+  while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
+  if (o.url.rfind("http://", 0) != 0 && o.url.rfind("https://", 0) != 0)
+    r.error(node ? node : root, "opik.url must start with http:// or https:// (or set OPIK_URL_OVERRIDE)");
+  return o;
+}
+
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
   r.check_keys(p, {"name", "kind", "base_url", "api_key_env", "api_key_file", "auth", "max_concurrency", "timeouts",
                    "retry", "prices"},
@@ -37,21 +90,7 @@ void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path,
   out.base_url = expand_env(r.string_at(p, "base_url", path, true).value_or(""));
   if (!out.base_url.empty() && out.base_url.rfind("http://", 0) != 0 && out.base_url.rfind("https://", 0) != 0)
     r.error(p["base_url"], join_path(path, "base_url") + " must start with http:// or https://");
-  if (auto env = r.string_at(p, "api_key_env", path, false)) {
-    out.api_key_source = "env " + *env;
-    if (const char* v = std::getenv(env->c_str())) out.api_key = secret(v);
-  }
-  if (auto file = r.string_at(p, "api_key_file", path, false)) {
-    auto f = expand_env(*file);
-    out.api_key_source = "file " + f;
-    std::ifstream in(f);
-    if (!in) r.error(p["api_key_file"], join_path(path, "api_key_file") + ": cannot read '" + f + "'");
-    else {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      out.api_key = secret(trim(ss.str()));
-    }
-  }
+  if (auto key = read_secret(r, p, "api_key", path, &out.api_key_source)) out.api_key = *key;
   if (auto a = r.string_at(p, "auth", path, false)) {
     if (*a == "bearer") out.auth = auth_style::bearer;
     else if (*a == "api-key") out.auth = auth_style::api_key_header;
@@ -141,7 +180,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
   r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",
-                      "default_provider", "providers", "inbox_dir"},
+                      "default_provider", "providers", "inbox_dir", "opik"},
                "");
   auto& c = out.config;
   if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
@@ -153,17 +192,8 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   c.max_concurrent_runs =
       static_cast<int>(r.integer_at(root, "max_concurrent_runs", "", 1, 10'000).value_or(c.max_concurrent_runs));
   c.drain_timeout = duration_at(r, root, "drain_timeout", "").value_or(c.drain_timeout);
-  if (auto env = r.string_at(root, "api_token_env", "", false))
-    if (const char* v = std::getenv(env->c_str()); v && *v) c.api_token = secret(v);
-  if (auto file = r.string_at(root, "api_token_file", "", false)) {
-    std::ifstream in(expand_env(*file));
-    std::stringstream ss;
-    if (!in) r.error(root["api_token_file"], "api_token_file: cannot read '" + expand_env(*file) + "'");
-    else {
-      ss << in.rdbuf();
-      c.api_token = secret(trim(ss.str()));
-    }
-  }
+  if (auto token = read_secret(r, root, "api_token", "")) c.api_token = *token;
+  c.opik = load_opik(r, root);
   auto providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     r.error(providers ? providers : root, "providers must be a non-empty list");

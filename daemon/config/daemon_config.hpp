@@ -4,6 +4,7 @@
 // ${VAR:-default} to read the environment.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct provider_config {
   std::map<std::string, core::model_price, std::less<>> prices;  // model → USD per million tokens
 };
 
+// Where optd records its runs: an Opik backend (`url` as an SDK's base URL, e.g.
+// http://localhost:5173/api or https://www.comet.com/opik/api).
+struct opik_config {
+  std::string url;
+  secret api_key;          // sent raw in `authorization`; empty for a self-hosted Opik
+  std::string workspace;   // Comet-Workspace header; empty: none
+  std::string project_name = "Optimization";
+};
+
 struct daemon_config {
   std::string state_dir = "/var/lib/optd";
   std::string listen = "127.0.0.1:8600";  // optd serve's HTTP API
@@ -50,6 +60,7 @@ struct daemon_config {
   std::chrono::milliseconds drain_timeout{30'000};  // SIGTERM: how long calls in flight may finish
   secret api_token;                       // when set, every API request but health needs it
   std::string inbox_dir;                  // optd serve submits *.yaml dropped here; empty: none
+  std::optional<opik_config> opik;        // record runs in Opik; nullopt: do not
   std::string default_provider;
   std::vector<provider_config> providers;
   std::string source;  // the file it came from, or "(built-in)"

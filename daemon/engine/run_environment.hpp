@@ -6,11 +6,22 @@
 #include "core/clock.hpp"
 #include "core/llm.hpp"
 #include "core/price.hpp"
+#include "core/run_spec.hpp"
 #include "core/uuid.hpp"
 #include "store/store.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace optd::engine {
+
+// What happens to runs, for recorders (Opik). Called on the event loop once the store has it; a
+// resumed run reports its replayed trials again (recorders write idempotently).
+class run_observer {
+ public:
+  virtual ~run_observer() = default;
+  virtual void run_started(const store::run_record& run, const core::run_spec& spec) = 0;
+  virtual void trial_finished(const store::run_record& run, const store::trial_record& trial) = 0;
+  virtual void run_finished(const store::run_record& run) = 0;  // completed, cancelled or error
+};
 
 struct run_environment {
   store::store& db;
@@ -24,6 +35,7 @@ struct run_environment {
   std::function<void(std::string_view run_id, std::string_view line)> log;
   // Where trials, journal writes and run progress are counted; none for `optd run`.
   telemetry::metrics* metrics = nullptr;
+  run_observer* observer = nullptr;
 
   std::string new_id() { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); }
 };

@@ -165,6 +165,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   }
   update_aggregates();
   env_.db.update_run(record_);
+  if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
   log("trial " + std::to_string(number) + " scored " + std::to_string(outcome.result.score) + " on " +
       std::to_string(outcome.record.evaluated_count) + " items" +
       (outcome.record.failed_count ? " (" + std::to_string(outcome.record.failed_count) + " failed)" : ""));
@@ -236,6 +237,7 @@ asio::awaitable<store::run_record> run_executor::run() {
   }
   log("run started: " + std::to_string(trials_->sample_size()) + " items per trial, up to " +
       std::to_string(spec_.limits.max_trials) + " trials, optimizer " + spec_.optimizer.type);
+  if (env_.observer) env_.observer->run_started(record_, spec_);
   publish();
 
   core::candidate baseline{spec_.prompt, "baseline"};
@@ -279,7 +281,8 @@ asio::awaitable<store::run_record> run_executor::run() {
     if (!failure) throw;
   }
   if (record_.status == "running") log("suspended; it resumes when optd starts again");
-  else log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
+  else if (env_.observer) env_.observer->run_finished(record_);
+  if (record_.status != "running") log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
   publish();
   co_return record_;
 }

@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS llm_calls(
 CREATE INDEX IF NOT EXISTS llm_calls_by_run ON llm_calls(run_id);
 CREATE TABLE IF NOT EXISTS logs(run_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, line TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logs_by_run ON logs(run_id);
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+  body TEXT NOT NULL, created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '', dead INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 constexpr std::string_view run_columns =
@@ -379,6 +383,40 @@ std::vector<std::pair<std::string, std::int64_t>> store::count_runs_by_status() 
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (q.step()) out.emplace_back(q.text(0), q.int64(1));
   return out;
+}
+
+void store::enqueue(const std::vector<outbox_message>& messages, std::int64_t now_ms) {
+  transaction tx(*db_);
+  auto q = db_->prepare("INSERT INTO outbox(run_id, method, path, body, created_ms) VALUES(?,?,?,?,?)");
+  for (const auto& m : messages) q.bind_all(m.run_id, m.method, m.path, m.body, now_ms).run();
+  tx.commit();
+}
+
+std::vector<outbox_message> store::outbox_head(int limit) {
+  auto q = db_->prepare(
+      "SELECT seq, run_id, method, path, body, created_ms, attempts, last_error FROM outbox WHERE dead = 0 "
+      "ORDER BY seq LIMIT ?");
+  q.bind(1, limit);
+  std::vector<outbox_message> out;
+  while (q.step())
+    out.push_back({q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.int64(5), static_cast<int>(q.int64(6)),
+                   q.text(7)});
+  return out;
+}
+
+void store::outbox_delivered(std::int64_t seq) { db_->prepare("DELETE FROM outbox WHERE seq=?").bind_all(seq).run(); }
+
+void store::outbox_failed(std::int64_t seq, const std::string& error, bool dead) {
+  db_->prepare("UPDATE outbox SET attempts = attempts + 1, last_error=?2, dead=?3 WHERE seq=?1")
+      .bind_all(seq, error, dead ? 1 : 0)
+      .run();
+}
+
+outbox_stats store::outbox_state() {
+  auto q = db_->prepare("SELECT count(*) FILTER (WHERE dead = 0), count(*) FILTER (WHERE dead = 1), "
+                        "coalesce(min(created_ms) FILTER (WHERE dead = 0), 0) FROM outbox");
+  q.step();
+  return {q.int64(0), q.int64(1), q.int64(2)};
 }
 
 std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {

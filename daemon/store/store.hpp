@@ -110,6 +110,24 @@ struct dataset_record {
   std::int64_t item_count = 0;
 };
 
+// A write to Opik waiting in the outbox, in the order it must be delivered.
+struct outbox_message {
+  std::int64_t seq = 0;
+  std::string run_id;
+  std::string method;  // POST, PUT, PATCH
+  std::string path;    // under the Opik base URL, e.g. /v1/private/experiments
+  std::string body;    // JSON
+  std::int64_t created_ms = 0;
+  int attempts = 0;
+  std::string last_error;
+};
+
+struct outbox_stats {
+  std::int64_t pending = 0;
+  std::int64_t dead = 0;           // refused by Opik (a 4xx other than 408/409/429): kept, not retried
+  std::int64_t oldest_ms = 0;      // created_ms of the oldest pending message; 0 when none
+};
+
 class store {
  public:
   // Opens or creates the file and brings the schema up to date.
@@ -174,6 +192,13 @@ class store {
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 
   void record_llm_call(const llm_call_record& c);
+
+  // The Opik outbox: appended in one transaction, delivered from the head in order.
+  void enqueue(const std::vector<outbox_message>& messages, std::int64_t now_ms);
+  std::vector<outbox_message> outbox_head(int limit);
+  void outbox_delivered(std::int64_t seq);
+  void outbox_failed(std::int64_t seq, const std::string& error, bool dead);
+  outbox_stats outbox_state();
 
   // A run's log: one line per event, in order.
   void append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line);

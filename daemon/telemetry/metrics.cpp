@@ -65,6 +65,14 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
   loop_lag_ = &pm::BuildHistogram().Name("optd_event_loop_lag_seconds")
                    .Help("How late the event loop's heartbeat timer fired (a busy or blocked loop)")
                    .Register(r).Add({}, fast_buckets);
+  outbox_pending_ = &pm::BuildGauge().Name("optd_outbox_messages").Help("Writes to Opik waiting in the outbox")
+                         .Register(r).Add({});
+  outbox_age_ = &pm::BuildGauge().Name("optd_outbox_oldest_age_seconds")
+                     .Help("Age of the oldest write waiting for Opik (delivery lag)").Register(r).Add({});
+  outbox_dead_ = &pm::BuildGauge().Name("optd_outbox_refused_messages")
+                      .Help("Writes Opik refused (4xx), kept aside in the outbox").Register(r).Add({});
+  outbox_errors_ = &pm::BuildCounter().Name("optd_outbox_delivery_errors_total")
+                        .Help("Failed deliveries to Opik, by reason (retried or refused)").Register(r);
   runs_ = &pm::BuildGauge().Name("optd_runs").Help("Runs in the store by status").Register(r);
   run_best_ = &pm::BuildGauge().Name("optd_run_best_score").Help("Best objective score of each active run").Register(r);
   run_trials_ = &pm::BuildGauge().Name("optd_run_trials").Help("Trials done by each active run").Register(r);
@@ -157,6 +165,16 @@ void metrics::trial_finished(std::string_view outcome) {
 }
 void metrics::store_write(std::chrono::nanoseconds took) { store_write_->Observe(seconds(took)); }
 void metrics::event_loop_lag(std::chrono::nanoseconds lag) { loop_lag_->Observe(seconds(lag)); }
+void metrics::set_outbox(double pending, double oldest_age_seconds, double dead) {
+  outbox_pending_->Set(pending);
+  outbox_age_->Set(oldest_age_seconds);
+  outbox_dead_->Set(dead);
+}
+
+void metrics::outbox_delivery_error(std::string_view reason) {
+  outbox_errors_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
 void metrics::set_runs(std::string_view status, double n) { runs_->Add({{"status", std::string(status)}}).Set(n); }
 
 void metrics::run_progress(const std::string& run_id, const std::string& name, int trials_done,

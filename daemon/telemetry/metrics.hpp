@@ -60,6 +60,10 @@ class metrics {
   void store_write(std::chrono::nanoseconds took);
   void event_loop_lag(std::chrono::nanoseconds lag);
   void set_runs(std::string_view status, double n);
+  // The Opik outbox: waiting messages, the age of the oldest, refused ones; and delivery errors
+  // by reason (retried: 408/429/5xx or no connection; refused: any other 4xx).
+  void set_outbox(double pending, double oldest_age_seconds, double dead);
+  void outbox_delivery_error(std::string_view reason);
 
   // Per-run gauges for a running run; end_run() removes them.
   void run_progress(const std::string& run_id, const std::string& name, int trials_done,
@@ -85,6 +89,10 @@ class metrics {
   prometheus::Histogram* store_write_;
   prometheus::Histogram* loop_lag_;
   prometheus::Family<prometheus::Gauge>* runs_;
+  prometheus::Gauge* outbox_pending_;
+  prometheus::Gauge* outbox_age_;
+  prometheus::Gauge* outbox_dead_;
+  prometheus::Family<prometheus::Counter>* outbox_errors_;
   prometheus::Family<prometheus::Gauge>* run_best_;
   prometheus::Family<prometheus::Gauge>* run_trials_;
   prometheus::Family<prometheus::Gauge>* run_cost_;

@@ -83,6 +83,48 @@ default_provider: b
                                 "optd.yaml:9:19: default_provider 'b' is not one of the providers"));
 }
 
+TEST(daemon_config, opik_recording_from_the_file_or_opiks_environment_variables) {
+  const char* providers = "providers: [{name: p, base_url: http://127.0.0.1:1/v1}]\n";
+  ::unsetenv("OPIK_URL_OVERRIDE");
+  EXPECT_FALSE(parse_daemon_config(providers, "optd.yaml").config.opik);  // not recording
+
+  ::setenv("OPTD_TEST_OPIK_KEY", "opik-secret-1", 1);
+  auto r = parse_daemon_config(std::string(providers) + R"(opik:
+  url: https://www.comet.com/opik/api/
+  api_key_env: OPTD_TEST_OPIK_KEY
+  workspace: team
+  project_name: Prompts
+)",
+                               "optd.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.problems[0]);
+  ASSERT_TRUE(r.config.opik);
+  EXPECT_EQ(r.config.opik->url, "https://www.comet.com/opik/api");
+  EXPECT_EQ(r.config.opik->api_key.reveal(), "opik-secret-1");
+  EXPECT_EQ(r.config.opik->workspace, "team");
+  EXPECT_EQ(r.config.opik->project_name, "Prompts");
+
+  // Opik's SDK variables are the defaults, and turn recording on by themselves.
+  ::setenv("OPIK_URL_OVERRIDE", "http://localhost:5173/api", 1);
+  ::setenv("OPIK_API_KEY", "opik-secret-2", 1);
+  ::setenv("OPIK_WORKSPACE", "default", 1);
+  ::setenv("OPIK_PROJECT_NAME", "From Env", 1);
+  auto env = parse_daemon_config(providers, "optd.yaml");
+  ::unsetenv("OPIK_URL_OVERRIDE");
+  ::unsetenv("OPIK_API_KEY");
+  ::unsetenv("OPIK_WORKSPACE");
+  ::unsetenv("OPIK_PROJECT_NAME");
+  ASSERT_TRUE(env.config.opik);
+  EXPECT_EQ(env.config.opik->url, "http://localhost:5173/api");
+  EXPECT_EQ(env.config.opik->api_key.reveal(), "opik-secret-2");
+  EXPECT_EQ(env.config.opik->project_name, "From Env");
+
+  auto bad = parse_daemon_config(std::string(providers) + "opik: {url: localhost:5173, api_key_env: OPTD_TEST_OPIK_KEY}\n",
+                                 "optd.yaml");
+  ASSERT_EQ(bad.problems.size(), 1u);
+  EXPECT_EQ(format(bad.problems[0]),
+            "optd.yaml:2:7: opik.url must start with http:// or https:// (or set OPIK_URL_OVERRIDE)");
+}
+
 TEST(daemon_config, the_shipped_configs_are_valid) {
   for (auto name : {"/config/optd.yaml", "/config/examples/demo-optd.yaml"}) {
     auto r = load_daemon_config_file(std::string(OPTD_SOURCE_DIR) + name);

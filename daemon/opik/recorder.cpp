@@ -1,0 +1,132 @@
+#include "opik/recorder.hpp"
+
+#include "core/iso8601.hpp"
+#include "core/uuid.hpp"
+
+namespace optd::opik {
+
+namespace {
+
+// Opik's bulk endpoints take batches; 200 items keep a body well under its 4 MB limit.
+constexpr std::size_t batch = 200;
+
+store::outbox_message message(const std::string& run_id, std::string method, std::string path,
+                              const nlohmann::json& body) {
+  return {0, run_id, std::move(method), std::move(path), body.dump(), 0, 0, {}};
+}
+
+}  // namespace
+
+void recorder::enqueue(std::vector<store::outbox_message> messages) {
+  db_.enqueue(messages, clock_.now_ms());
+  if (queued_) queued_();
+}
+
+void recorder::run_started(const store::run_record& run, const core::run_spec& spec) {
+  auto& r = runs_[run.id];
+  r.project = !run.project_name.empty() ? run.project_name : !spec.project_name.empty() ? spec.project_name : project_;
+  r.optimizer = spec.optimizer.type;
+  r.model = spec.llm_model.model;
+  r.provider = spec.llm_model.provider;
+  r.objective = run.objective_name;
+  if (auto items = db_.dataset_items(run.dataset_name))
+    for (auto& it : *items) r.items.emplace(it.id, std::move(it.data));
+
+  auto stored = db_.find_run(run.id);  // people's metadata is kept with the submission
+  auto metadata = nlohmann::json::parse(stored && !stored->metadata_json.empty() ? stored->metadata_json : "{}",
+                                        nullptr, false);
+  if (!metadata.is_object()) metadata = nlohmann::json::object();
+  metadata["optimizer"] = spec.optimizer.type;
+  metadata["optd_version"] = version_;
+  enqueue({message(run.id, "POST", "/v1/private/optimizations",
+                   {{"id", run.id},
+                    {"name", run.name},
+                    {"dataset_name", run.dataset_name},
+                    {"project_name", r.project},
+                    {"objective_name", run.objective_name},
+                    {"status", "running"},
+                    {"metadata", metadata}})});
+}
+
+void recorder::trial_finished(const store::run_record& run, const store::trial_record& trial) {
+  auto& r = runs_[run.id];
+  std::vector<store::outbox_message> out;
+  auto prompt = nlohmann::json::parse(trial.prompt_json.empty() ? "[]" : trial.prompt_json, nullptr, false);
+  out.push_back(message(run.id, "POST", "/v1/private/experiments",
+                        {{"id", trial.id},
+                         {"name", run.name + "-trial-" + std::to_string(trial.number)},
+                         {"dataset_name", run.dataset_name},
+                         {"project_name", r.project},
+                         {"type", "trial"},
+                         {"optimization_id", run.id},
+                         {"metadata", {{"optimizer", r.optimizer},
+                                       {"trial", trial.number},
+                                       {"origin", trial.origin},
+                                       {"configuration", {{"prompt", prompt}}}}}}));
+
+  std::vector<store::evaluation_record> done;
+  for (auto& e : db_.evaluations(trial.id))
+    if (e.status != "pending") done.push_back(std::move(e));
+  for (std::size_t first = 0; first < done.size(); first += batch) {
+    auto traces = nlohmann::json::array(), spans = nlohmann::json::array(), scores = nlohmann::json::array(),
+         items = nlohmann::json::array();
+    for (std::size_t i = first; i < std::min(done.size(), first + batch); ++i) {
+      const auto& e = done[i];
+      auto trace_id = core::derived_uuid_v7(e.id, "trace");
+      auto start = core::iso8601(e.created_ms), end = core::iso8601(std::max(e.created_ms, e.completed_ms));
+      auto input = r.items.count(e.item_id) ? r.items[e.item_id] : nlohmann::json::object();
+      nlohmann::json trace = {{"id", trace_id},
+                              {"project_name", r.project},
+                              {"name", "evaluation_task"},
+                              {"start_time", start},
+                              {"end_time", end},
+                              {"input", input},
+                              {"output", {{"llm_output", e.output}}},
+                              {"tags", {run.id, "Evaluation"}},
+                              {"source", "optimization"}};
+      if (e.status == "failed")
+        trace["error_info"] = {{"exception_type", "LLMCallError"}, {"message", e.error}, {"traceback", e.error}};
+      traces.push_back(std::move(trace));
+      spans.push_back({{"id", core::derived_uuid_v7(e.id, "span")},
+                       {"trace_id", trace_id},
+                       {"project_name", r.project},
+                       {"name", "llm"},
+                       {"type", "llm"},
+                       {"model", r.model},
+                       {"provider", r.provider.empty() ? "openai" : r.provider},
+                       {"start_time", start},
+                       {"end_time", end},
+                       {"usage", {{"prompt_tokens", e.tokens.prompt_tokens},
+                                  {"completion_tokens", e.tokens.completion_tokens},
+                                  {"total_tokens", e.tokens.total()}}},
+                       {"total_estimated_cost", e.cost_usd}});
+      if (e.objective)
+        scores.push_back({{"id", trace_id}, {"name", r.objective}, {"value", *e.objective},
+                          {"source", "sdk"}, {"project_name", r.project}});
+      auto per_metric = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
+      if (per_metric.is_array())
+        for (const auto& s : per_metric)
+          if (s.value("name", "") != r.objective)
+            scores.push_back({{"id", trace_id}, {"name", s.value("name", "")}, {"value", s.value("value", 0.0)},
+                              {"reason", s.value("reason", "")}, {"source", "sdk"}, {"project_name", r.project}});
+      items.push_back({{"id", e.id}, {"experiment_id", trial.id}, {"dataset_item_id", e.item_id},
+                       {"trace_id", trace_id}, {"project_name", r.project}});
+    }
+    out.push_back(message(run.id, "POST", "/v1/private/traces/batch", {{"traces", traces}}));
+    out.push_back(message(run.id, "POST", "/v1/private/spans/batch", {{"spans", spans}}));
+    if (!scores.empty())
+      out.push_back(message(run.id, "PUT", "/v1/private/traces/feedback-scores", {{"scores", scores}}));
+    out.push_back(message(run.id, "POST", "/v1/private/experiments/items", {{"experiment_items", items}}));
+  }
+  enqueue(std::move(out));
+}
+
+void recorder::run_finished(const store::run_record& run) {
+  nlohmann::json body = {{"status", run.status}};
+  if (run.status == "error")
+    body["error_info"] = {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
+  enqueue({message(run.id, "PUT", "/v1/private/optimizations/" + run.id, body)});
+  runs_.erase(run.id);
+}
+
+}  // namespace optd::opik

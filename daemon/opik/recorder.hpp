@@ -1,0 +1,51 @@
+#pragma once
+// Records runs in Opik the way Opik's own optimizer does, by queueing writes in the store's
+// outbox (outbox_sender delivers them):
+//   run start   POST /v1/private/optimizations  {id, name, dataset_name, project_name,
+//               objective_name, status: running, metadata {optimizer, optd_version, …}} (no
+//               studio_config: Opik must not hand the run to its own worker)
+//   each trial  POST /v1/private/experiments (type trial, optimization_id, configuration.prompt),
+//               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
+//               feedback scores (objective_name and each metric) and the experiment item
+//   run end     PUT /v1/private/optimizations/{id} {status[, error_info]}
+// Every id is client-generated and derived from optd's journal, so a replay writes the same ids.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "engine/run_environment.hpp"
+#include "store/store.hpp"
+
+namespace optd::opik {
+
+class recorder final : public engine::run_observer {
+ public:
+  // `project_name`: where runs without one of their own go. `queued` is called after each enqueue.
+  recorder(store::store& db, core::clock& clock, std::string project_name, std::string version,
+           std::function<void()> queued = {})
+      : db_(db), clock_(clock), project_(std::move(project_name)), version_(std::move(version)),
+        queued_(std::move(queued)) {}
+
+  void run_started(const store::run_record& run, const core::run_spec& spec) override;
+  void trial_finished(const store::run_record& run, const store::trial_record& trial) override;
+  void run_finished(const store::run_record& run) override;
+
+ private:
+  struct run_info {
+    std::string project, optimizer, model, provider, objective;
+    std::map<std::string, nlohmann::json> items;  // dataset item id → data
+  };
+  void enqueue(std::vector<store::outbox_message> messages);
+
+  store::store& db_;
+  core::clock& clock_;
+  std::string project_;
+  std::string version_;
+  std::function<void()> queued_;
+  std::map<std::string, run_info> runs_;  // from run_started; a resumed run starts again
+};
+
+}  // namespace optd::opik

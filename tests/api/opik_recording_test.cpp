@@ -1,0 +1,218 @@
+// Recording runs in Opik: a scripted fake Opik on loopback records what optd sends (recorder →
+// store outbox → sender) for a run that completes, one that fails, and through 503s and dropped
+// connections.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "api/api_fixture.hpp"
+#include "opik/outbox_sender.hpp"
+#include "opik/recorder.hpp"
+
+namespace optd::api {
+namespace {
+
+using ::testing::ElementsAreArray;
+
+class opik_recording : public api_test {
+ protected:
+  using fault_fn = std::function<std::optional<net::http_response>(const net::http_request&, int index)>;
+
+  // A fake Opik: `fault` may answer a request (503, a dropped connection, a 422); everything else
+  // is accepted (201/204) and kept in `accepted_`, with 409 for an id it already has.
+  void start_opik(fault_fn fault = {}, bool credentials = true) {
+    fake_ = std::make_unique<test::scripted_server>(ioc_, [this, fault](const net::http_request& r, int i) mutable {
+      if (fault)
+        if (auto f = fault(r, i)) return *f;
+      auto body = nlohmann::json::parse(r.body, nullptr, false);
+      if (r.method == "POST" && body.contains("id") && !seen_ids_.insert(body["id"].get<std::string>()).second)
+        return net::http_response{409, {}, R"({"errors":["already exists"]})"};
+      accepted_.push_back(r);
+      return net::http_response{r.method == "POST" && body.contains("id") ? 201u : 204u, {}, {}};
+    });
+    config::opik_config cfg;
+    cfg.url = fake_->base_url() + "/api";
+    if (credentials) {
+      cfg.api_key = config::secret("opik-key-123");
+      cfg.workspace = "team-ws";
+    }
+    cfg.project_name = "Optimization";
+    sender_ = std::make_unique<opik::outbox_sender>(
+        ioc_.get_executor(), *db_, client_, cfg, nullptr,
+        core::retry_policy{0, std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+    recorder_ = std::make_unique<opik::recorder>(*db_, clock_, "Optimization", "test",
+                                                 [this] { sender_->notify(); });
+    env_->observer = recorder_.get();
+    sender_->start();
+  }
+
+  void TearDown() override {
+    if (sender_) sender_->stop();
+    if (fake_) fake_->stop();
+    api_test::TearDown();
+  }
+
+  // Waits until the outbox is empty (everything delivered or refused).
+  void drain() {
+    test::poll_until(ioc_, [&] { return db_->outbox_state().pending == 0; });
+  }
+
+  std::vector<std::string> paths() const {
+    std::vector<std::string> out;
+    for (const auto& r : accepted_) out.push_back(r.method + " " + r.target);
+    return out;
+  }
+
+  std::unique_ptr<test::scripted_server> fake_;
+  std::unique_ptr<opik::outbox_sender> sender_;
+  std::unique_ptr<opik::recorder> recorder_;
+  std::vector<net::http_request> accepted_;
+  std::set<std::string> seen_ids_;
+};
+
+TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it) {
+  start_opik();
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  drain();
+  auto trials = db_->trials(id);
+  ASSERT_GE(trials.size(), 2u);
+
+  // The exact sequence: the optimization, per trial its experiment, traces, spans, scores and
+  // items, then the final status.
+  std::vector<std::string> expected{"POST /api/v1/private/optimizations"};
+  for (std::size_t t = 0; t < trials.size(); ++t)
+    for (const char* p : {"POST /api/v1/private/experiments", "POST /api/v1/private/traces/batch",
+                          "POST /api/v1/private/spans/batch", "PUT /api/v1/private/traces/feedback-scores",
+                          "POST /api/v1/private/experiments/items"})
+      expected.push_back(p);
+  expected.push_back("PUT /api/v1/private/optimizations/" + id);
+  EXPECT_THAT(paths(), ElementsAreArray(expected));
+
+  for (const auto& r : accepted_) {
+    EXPECT_EQ(r.header("authorization"), "opik-key-123");  // raw key, as Opik wants it
+    EXPECT_EQ(r.header("comet-workspace"), "team-ws");
+    EXPECT_EQ(r.header("content-type"), "application/json");
+  }
+  auto created = nlohmann::json::parse(accepted_.front().body);
+  EXPECT_EQ(created["id"], id);
+  EXPECT_EQ(created["name"], "via-api");
+  EXPECT_EQ(created["status"], "running");
+  EXPECT_EQ(created["objective_name"], "levenshtein_ratio");
+  EXPECT_EQ(created["dataset_name"], "skills");
+  EXPECT_EQ(created["project_name"], "Optimization");
+  EXPECT_EQ(created["metadata"]["optimizer"], "meta_prompt");
+  EXPECT_EQ(created["metadata"]["team"], "search");
+  EXPECT_FALSE(created.contains("studio_config"));  // Opik must not run it too
+
+  auto experiment = nlohmann::json::parse(accepted_[1].body);
+  EXPECT_EQ(experiment["id"], trials[0].id);
+  EXPECT_EQ(experiment["type"], "trial");
+  EXPECT_EQ(experiment["optimization_id"], id);
+  EXPECT_EQ(experiment["metadata"]["configuration"]["prompt"][0]["content"], "You are a helpful assistant.");
+  auto traces = nlohmann::json::parse(accepted_[2].body)["traces"];
+  auto spans = nlohmann::json::parse(accepted_[3].body)["spans"];
+  auto scores = nlohmann::json::parse(accepted_[4].body)["scores"];
+  auto items = nlohmann::json::parse(accepted_[5].body)["experiment_items"];
+  ASSERT_EQ(traces.size(), 6u);
+  ASSERT_EQ(spans.size(), 6u);
+  ASSERT_EQ(scores.size(), 6u);  // the objective is the only metric
+  ASSERT_EQ(items.size(), 6u);
+  auto evaluations = db_->evaluations(trials[0].id);
+  for (std::size_t i = 0; i < 6; ++i) {
+    const auto& e = evaluations[i];
+    auto trace_id = core::derived_uuid_v7(e.id, "trace");
+    EXPECT_EQ(traces[i]["id"], trace_id);
+    EXPECT_EQ(traces[i]["tags"][0], id);  // Opik's cost attribution reads the optimization id from the tags
+    EXPECT_EQ(traces[i]["output"]["llm_output"], e.output);
+    EXPECT_EQ(spans[i]["trace_id"], trace_id);
+    EXPECT_EQ(spans[i]["type"], "llm");
+    EXPECT_EQ(spans[i]["model"], "sim-small");
+    EXPECT_EQ(spans[i]["usage"]["prompt_tokens"], e.tokens.prompt_tokens);
+    EXPECT_DOUBLE_EQ(spans[i]["total_estimated_cost"].get<double>(), e.cost_usd);
+    EXPECT_EQ(scores[i]["id"], trace_id);
+    EXPECT_EQ(scores[i]["name"], "levenshtein_ratio");
+    EXPECT_DOUBLE_EQ(scores[i]["value"].get<double>(), *e.objective);
+    EXPECT_EQ(items[i]["experiment_id"], trials[0].id);
+    EXPECT_EQ(items[i]["dataset_item_id"], e.item_id);
+    EXPECT_EQ(items[i]["trace_id"], trace_id);
+  }
+  EXPECT_EQ(nlohmann::json::parse(accepted_.back().body), nlohmann::json({{"status", "completed"}}));
+}
+
+TEST_F(opik_recording, a_failed_run_ends_as_error_with_error_info) {
+  TearDown();
+  sim::server_config failing;
+  failing.fail_rate = 1.0;  // every LLM call answers 503
+  start(failing);
+  start_opik();
+  auto id = create(studio_body);
+  wait_for_status(id, "error");
+  drain();
+  ASSERT_FALSE(accepted_.empty());
+  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  EXPECT_EQ(accepted_.back().target, "/api/v1/private/optimizations/" + id);
+  auto last = nlohmann::json::parse(accepted_.back().body);
+  EXPECT_EQ(last["status"], "error");
+  EXPECT_EQ(last["error_info"]["exception_type"], "OptimizationError");
+  EXPECT_THAT(last["error_info"]["message"].get<std::string>(), ::testing::HasSubstr("evaluations of trial 1 failed"));
+}
+
+TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_once_in_order) {
+  // Every third request gets a 503, every fifth loses its connection.
+  start_opik([](const net::http_request&, int i) -> std::optional<net::http_response> {
+    if (i % 3 == 1) return net::http_response{503, {}, R"({"code":503,"message":"unavailable"})"};
+    if (i % 5 == 2) {
+      net::http_response drop;
+      drop.reset_connection = true;
+      return drop;
+    }
+    return std::nullopt;
+  });
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  drain();
+  EXPECT_GT(fake_->received().size(), accepted_.size());  // faults happened
+  // Each message arrived once, in order: the same sequence as without faults.
+  auto trials = db_->trials(id);
+  ASSERT_EQ(accepted_.size(), 2 + 5 * trials.size());
+  std::set<std::string> trace_ids;
+  for (const auto& r : accepted_) {
+    if (r.target != "/api/v1/private/traces/batch") continue;
+    auto body = nlohmann::json::parse(r.body);  // named: a range-for over a temporary's member dangles
+    for (const auto& t : body["traces"]) {
+      EXPECT_TRUE(trace_ids.insert(t["id"]).second);
+    }
+  }
+  EXPECT_EQ(trace_ids.size(), 6 * trials.size()) << ::testing::PrintToString(paths());
+  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
+  EXPECT_EQ(db_->outbox_state().dead, 0);
+}
+
+TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
+  // Opik refuses the first experiment (422); the run's other writes still arrive.
+  start_opik(
+      [refused = false](const net::http_request& r, int) mutable -> std::optional<net::http_response> {
+        if (refused || r.target != "/api/v1/private/experiments") return std::nullopt;
+        refused = true;
+        return net::http_response{422, {}, R"({"errors":["dataset_name must not be blank"]})"};
+      },
+      false);
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  drain();
+  EXPECT_EQ(db_->outbox_state().dead, 1);
+  cfg_.opik = config::opik_config{"http://opik", {}, {}, "Optimization"};
+  auto health = json_of(call("GET", "/optd/health"));
+  EXPECT_EQ(health["opik"]["outbox_pending"], 0);
+  EXPECT_EQ(health["opik"]["outbox_refused"], 1);
+  EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
+  EXPECT_TRUE(accepted_[0].header("authorization").empty());  // no key configured: none sent
+  EXPECT_TRUE(accepted_[0].header("comet-workspace").empty());
+}
+
+}  // namespace
+}  // namespace optd::api
