@@ -28,6 +28,7 @@
 #include "app/systemd_notifier.hpp"
 #include "engine/clock.hpp"
 #include "net/http_server.hpp"
+#include "opik/cancel_watcher.hpp"
 #include "opik/outbox_sender.hpp"
 #include "opik/recorder.hpp"
 #include "telemetry/log.hpp"
@@ -159,6 +160,8 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     });
   }
   engine::run_manager runs(ioc.get_executor(), env, cfg.max_concurrent_runs);
+  std::optional<opik::cancel_watcher> opik_cancels;  // a cancel in Opik's UI stops the run here
+  if (cfg.opik) opik_cancels.emplace(ioc.get_executor(), runs, opik_client, *cfg.opik);
   metrics.add_collector([&] {
     std::map<std::string, std::int64_t> by_status{{"initialized", 0}, {"running", 0}, {"completed", 0},
                                                   {"cancelled", 0}, {"error", 0}};
@@ -186,6 +189,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   resume_unfinished(db, cfg, runs, clock, ids, log);
   if (opik_sender) {
     opik_sender->start();
+    opik_cancels->start();
     log(telemetry::priority::notice, "recording runs in Opik at " + cfg.opik->url);
   }
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
@@ -256,7 +260,10 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     if (drop_folder) drop_folder->stop();
     beat.stop();
     hangup.cancel();
-    if (opik_sender) opik_sender->stop();  // what is not delivered waits in the store
+    if (opik_sender) {
+      opik_sender->stop();  // what is not delivered waits in the store
+      opik_cancels->stop();
+    }
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {

@@ -111,6 +111,12 @@ bool run_manager::active(const std::string& id) const {
   return false;
 }
 
+std::vector<std::string> run_manager::running_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [id, ex] : running_) out.push_back(id);
+  return out;
+}
+
 run_manager::summary run_manager::totals() const {
   summary s{running_.size(), queue_.size(), 0, 0};
   for (const auto& [id, ex] : running_) {

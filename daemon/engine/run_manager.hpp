@@ -62,6 +62,7 @@ class run_manager {
   // The progress of a running run; nullopt when it is queued or not running.
   std::optional<run_progress> live_progress(const std::string& id) const;
   std::size_t running() const noexcept { return running_.size(); }
+  std::vector<std::string> running_ids() const;
   struct summary {
     std::size_t running = 0, queued = 0;
     int trials = 0;       // done by the running runs

@@ -1,5 +1,7 @@
 #include "opik/outbox_sender.hpp"
 
+#include "opik/headers.hpp"
+
 #include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
@@ -18,9 +20,7 @@ outbox_sender::outbox_sender(asio::any_io_executor ex, store::store& db, net::ht
   auto base = net::parse_url(cfg.url);
   if (!base) throw std::invalid_argument("opik.url is not a valid URL: " + cfg.url);
   base_ = *base;
-  headers_.push_back({"Content-Type", "application/json"});
-  if (!cfg.api_key.empty()) headers_.push_back({"authorization", cfg.api_key.reveal()});
-  if (!cfg.workspace.empty()) headers_.push_back({"Comet-Workspace", cfg.workspace});
+  headers_ = opik_headers(cfg);
   timeouts_.total = std::chrono::seconds(30);
 }
 

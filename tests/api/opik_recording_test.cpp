@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/api_fixture.hpp"
+#include "opik/cancel_watcher.hpp"
 #include "opik/outbox_sender.hpp"
 #include "opik/recorder.hpp"
 
@@ -49,6 +50,7 @@ class opik_recording : public api_test {
   }
 
   void TearDown() override {
+    if (watcher_) watcher_->stop();
     if (sender_) sender_->stop();
     if (fake_) fake_->stop();
     api_test::TearDown();
@@ -68,6 +70,7 @@ class opik_recording : public api_test {
   std::unique_ptr<test::scripted_server> fake_;
   std::unique_ptr<opik::outbox_sender> sender_;
   std::unique_ptr<opik::recorder> recorder_;
+  std::unique_ptr<opik::cancel_watcher> watcher_;  // members: their coroutines end in TearDown
   std::vector<net::http_request> accepted_;
   std::set<std::string> seen_ids_;
 };
@@ -190,6 +193,30 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
   EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
   EXPECT_EQ(db_->outbox_state().dead, 0);
+}
+
+TEST_F(opik_recording, a_cancel_made_in_opik_stops_the_run) {
+  TearDown();
+  sim::server_config slow;
+  slow.latency_ms = 30;  // long enough for a poll to find the run running
+  start(slow);
+  // Opik says "cancelled" for the optimization, as after a cancel in its UI.
+  start_opik([](const net::http_request& r, int) -> std::optional<net::http_response> {
+    if (r.method != "GET") return std::nullopt;
+    return net::http_response{200, {{"Content-Type", "application/json"}}, R"({"status":"cancelled"})"};
+  });
+  config::opik_config cfg;
+  cfg.url = fake_->base_url() + "/api";
+  watcher_ = std::make_unique<opik::cancel_watcher>(ioc_.get_executor(), *runs_, client_, cfg,
+                                                    std::chrono::milliseconds(20));
+  watcher_->start();
+  auto id = create(studio_body);
+  wait_for_status(id, "cancelled");
+  drain();
+  EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "cancelled");
+  auto polls = std::count_if(fake_->received().begin(), fake_->received().end(),
+                             [&](const auto& r) { return r.method == "GET" && r.target.ends_with(id); });
+  EXPECT_GE(polls, 1);
 }
 
 TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
