@@ -142,6 +142,7 @@ http_response optimizations_api::route(const net::http_request& req) {
     return error_response(404, "HTTP 404 Not Found");
   }
 
+  if (auto handled = writes_.route(req)) return std::move(*handled);
   if (auto handled = experiments_.route(req)) return std::move(*handled);
   if (auto handled = datasets_.route(req)) return std::move(*handled);
   if (path.rfind(base_path, 0) != 0) return error_response(404, "HTTP 404 Not Found");

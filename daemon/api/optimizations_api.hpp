@@ -13,6 +13,7 @@
 
 #include "api/datasets_api.hpp"
 #include "api/experiments_api.hpp"
+#include "api/writes_api.hpp"
 #include "config/daemon_config.hpp"
 #include "config/run_config.hpp"
 #include "core/clock.hpp"
@@ -39,7 +40,7 @@ struct api_deps {
 
 class optimizations_api {
  public:
-  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids), experiments_(d_.db) {}
+  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids), experiments_(d_.db), writes_(d_.db, d_.clock, d_.ids) {}
 
   boost::asio::awaitable<net::http_response> handle(net::http_request request);
   // The same, synchronously (every route is synchronous).
@@ -70,6 +71,7 @@ class optimizations_api {
   api_deps d_;
   datasets_api datasets_;
   experiments_api experiments_;
+  writes_api writes_;
 };
 
 }  // namespace optd::api

@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
   body TEXT NOT NULL, created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '', dead INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS received_traces(
+  id TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, output TEXT NOT NULL, failed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS received_spans(
+  id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
+CREATE TABLE IF NOT EXISTS received_scores(
+  trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";
 
 constexpr std::string_view run_columns =
@@ -417,6 +425,39 @@ outbox_stats store::outbox_state() {
                         "coalesce(min(created_ms) FILTER (WHERE dead = 0), 0) FROM outbox");
   q.step();
   return {q.int64(0), q.int64(1), q.int64(2)};
+}
+
+void store::receive_trace(const received_trace& t) {
+  db_->prepare("INSERT OR IGNORE INTO received_traces(id, start_ms, end_ms, output, failed) VALUES(?,?,?,?,?)")
+      .bind_all(t.id, t.start_ms, t.end_ms, t.output, t.failed ? 1 : 0)
+      .run();
+}
+
+void store::receive_span(const std::string& id, const std::string& trace_id, double cost_usd,
+                         const core::token_usage& tokens) {
+  db_->prepare("INSERT OR IGNORE INTO received_spans(id, trace_id, cost_usd, tokens_in, tokens_out) VALUES(?,?,?,?,?)")
+      .bind_all(id, trace_id, cost_usd, tokens.prompt_tokens, tokens.completion_tokens)
+      .run();
+}
+
+void store::receive_score(const std::string& trace_id, const std::string& name, double value, const std::string& reason) {
+  db_->prepare("INSERT OR REPLACE INTO received_scores(trace_id, name, value, reason) VALUES(?,?,?,?)")
+      .bind_all(trace_id, name, value, reason)
+      .run();
+}
+
+std::optional<received_trace> store::received(const std::string& trace_id) {
+  auto q = db_->prepare(
+      "SELECT t.id, t.start_ms, t.end_ms, t.output, t.failed, "
+      "coalesce((SELECT sum(cost_usd) FROM received_spans WHERE trace_id = t.id), 0), "
+      "coalesce((SELECT sum(tokens_in) FROM received_spans WHERE trace_id = t.id), 0), "
+      "coalesce((SELECT sum(tokens_out) FROM received_spans WHERE trace_id = t.id), 0), "
+      "(SELECT json_group_array(json_object('name', name, 'value', value, 'reason', reason)) "
+      " FROM received_scores WHERE trace_id = t.id) FROM received_traces t WHERE t.id = ?");
+  q.bind(1, trace_id);
+  if (!q.step()) return std::nullopt;
+  return received_trace{q.text(0), q.int64(1), q.int64(2), q.text(3), q.int64(4) != 0, q.real(5),
+                        {q.int64(6), q.int64(7)}, q.text(8)};
 }
 
 std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {

@@ -122,6 +122,18 @@ struct outbox_message {
   std::string last_error;
 };
 
+// A trace an Opik client logged into optd, with its spans' cost and tokens and its feedback
+// scores; it becomes an evaluation when an experiment item links it to an experiment.
+struct received_trace {
+  std::string id;
+  std::int64_t start_ms = 0, end_ms = 0;
+  std::string output;
+  bool failed = false;
+  double cost_usd = 0;
+  core::token_usage tokens;
+  std::string scores_json = "[]";  // [{name, value, reason}]
+};
+
 struct outbox_stats {
   std::int64_t pending = 0;
   std::int64_t dead = 0;           // refused by Opik (a 4xx other than 408/409/429): kept, not retried
@@ -199,6 +211,12 @@ class store {
   void outbox_delivered(std::int64_t seq);
   void outbox_failed(std::int64_t seq, const std::string& error, bool dead);
   outbox_stats outbox_state();
+
+  // What Opik clients log into optd (idempotent by id; a score is replaced by name).
+  void receive_trace(const received_trace& t);
+  void receive_span(const std::string& id, const std::string& trace_id, double cost_usd, const core::token_usage& tokens);
+  void receive_score(const std::string& trace_id, const std::string& name, double value, const std::string& reason);
+  std::optional<received_trace> received(const std::string& trace_id);
 
   // A run's log: one line per event, in order.
   void append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line);

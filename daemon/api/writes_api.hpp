@@ -1,0 +1,41 @@
+#pragma once
+// Opik's write endpoints for what an optimizer logs, so that an Opik client (another optd's
+// recorder, Opik's SDK) can record an optimization into optd:
+//   POST /api/v1/private/experiments               a trial of an optimization (optimization_id)
+//   POST /api/v1/private/traces/batch              traces (times, output)
+//   POST /api/v1/private/spans/batch               spans (usage, total_estimated_cost)
+//   PUT  /api/v1/private/traces/feedback-scores    trace scores
+//   POST /api/v1/private/experiments/items         links a trace to a trial: it becomes an evaluation
+// Each trial's score, duration and cost follow from its items as optd computes them for its own
+// runs, so the optimization's aggregates read back as Opik would compute them. Writes are
+// idempotent by id; an experiment id seen before is a 409, as in Opik.
+#include <optional>
+
+#include "core/clock.hpp"
+#include "core/uuid.hpp"
+#include "net/http_message.hpp"
+#include "store/store.hpp"
+
+namespace optd::api {
+
+class writes_api {
+ public:
+  writes_api(store::store& db, core::clock& clock, core::uuid_v7_generator& ids) : db_(db), clock_(clock), ids_(ids) {}
+
+  // The response when `req` is one of these writes, nullopt otherwise.
+  std::optional<net::http_response> route(const net::http_request& req);
+
+ private:
+  net::http_response create_experiment(const nlohmann::json& body);
+  net::http_response traces(const nlohmann::json& body);
+  net::http_response spans(const nlohmann::json& body);
+  net::http_response scores(const nlohmann::json& body);
+  net::http_response items(const nlohmann::json& body);
+  void refresh_trial(store::trial_record& trial);
+
+  store::store& db_;
+  core::clock& clock_;
+  core::uuid_v7_generator& ids_;
+};
+
+}  // namespace optd::api

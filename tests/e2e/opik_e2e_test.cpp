@@ -1,0 +1,79 @@
+// One optd records its run into a second optd that serves Opik's API, as it would into Opik: the
+// second one's optimization shows the same trials, baseline and best as the first one's.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/child_process.hpp"
+#include "support/test_support.hpp"
+
+namespace optd {
+namespace {
+
+using test::child_process;
+using ::testing::HasSubstr;
+
+std::string port_in(const std::string& file) {
+  EXPECT_TRUE(test::eventually([&] { return std::filesystem::exists(file); }));
+  auto text = test::read_file(file);
+  return text.substr(0, text.find('\n'));
+}
+
+TEST(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scores) {
+  auto dir = test::temp_dir("opik_e2e");
+  auto sim = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir + "/sim.port"}, dir, "sim");
+  std::vector<std::string> env{"OPTD_SIM_URL=http://127.0.0.1:" + port_in(dir + "/sim.port") + "/v1"};
+  auto base_config = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
+  auto serve = [&](const std::string& name, const std::string& config) {
+    return child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir + "/" + name, "serve", "--listen",
+                                 "127.0.0.1:0", "--port-file", dir + "/" + name + ".port"},
+                                dir, name, env);
+  };
+  auto opik = serve("opik", base_config);  // the second optd, standing in for Opik
+  auto opik_url = "http://127.0.0.1:" + port_in(dir + "/opik.port");
+  std::ofstream(dir + "/recording.yaml") << test::read_file(base_config) << "\nopik:\n  url: " << opik_url
+                                         << "/api\n  workspace: default\n";
+  auto recording = serve("recording", dir + "/recording.yaml");
+  auto recording_url = "http://127.0.0.1:" + port_in(dir + "/recording.port");
+
+  int n = 0;
+  auto optd = [&](std::vector<std::string> args) {
+    std::vector<std::string> full{OPTD_BIN, "--config", base_config};
+    full.insert(full.end(), args.begin(), args.end());
+    return child_process::start(full, dir, "cmd" + std::to_string(++n), env);
+  };
+  auto submit = optd({"submit", "--watch", "--server", recording_url, std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  ASSERT_EQ(submit.wait(), 0) << submit.err();
+  ASSERT_THAT(submit.out(), HasSubstr(" completed")) << submit.err();
+  auto id = submit.out().substr(0, 36);
+
+  // Everything delivered…
+  std::string status;
+  ASSERT_TRUE(test::eventually([&] {
+    auto c = optd({"status", "--server", recording_url, id});
+    c.wait();
+    status = c.out();
+    return status.find(" 0 writes waiting") != std::string::npos;
+  })) << status;
+  EXPECT_THAT(status, HasSubstr(", 0 refused"));
+  // …and the second optd computes the same trials, baseline and best from what it received.
+  auto line = status.substr(status.find('\n') + 3);
+  // Not the cost: the reasoning model's calls are not traced yet, so the second optd sees only
+  // the evaluations' spend.
+  line = line.substr(0, line.find(" · $"));
+  EXPECT_THAT(line, HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
+  auto remote = optd({"status", "--server", opik_url, id});
+  ASSERT_EQ(remote.wait(), 0) << remote.err();
+  EXPECT_THAT(remote.out(), HasSubstr(line)) << remote.out();
+
+  for (auto* p : {&recording, &opik, &sim}) {
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait(), 0) << p->err();
+  }
+}
+
+}  // namespace
+}  // namespace optd
