@@ -73,6 +73,7 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
                       .Help("Writes Opik refused (4xx), kept aside in the outbox").Register(r).Add({});
   outbox_errors_ = &pm::BuildCounter().Name("optd_outbox_delivery_errors_total")
                         .Help("Failed deliveries to Opik, by reason (retried or refused)").Register(r);
+  for (const char* reason : {"retried", "refused"}) outbox_errors_->Add({{"reason", reason}});  // rates from zero
   runs_ = &pm::BuildGauge().Name("optd_runs").Help("Runs in the store by status").Register(r);
   run_best_ = &pm::BuildGauge().Name("optd_run_best_score").Help("Best objective score of each active run").Register(r);
   run_trials_ = &pm::BuildGauge().Name("optd_run_trials").Help("Trials done by each active run").Register(r);

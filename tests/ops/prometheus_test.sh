@@ -19,7 +19,14 @@ pids+=($!)
 wait_for "[ -s $work/sim.port ]"
 export OPTD_SIM_URL="http://127.0.0.1:$(cat "$work/sim.port")/v1"
 config=$root/config/examples/demo-optd.yaml
-"$optd" --config "$config" --state-dir "$work/state" serve --listen 127.0.0.1:0 --port-file "$work/optd.port" \
+# optd records its runs in Opik; a second optd, which serves Opik's API, stands in for it (so the
+# outbox series exist).
+"$optd" --config "$config" --state-dir "$work/opik-state" serve --listen 127.0.0.1:0 --port-file "$work/opik.port" \
+  >/dev/null 2>"$work/opik.log" &
+pids+=($!)
+wait_for "[ -s $work/opik.port ]"
+OPIK_URL_OVERRIDE="http://127.0.0.1:$(cat "$work/opik.port")/api" \
+  "$optd" --config "$config" --state-dir "$work/state" serve --listen 127.0.0.1:0 --port-file "$work/optd.port" \
   >/dev/null 2>"$work/optd.log" &
 pids+=($!)
 wait_for "[ -s $work/optd.port ]"
