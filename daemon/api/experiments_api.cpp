@@ -19,11 +19,6 @@ const std::string base = "/api/v1/private/experiments";
 const std::string datasets_base = "/api/v1/private/datasets/";
 const std::string compare_suffix = "/items/experiments/items";
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // A trial with what its experiment view needs from the run and the evaluations.
 struct experiment_view {
   store::trial_record trial;

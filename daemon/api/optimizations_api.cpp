@@ -19,11 +19,6 @@ bool is_status(std::string_view s) {
   return s == "running" || s == "completed" || s == "cancelled" || s == "initialized" || s == "error";
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // Opik's filter semantics on the fields optd keeps: status (=, !=) and metadata (by key: =, !=,
 // contains). Returns an error message for a filter optd cannot apply.
 std::optional<std::string> filter_error_response(const nlohmann::json& f) {

@@ -2,6 +2,9 @@
 
 #include "api/opik_json.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace optd::api {
 
 using net::http_response;
@@ -44,6 +47,11 @@ std::string percent_decode(std::string_view s) {
 
 
 }  // namespace
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
 
 std::map<std::string, std::string> parse_query(std::string_view target) {
   std::map<std::string, std::string> out;

@@ -21,6 +21,9 @@ std::string origin_of(const net::http_request& req);
 // Percent-decoded query parameters of a request target.
 std::map<std::string, std::string> parse_query(std::string_view target);
 
+// ASCII lower case: Opik's name filters match case-insensitively.
+std::string lower(std::string s);
+
 // page/size style parameters: `fallback` when absent, nullopt when not a whole number ≥ 1.
 std::optional<long long> positive_param(const std::map<std::string, std::string>& q, const char* key,
                                         long long fallback);
