@@ -34,7 +34,8 @@ out=$(systemd-analyze verify "$work/optd.service" 2>&1) || fail "systemd-analyze
 [ -z "$out" ] || fail "systemd-analyze verify is not clean: $out"
 
 echo "- the system calls of a whole run against SystemCallFilter=@system-service"
-if ldd "$optd" | grep -q libasan; then
+# Not `ldd | grep -q`: grep would stop reading at the match, and ldd's SIGPIPE fails the pipe.
+if [[ $(ldd "$optd") == *libasan* ]]; then
   echo "skipped for a sanitizer build: ASan's runtime makes calls the service's build does not"
   exit 0
 fi
