@@ -44,7 +44,9 @@ void provider_set::build() {
     if (!p.api_key.empty()) {
       if (p.auth == config::auth_style::bearer) s.headers.push_back({"Authorization", "Bearer " + p.api_key.reveal()});
       else if (p.auth == config::auth_style::api_key_header) s.headers.push_back({"api-key", p.api_key.reveal()});
+      else if (p.auth == config::auth_style::opik) s.headers.push_back({"authorization", p.api_key.reveal()});
     }
+    if (!p.workspace.empty()) s.headers.push_back({"Comet-Workspace", p.workspace});
     s.timeouts = {p.connect_timeout, p.read_timeout, p.total_timeout};
     s.retry = p.retry;
     std::unique_ptr<core::llm_provider> inner =

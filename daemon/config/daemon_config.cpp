@@ -80,22 +80,27 @@ std::optional<opik_config> load_opik(yaml_reader& r, const YAML::Node& root) {
 }
 
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
-  r.check_keys(p, {"name", "kind", "base_url", "api_key_env", "api_key_file", "auth", "max_concurrency", "timeouts",
-                   "retry", "prices"},
+  r.check_keys(p, {"name", "kind", "base_url", "workspace", "api_key_env", "api_key_file", "auth", "max_concurrency",
+                   "timeouts", "retry", "prices"},
                path);
   out.name = r.string_at(p, "name", path, true).value_or("");
   out.kind = r.string_at(p, "kind", path, false).value_or("openai_compatible");
-  if (out.kind != "openai_compatible")
-    r.error(p["kind"], join_path(path, "kind") + ": unknown provider kind '" + out.kind + "'; known: openai_compatible");
-  out.base_url = expand_env(r.string_at(p, "base_url", path, true).value_or(""));
+  const bool gateway = out.kind == "opik_gateway";
+  if (out.kind != "openai_compatible" && !gateway)
+    r.error(p["kind"], join_path(path, "kind") + ": unknown provider kind '" + out.kind +
+                           "'; known: openai_compatible, opik_gateway");
+  out.base_url = expand_env(r.string_at(p, "base_url", path, !gateway).value_or(""));
+  out.workspace = expand_env(r.string_at(p, "workspace", path, false).value_or(""));
   if (!out.base_url.empty() && out.base_url.rfind("http://", 0) != 0 && out.base_url.rfind("https://", 0) != 0)
     r.error(p["base_url"], join_path(path, "base_url") + " must start with http:// or https://");
   if (auto key = read_secret(r, p, "api_key", path, &out.api_key_source)) out.api_key = *key;
+  if (gateway) out.auth = auth_style::opik;
   if (auto a = r.string_at(p, "auth", path, false)) {
     if (*a == "bearer") out.auth = auth_style::bearer;
     else if (*a == "api-key") out.auth = auth_style::api_key_header;
     else if (*a == "none") out.auth = auth_style::none;
-    else r.error(p["auth"], join_path(path, "auth") + " must be bearer, api-key or none");
+    else if (*a == "opik") out.auth = auth_style::opik;
+    else r.error(p["auth"], join_path(path, "auth") + " must be bearer, api-key, opik or none");
   }
   out.max_concurrency = static_cast<int>(r.integer_at(p, "max_concurrency", path, 1, 100'000).value_or(64));
   if (auto t = p["timeouts"]) {
@@ -130,6 +135,21 @@ void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path,
       }
     }
   }
+}
+
+// An opik_gateway provider takes what it does not say itself from the `opik:` section.
+void use_opik_defaults(yaml_reader& r, const YAML::Node& p, const std::string& path,
+                       const std::optional<opik_config>& opik, provider_config& out) {
+  if (out.base_url.empty()) {
+    if (!opik || opik->url.empty())
+      return r.error(p, path + ": an opik_gateway provider needs base_url or an opik: section (or OPIK_URL_OVERRIDE)");
+    out.base_url = opik->url + "/v1/private";
+  }
+  if (opik && out.api_key.empty() && !opik->api_key.empty()) {
+    out.api_key = opik->api_key;
+    out.api_key_source = "opik.api_key";
+  }
+  if (out.workspace.empty()) out.workspace = opik && !opik->workspace.empty() ? opik->workspace : "default";
 }
 
 }  // namespace
@@ -204,6 +224,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
     if (!r.expect_map(providers[i], path)) continue;
     provider_config p;
     load_provider(r, providers[i], path, p);
+    if (p.kind == "opik_gateway") use_opik_defaults(r, providers[i], path, c.opik, p);
     for (const auto& q : c.providers)
       if (q.name == p.name) r.error(providers[i]["name"], path + ".name: provider '" + p.name + "' is defined twice");
     c.providers.push_back(std::move(p));

@@ -27,12 +27,18 @@ class secret {
   std::string value_;
 };
 
-enum class auth_style { bearer, api_key_header, none };
+// How a provider's key is sent: `Authorization: Bearer KEY`, Azure's `api-key: KEY`, nothing, or
+// Opik's raw `authorization: KEY`.
+enum class auth_style { bearer, api_key_header, none, opik };
 
+// `kind: opik_gateway` is an OpenAI-compatible provider whose defaults come from the `opik:`
+// section: base_url {opik.url}/v1/private (Opik's chat completions gateway, which holds the
+// workspace's provider keys), Opik's key sent raw, and the workspace (Opik answers 403 without it).
 struct provider_config {
   std::string name;
-  std::string kind = "openai_compatible";
+  std::string kind = "openai_compatible";  // or opik_gateway
   std::string base_url;  // e.g. https://api.openai.com/v1 — the provider appends /chat/completions
+  std::string workspace;  // sent as Comet-Workspace when set
   secret api_key;
   std::string api_key_source;  // "env OPENAI_API_KEY" / "file /run/…": safe to show
   auth_style auth = auth_style::bearer;

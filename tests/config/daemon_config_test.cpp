@@ -75,7 +75,7 @@ default_provider: b
     EXPECT_THAT(format(d), ::testing::Not(HasSubstr("sk-secret")));
   }
   EXPECT_THAT(msgs, ElementsAre("optd.yaml:3:11: providers[0].kind: unknown provider kind 'anthropic'; known: "
-                                "openai_compatible",
+                                "openai_compatible, opik_gateway",
                                 "optd.yaml:4:15: providers[0].base_url must start with http:// or https://",
                                 "optd.yaml:6:22: providers[0].timeouts.read must be a positive duration like 500ms, "
                                 "30s or 2m",
