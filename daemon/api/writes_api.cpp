@@ -1,6 +1,7 @@
 #include "api/writes_api.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "api/responses.hpp"
 #include "core/aggregates.hpp"
@@ -82,6 +83,11 @@ http_response writes_api::traces(const nlohmann::json& body) {
                    : (out.is_null() ? "" : out.dump());
     r.failed = t.contains("error_info") && !t["error_info"].is_null();
     db_.receive_trace(r);
+    if (t.contains("tags") && t["tags"].is_array())
+      for (const auto& tag : t["tags"])
+        if (tag.is_string())
+          if (auto run = db_.find_run(tag.get<std::string>()); run && run->id == tag.get<std::string>())
+            db_.tag_received_trace(r.id, run->id);
   }
   return no_content();
 }
@@ -89,6 +95,7 @@ http_response writes_api::traces(const nlohmann::json& body) {
 http_response writes_api::spans(const nlohmann::json& body) {
   const auto* list = list_of(body, "spans");
   if (!list) return errors_response(422, {"spans must not be empty"});
+  std::set<std::string> runs;  // whose optimizer calls these spans cost
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("trace_id")) return errors_response(422, {"every span needs id and trace_id"});
     core::token_usage tokens;
@@ -97,7 +104,9 @@ http_response writes_api::spans(const nlohmann::json& body) {
     double cost = s.contains("total_estimated_cost") && s["total_estimated_cost"].is_number()
                       ? s["total_estimated_cost"].get<double>() : 0.0;
     db_.receive_span(s.value("id", ""), s.value("trace_id", ""), cost, tokens);
+    if (auto run = db_.tagged_run(s.value("trace_id", ""))) runs.insert(*run);
   }
+  for (const auto& id : runs) refresh_run(id);
   return no_content();
 }
 
@@ -125,6 +134,7 @@ http_response writes_api::items(const nlohmann::json& body) {
     auto trial = db_.trial_by_id(it.value("experiment_id", ""));
     if (!trial) return error_response(404, "Experiment not found: " + it.value("experiment_id", ""));
     auto trace = db_.received(it.value("trace_id", ""));
+    db_.untag_received_trace(it.value("trace_id", ""));  // an evaluation's cost counts with its trial
     auto run = db_.find_run(trial->run_id);
     store::evaluation_record e;
     e.id = id;
@@ -155,8 +165,8 @@ http_response writes_api::items(const nlohmann::json& body) {
   return no_content();
 }
 
-// A trial's score (mean objective), p50 duration, cost and tokens from its evaluations; and the
-// run's spend: what the aggregates are computed from.
+// A trial's score (mean objective), p50 duration, cost and tokens from its evaluations: what the
+// aggregates are computed from.
 void writes_api::refresh_trial(store::trial_record& t) {
   double sum = 0;
   std::vector<double> durations;
@@ -179,20 +189,27 @@ void writes_api::refresh_trial(store::trial_record& t) {
   t.median_duration_s = core::median(std::move(durations));
   t.ended_ms = clock_.now_ms();
   db_.update_trial(t);
-  if (auto run = db_.find_run(t.run_id)) {
-    run->cost_usd = 0;
-    run->tokens = {};
-    for (const auto& trial : db_.trials(run->id)) {
-      run->cost_usd += trial.cost_usd;
-      run->tokens.prompt_tokens += trial.tokens.prompt_tokens;
-      run->tokens.completion_tokens += trial.tokens.completion_tokens;
-    }
-    auto agg = core::compute_aggregates(store::scored_trial_stats(db_.trials(run->id)));
-    run->baseline_score = agg.baseline_objective_score;
-    run->best_score = agg.best_objective_score;
-    run->updated_ms = clock_.now_ms();
-    db_.update_run(*run);
+  refresh_run(t.run_id);
+}
+
+// The run's spend as Opik totals it (its trials' and its tagged traces') and its scores.
+void writes_api::refresh_run(const std::string& run_id) {
+  auto run = db_.find_run(run_id);
+  if (!run || run->id != run_id) return;
+  auto tagged = db_.tagged_spend(run_id);
+  run->cost_usd = tagged.cost_usd;
+  run->tokens = tagged.tokens;
+  auto trials = db_.trials(run_id);
+  for (const auto& trial : trials) {
+    run->cost_usd += trial.cost_usd;
+    run->tokens.prompt_tokens += trial.tokens.prompt_tokens;
+    run->tokens.completion_tokens += trial.tokens.completion_tokens;
   }
+  auto agg = core::compute_aggregates(store::scored_trial_stats(trials));
+  run->baseline_score = agg.baseline_objective_score;
+  run->best_score = agg.best_objective_score;
+  run->updated_ms = clock_.now_ms();
+  db_.update_run(*run);
 }
 
 }  // namespace optd::api

@@ -2,12 +2,14 @@
 // Opik's write endpoints for what an optimizer logs, so that an Opik client (another optd's
 // recorder, Opik's SDK) can record an optimization into optd:
 //   POST /api/v1/private/experiments               a trial of an optimization (optimization_id)
-//   POST /api/v1/private/traces/batch              traces (times, output)
+//   POST /api/v1/private/traces/batch              traces (times, output; tagged with an
+//                                                  optimization id: its optimizer's own calls)
 //   POST /api/v1/private/spans/batch               spans (usage, total_estimated_cost)
 //   PUT  /api/v1/private/traces/feedback-scores    trace scores
 //   POST /api/v1/private/experiments/items         links a trace to a trial: it becomes an evaluation
 // Each trial's score, duration and cost follow from its items as optd computes them for its own
-// runs, so the optimization's aggregates read back as Opik would compute them. Writes are
+// runs, and the optimizer's tagged traces add to total_optimization_cost, so the optimization's
+// aggregates read back as Opik would compute them. Writes are
 // idempotent by id; an experiment id seen before is a 409, as in Opik.
 #include <optional>
 
@@ -32,6 +34,7 @@ class writes_api {
   net::http_response scores(const nlohmann::json& body);
   net::http_response items(const nlohmann::json& body);
   void refresh_trial(store::trial_record& trial);
+  void refresh_run(const std::string& run_id);
 
   store::store& db_;
   core::clock& clock_;

@@ -20,6 +20,8 @@ class run_observer {
   virtual ~run_observer() = default;
   virtual void run_started(const store::run_record& run, const core::run_spec& spec) = 0;
   virtual void trial_finished(const store::run_record& run, const store::trial_record& trial) = 0;
+  // A call to the optimizer's reasoning model, once journaled (or replayed from the journal).
+  virtual void reasoning_call(const store::run_record& run, const store::llm_call_record& call) = 0;
   virtual void run_finished(const store::run_record& run) = 0;  // completed, cancelled or error
 };
 

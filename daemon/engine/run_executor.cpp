@@ -186,6 +186,7 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
   // A resumed run replays the reasoning model's answers from the journal, in order.
   int occurrence = reasoning_seen_[call.request_json]++;
   if (auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence)) {
+    if (env_.observer) env_.observer->reasoning_call(record_, *hit);
     ++record_.llm_calls;
     record_.cost_usd += hit->cost_usd;
     record_.tokens.prompt_tokens += hit->tokens.prompt_tokens;
@@ -216,6 +217,7 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
     call.error = result->error().message;
   }
   env_.db.record_llm_call(call);
+  if (env_.observer) env_.observer->reasoning_call(record_, call);
   ++record_.llm_calls;
   record_.cost_usd += call.cost_usd;
   record_.tokens.prompt_tokens += call.tokens.prompt_tokens;

@@ -27,7 +27,8 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   r.project = !run.project_name.empty() ? run.project_name : !spec.project_name.empty() ? spec.project_name : project_;
   r.optimizer = spec.optimizer.type;
   r.model = spec.llm_model.model;
-  r.provider = spec.llm_model.provider;
+  r.provider = spec.llm_model.provider.empty() ? "openai" : spec.llm_model.provider;
+  r.reasoning_provider = spec.optimizer.provider.empty() ? r.provider : spec.optimizer.provider;
   r.objective = run.objective_name;
   if (auto items = db_.dataset_items(run.dataset_name))
     for (auto& it : *items) r.items.emplace(it.id, std::move(it.data));
@@ -93,7 +94,7 @@ void recorder::trial_finished(const store::run_record& run, const store::trial_r
                        {"name", "llm"},
                        {"type", "llm"},
                        {"model", r.model},
-                       {"provider", r.provider.empty() ? "openai" : r.provider},
+                       {"provider", r.provider},
                        {"start_time", start},
                        {"end_time", end},
                        {"usage", {{"prompt_tokens", e.tokens.prompt_tokens},
@@ -119,6 +120,41 @@ void recorder::trial_finished(const store::run_record& run, const store::trial_r
     out.push_back(message(run.id, "POST", "/v1/private/experiments/items", {{"experiment_items", items}}));
   }
   enqueue(std::move(out));
+}
+
+void recorder::reasoning_call(const store::run_record& run, const store::llm_call_record& call) {
+  auto& r = runs_[run.id];
+  auto request = nlohmann::json::parse(call.request_json, nullptr, false);
+  if (!request.is_object()) request = nlohmann::json::object();
+  auto trace_id = core::derived_uuid_v7(call.id, "trace");
+  auto start = core::iso8601(call.created_ms), end = core::iso8601(call.created_ms + call.latency_us / 1000);
+  nlohmann::json trace = {{"id", trace_id},
+                          {"project_name", r.project},
+                          {"name", "optimizer_reasoning"},
+                          {"start_time", start},
+                          {"end_time", end},
+                          {"input", {{"messages", request.value("messages", nlohmann::json::array())}}},
+                          {"output", {{"llm_output", call.response}}},
+                          {"tags", {run.id, "Reasoning"}},
+                          {"metadata", {{"optimizer", r.optimizer}, {"purpose", call.purpose}}},
+                          {"source", "optimization"}};
+  if (!call.error.empty())
+    trace["error_info"] = {{"exception_type", "LLMCallError"}, {"message", call.error}, {"traceback", call.error}};
+  nlohmann::json span = {{"id", core::derived_uuid_v7(call.id, "span")},
+                         {"trace_id", trace_id},
+                         {"project_name", r.project},
+                         {"name", "llm"},
+                         {"type", "llm"},
+                         {"model", request.value("model", std::string())},
+                         {"provider", r.reasoning_provider},
+                         {"start_time", start},
+                         {"end_time", end},
+                         {"usage", {{"prompt_tokens", call.tokens.prompt_tokens},
+                                    {"completion_tokens", call.tokens.completion_tokens},
+                                    {"total_tokens", call.tokens.total()}}},
+                         {"total_estimated_cost", call.cost_usd}};
+  enqueue({message(run.id, "POST", "/v1/private/traces/batch", {{"traces", nlohmann::json::array({trace})}}),
+           message(run.id, "POST", "/v1/private/spans/batch", {{"spans", nlohmann::json::array({span})}})});
 }
 
 void recorder::run_finished(const store::run_record& run) {

@@ -7,6 +7,8 @@
 //   each trial  POST /v1/private/experiments (type trial, optimization_id, configuration.prompt),
 //               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
 //               feedback scores (objective_name and each metric) and the experiment item
+//   reasoning   per call of the optimizer's reasoning model a trace tagged with the optimization
+//               id and its LLM span (Opik adds such traces' cost to total_optimization_cost)
 //   run end     PUT /v1/private/optimizations/{id} {status[, error_info]}
 // Every id is client-generated and derived from optd's journal, so a replay writes the same ids.
 #include <map>
@@ -31,11 +33,12 @@ class recorder final : public engine::run_observer {
 
   void run_started(const store::run_record& run, const core::run_spec& spec) override;
   void trial_finished(const store::run_record& run, const store::trial_record& trial) override;
+  void reasoning_call(const store::run_record& run, const store::llm_call_record& call) override;
   void run_finished(const store::run_record& run) override;
 
  private:
   struct run_info {
-    std::string project, optimizer, model, provider, objective;
+    std::string project, optimizer, model, provider, reasoning_provider, objective;
     std::map<std::string, nlohmann::json> items;  // dataset item id → data
   };
   void enqueue(std::vector<store::outbox_message> messages);

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS received_spans(
   id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL,
   tokens_out INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
+CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS received_tags_by_run ON received_tags(run_id);
 CREATE TABLE IF NOT EXISTS received_scores(
   trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";
@@ -374,6 +376,7 @@ void store::delete_run(const std::string& id) {
   db_->prepare("DELETE FROM evaluations WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM trials WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM llm_calls WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM received_tags WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM logs WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM runs WHERE id=?").bind_all(id).run();
   tx.commit();
@@ -465,6 +468,30 @@ std::optional<trial_record> store::find_trial(const std::string& run_id, int num
   q.bind_all(run_id, number);
   if (!q.step()) return std::nullopt;
   return read_trial(q);
+}
+
+void store::tag_received_trace(const std::string& trace_id, const std::string& run_id) {
+  db_->prepare("INSERT OR IGNORE INTO received_tags(trace_id, run_id) VALUES(?,?)").bind_all(trace_id, run_id).run();
+}
+
+void store::untag_received_trace(const std::string& trace_id) {
+  db_->prepare("DELETE FROM received_tags WHERE trace_id=?").bind_all(trace_id).run();
+}
+
+std::optional<std::string> store::tagged_run(const std::string& trace_id) {
+  auto q = db_->prepare("SELECT run_id FROM received_tags WHERE trace_id=?");
+  q.bind_all(trace_id);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
+}
+
+spend store::tagged_spend(const std::string& run_id) {
+  auto q = db_->prepare(
+      "SELECT coalesce(sum(s.cost_usd), 0), coalesce(sum(s.tokens_in), 0), coalesce(sum(s.tokens_out), 0) "
+      "FROM received_tags t JOIN received_spans s ON s.trace_id = t.trace_id WHERE t.run_id=?");
+  q.bind_all(run_id);
+  q.step();
+  return {q.real(0), {q.int64(1), q.int64(2)}};
 }
 
 std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, const std::string& request_json,

@@ -134,6 +134,11 @@ struct received_trace {
   std::string scores_json = "[]";  // [{name, value, reason}]
 };
 
+struct spend {
+  double cost_usd = 0;
+  core::token_usage tokens;
+};
+
 struct outbox_stats {
   std::int64_t pending = 0;
   std::int64_t dead = 0;           // refused by Opik (a 4xx other than 408/409/429): kept, not retried
@@ -217,6 +222,13 @@ class store {
   void receive_span(const std::string& id, const std::string& trace_id, double cost_usd, const core::token_usage& tokens);
   void receive_score(const std::string& trace_id, const std::string& name, double value, const std::string& reason);
   std::optional<received_trace> received(const std::string& trace_id);
+  // Traces tagged with an optimization id that are no experiment item (the optimizer's own LLM
+  // calls): Opik adds their spans' cost to the optimization's total. Linking a trace to an
+  // experiment item untags it.
+  void tag_received_trace(const std::string& trace_id, const std::string& run_id);
+  void untag_received_trace(const std::string& trace_id);
+  std::optional<std::string> tagged_run(const std::string& trace_id);
+  spend tagged_spend(const std::string& run_id);
 
   // A run's log: one line per event, in order.
   void append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line);

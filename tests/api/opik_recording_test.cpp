@@ -83,14 +83,23 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
   auto trials = db_->trials(id);
   ASSERT_GE(trials.size(), 2u);
 
-  // The exact sequence: the optimization, per trial its experiment, traces, spans, scores and
-  // items, then the final status.
+  auto calls = db_->llm_calls(id);  // the reasoning model's
+  ASSERT_EQ(trials.size(), 4u);
+  ASSERT_EQ(calls.size(), 2u);
+
+  // The exact sequence: the optimization; per trial its experiment, traces, spans, scores and
+  // items; per reasoning call its trace and span, in the order the optimizer made them (the
+  // baseline, then each round's call and its candidates); then the final status.
   std::vector<std::string> expected{"POST /api/v1/private/optimizations"};
-  for (std::size_t t = 0; t < trials.size(); ++t)
-    for (const char* p : {"POST /api/v1/private/experiments", "POST /api/v1/private/traces/batch",
-                          "POST /api/v1/private/spans/batch", "PUT /api/v1/private/traces/feedback-scores",
-                          "POST /api/v1/private/experiments/items"})
-      expected.push_back(p);
+  for (char step : std::string("TRTTRT"))
+    if (step == 'T')
+      for (const char* p : {"POST /api/v1/private/experiments", "POST /api/v1/private/traces/batch",
+                            "POST /api/v1/private/spans/batch", "PUT /api/v1/private/traces/feedback-scores",
+                            "POST /api/v1/private/experiments/items"})
+        expected.push_back(p);
+    else
+      for (const char* p : {"POST /api/v1/private/traces/batch", "POST /api/v1/private/spans/batch"})
+        expected.push_back(p);
   expected.push_back("PUT /api/v1/private/optimizations/" + id);
   EXPECT_THAT(paths(), ElementsAreArray(expected));
 
@@ -142,6 +151,24 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
     EXPECT_EQ(items[i]["dataset_item_id"], e.item_id);
     EXPECT_EQ(items[i]["trace_id"], trace_id);
   }
+
+  // The reasoning model's call: a trace tagged with the optimization id and its LLM span, so that
+  // Opik's total_optimization_cost includes it.
+  auto reasoning_trace = nlohmann::json::parse(accepted_[6].body)["traces"];
+  auto reasoning_span = nlohmann::json::parse(accepted_[7].body)["spans"];
+  ASSERT_EQ(reasoning_trace.size(), 1u);
+  ASSERT_EQ(reasoning_span.size(), 1u);
+  auto trace_id = core::derived_uuid_v7(calls[0].id, "trace");
+  EXPECT_EQ(reasoning_trace[0]["id"], trace_id);
+  EXPECT_EQ(reasoning_trace[0]["name"], "optimizer_reasoning");
+  EXPECT_EQ(reasoning_trace[0]["tags"][0], id);
+  EXPECT_EQ(reasoning_trace[0]["output"]["llm_output"], calls[0].response);
+  EXPECT_EQ(reasoning_trace[0]["input"]["messages"], nlohmann::json::parse(calls[0].request_json)["messages"]);
+  EXPECT_EQ(reasoning_span[0]["trace_id"], trace_id);
+  EXPECT_EQ(reasoning_span[0]["type"], "llm");
+  EXPECT_EQ(reasoning_span[0]["usage"]["completion_tokens"], calls[0].tokens.completion_tokens);
+  EXPECT_GT(calls[0].cost_usd, 0.0);
+  EXPECT_DOUBLE_EQ(reasoning_span[0]["total_estimated_cost"].get<double>(), calls[0].cost_usd);
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body), nlohmann::json({{"status", "completed"}}));
 }
 
@@ -180,7 +207,8 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
   EXPECT_GT(fake_->received().size(), accepted_.size());  // faults happened
   // Each message arrived once, in order: the same sequence as without faults.
   auto trials = db_->trials(id);
-  ASSERT_EQ(accepted_.size(), 2 + 5 * trials.size());
+  auto calls = db_->llm_calls(id).size();  // the reasoning model's: a trace and a span each
+  ASSERT_EQ(accepted_.size(), 2 + 5 * trials.size() + 2 * calls);
   std::set<std::string> trace_ids;
   for (const auto& r : accepted_) {
     if (r.target != "/api/v1/private/traces/batch") continue;
@@ -189,7 +217,7 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
       EXPECT_TRUE(trace_ids.insert(t["id"]).second);
     }
   }
-  EXPECT_EQ(trace_ids.size(), 6 * trials.size()) << ::testing::PrintToString(paths());
+  EXPECT_EQ(trace_ids.size(), 6 * trials.size() + calls) << ::testing::PrintToString(paths());
   EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
   EXPECT_EQ(db_->outbox_state().dead, 0);
