@@ -224,6 +224,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
   for (const auto& p : d_.cfg.providers) ctx.providers.push_back(p.name);
   ctx.datasets = [this](std::string_view name) { return d_.db.dataset_rows(std::string(name)); };
   ctx.read_dataset_files = false;
+  ctx.opik_datasets = d_.cfg.opik.has_value();  // read from Opik when the run starts
   auto loaded = config::parse_run_config(body, "request body", "", ctx);
   if (!loaded.ok()) {
     std::vector<std::string> problems;

@@ -1,5 +1,6 @@
 #include "app/run_preparation.hpp"
 
+#include "app/run_loading.hpp"
 #include "plugins/registry.hpp"
 
 namespace optd::app {
@@ -16,6 +17,49 @@ engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
   for (const auto& m : spec.metrics) s.metrics.push_back(plugins::make_metric(m, s.dataset));
   s.optimizer = plugins::make_optimizer(spec.optimizer, spec.llm_model.model);
   s.spec = spec;
+  return s;
+}
+
+namespace {
+
+// A free coroutine, not a capturing lambda: a lambda's captures die with its closure object.
+boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::dataset_reader& reader,
+                                                       config::load_context context, core::clock& clock,
+                                                       core::uuid_v7_generator& ids, engine::run_submission& s) {
+  auto name = s.spec.dataset_name, project = s.spec.project_name;
+  auto dataset = co_await reader.read(name, project);
+  // False when it was stored meanwhile (another run read it first, or someone uploaded it): that
+  // one is used.
+  if (db.create_dataset(dataset.id, dataset.name, dataset.description, clock.now_ms()))
+    db.upsert_dataset_items(dataset.id, dataset.items);
+  auto loaded = config::parse_run_config(s.source, "run " + s.id, "", context);
+  if (!loaded.ok()) {
+    std::string problems;
+    for (const auto& p : loaded.problems) problems += (problems.empty() ? "" : "; ") + config::format(p);
+    throw std::runtime_error(problems);
+  }
+  if (loaded.spec.name.empty()) loaded.spec.name = s.spec.name;
+  auto prepared = prepare_run(db, loaded, s.id, clock, ids);
+  s.spec = std::move(prepared.spec);
+  s.dataset = std::move(prepared.dataset);
+  s.optimizer = std::move(prepared.optimizer);
+  s.metrics = std::move(prepared.metrics);
+}
+
+}  // namespace
+
+engine::run_submission serve_submission(store::store& db, opik::dataset_reader* opik_datasets,
+                                        const config::daemon_config& cfg, config::loaded_run& loaded, std::string id,
+                                        core::clock& clock, core::uuid_v7_generator& ids) {
+  if (!loaded.dataset_in_opik || !opik_datasets) return prepare_run(db, loaded, std::move(id), clock, ids);
+  engine::run_submission s;
+  s.id = std::move(id);
+  s.spec = loaded.spec;
+  auto ctx = make_load_context(&db, cfg);
+  ctx.read_dataset_files = false;  // as for every config that reached the daemon
+  s.prepare = [&db, reader = opik_datasets, ctx, &clock, &ids](engine::run_submission& sub) {
+    return read_dataset_then_prepare(db, *reader, ctx, clock, ids, sub);
+  };
   return s;
 }
 

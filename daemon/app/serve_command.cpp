@@ -40,13 +40,16 @@ namespace asio = boost::asio;
 
 namespace {
 
+using submission_maker = std::function<engine::run_submission(config::loaded_run&, std::string id)>;
+
 // Runs the daemon was executing when it stopped or crashed start again from their journal: what
 // was answered is replayed, only what was in flight is asked again. Runs without a source are
 // foreground `optd run`s, not the daemon's to touch.
 void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
-                       core::clock& clock, core::uuid_v7_generator& ids, const telemetry::logger& log) {
+                       core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log) {
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
+  ctx.opik_datasets = cfg.opik.has_value();  // or it was to be read from Opik, and the restart came first
   for (auto& r : db.unfinished_runs()) {
     if (r.source.empty()) continue;
     auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
@@ -60,7 +63,8 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
       continue;
     }
     if (loaded.spec.name.empty()) loaded.spec.name = r.name;
-    auto submission = prepare_run(db, loaded, r.id, clock, ids);
+    auto submission = make_submission(loaded, r.id);
+    submission.source = r.source;
     submission.resumed = true;
     log.run(telemetry::priority::notice, r.id, "resuming (was " + r.status + ")");
     db.append_log(r.id, clock.now_ms(), "resuming after a restart");
@@ -144,6 +148,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   net::http_client opik_client(ioc.get_executor(), opik_tls.get());
   std::optional<opik::outbox_sender> opik_sender;
   std::optional<opik::recorder> opik_recorder;
+  std::optional<opik::dataset_reader> opik_datasets;  // a run whose dataset optd lacks reads it from Opik
   if (cfg.opik) {
     try {
       opik_sender.emplace(ioc.get_executor(), db, opik_client, *cfg.opik, &metrics);
@@ -151,6 +156,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       log(telemetry::priority::error, e.what());
       return exit_config;
     }
+    opik_datasets.emplace(ioc.get_executor(), opik_client, *cfg.opik);
     opik_recorder.emplace(db, clock, cfg.opik->project_name, OPTD_VERSION, [&] { opik_sender->notify(); });
     env.observer = &*opik_recorder;
     metrics.add_collector([&] {
@@ -168,15 +174,17 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     for (const auto& [status, n] : db.count_runs_by_status()) by_status[status] = n;
     for (const auto& [status, n] : by_status) metrics.set_runs(status, static_cast<double>(n));
   });
-  api::optimizations_api api({db, runs, cfg, clock, ids,
-                              [&](config::loaded_run& loaded, std::string id) {
-                                return prepare_run(db, loaded, std::move(id), clock, ids);
-                              },
-                              &metrics});
+  // A run whose dataset is in Opik is prepared when it starts, once the dataset is read.
+  submission_maker make_submission = [&](config::loaded_run& loaded, std::string id) {
+    return serve_submission(db, opik_datasets ? &*opik_datasets : nullptr, cfg, loaded, std::move(id), clock, ids);
+  };
+  api::optimizations_api api({db, runs, cfg, clock, ids, make_submission, &metrics});
   std::optional<inbox> drop_folder;
   if (!cfg.inbox_dir.empty()) {
+    auto ctx = make_load_context(&db, cfg);
+    ctx.opik_datasets = cfg.opik.has_value();
     drop_folder.emplace(
-        ioc.get_executor(), cfg.inbox_dir, make_load_context(&db, cfg),
+        ioc.get_executor(), cfg.inbox_dir, ctx,
         [&api](config::loaded_run& loaded, std::string_view text) { return api.submit_yaml(loaded, text); },
         [&log](std::string_view line) { log(telemetry::priority::notice, line); });
     try {
@@ -186,7 +194,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       return exit_failure;
     }
   }
-  resume_unfinished(db, cfg, runs, clock, ids, log);
+  resume_unfinished(db, cfg, runs, clock, make_submission, log);
   if (opik_sender) {
     opik_sender->start();
     opik_cancels->start();

@@ -42,6 +42,7 @@ class loader {
         lookup_(context.datasets),
         providers_(context.providers),
         read_files_(context.read_dataset_files),
+        opik_datasets_(context.opik_datasets),
         out_(out) {}
 
   void load(const YAML::Node& root) {
@@ -315,6 +316,10 @@ class loader {
       out_.dataset_hash = std::move(rows->content_hash);
     } else if (!s.dataset_name.empty()) {
       auto found = lookup_ ? lookup_(s.dataset_name) : std::nullopt;
+      if (!found && opik_datasets_) {
+        out_.dataset_in_opik = true;
+        return;
+      }
       if (!found) {
         r_.error(root["dataset_name"] ? root["dataset_name"] : root,
                  read_files_ ? "dataset '" + s.dataset_name + "' is not stored; give dataset_file to load it"
@@ -365,6 +370,7 @@ class loader {
   const dataset_lookup& lookup_;
   const std::vector<std::string>& providers_;
   bool read_files_;
+  bool opik_datasets_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;

@@ -19,6 +19,9 @@ struct loaded_run {
   std::vector<nlohmann::json> dataset_rows;  // the dataset's item data, from the file or the lookup
   std::string dataset_hash;                  // of the file, when one was read
   std::string id;                            // optional client-chosen id (Opik body `id`)
+  // The dataset is neither a file nor stored: it is read from Opik when the run starts, and the
+  // checks that need its fields (template variables, reference keys) are made then.
+  bool dataset_in_opik = false;
   diagnostics problems;
   bool ok() const noexcept { return problems.empty(); }
 };
@@ -34,6 +37,8 @@ struct load_context {
   // False for configs that arrive over the network: a dataset_file is then never opened (the
   // daemon must not read files a request names); the dataset is looked up by name instead.
   bool read_dataset_files = true;
+  // True when the daemon records into Opik: a dataset it does not store is then Opik's.
+  bool opik_datasets = false;
 };
 
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.

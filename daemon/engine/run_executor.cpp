@@ -246,6 +246,7 @@ asio::awaitable<store::run_record> run_executor::run() {
   std::exception_ptr failure;
   core::optimizer_outcome outcome;
   try {
+    if (!start_error_.empty()) throw std::runtime_error(start_error_);
     outcome = co_await optimizer_->run(*this, std::move(baseline));
   } catch (...) {
     failure = std::current_exception();

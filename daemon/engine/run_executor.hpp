@@ -39,6 +39,10 @@ class run_executor final : private core::optimizer_context {
 
   const run_progress& progress() const noexcept { return progress_; }
 
+  // Before run(): the run could not be prepared (its dataset could not be read). run() records it
+  // as started and then as `error` with this message, so recorders see both.
+  void fail_at_start(std::string error) { start_error_ = std::move(error); }
+
  private:
   boost::asio::awaitable<core::trial_result> evaluate(core::candidate c) override;
   boost::asio::awaitable<core::completion_result> reason(core::chat_request request) override;
@@ -67,6 +71,7 @@ class run_executor final : private core::optimizer_context {
   std::map<std::string, int> reasoning_seen_;  // request → times asked, to replay the journal in order
   bool cancel_requested_ = false;
   bool suspend_requested_ = false;
+  std::string start_error_;
 };
 
 }  // namespace optd::engine

@@ -1,6 +1,8 @@
 #include "engine/run_manager.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -40,32 +42,67 @@ void run_manager::submit(run_submission s) {
 }
 
 void run_manager::start_next() {
-  while (running_.size() < max_running_ && !queue_.empty()) {
+  while (running_.size() + preparing_.size() < max_running_ && !queue_.empty()) {
     auto s = std::move(queue_.front());
     queue_.pop_front();
+    if (!s.prepare) {
+      launch(std::move(s));
+      continue;
+    }
     auto id = s.id;
-    auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
-                                             std::move(s.metrics), id,
-                                             [this](const run_progress& p) { published(p); });
-    auto* raw = ex.get();
-    running_.emplace(id, std::move(ex));
-    asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
-      if (e && env_.log) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& err) {
-          env_.log(id, std::string("run ended with an infrastructure failure: ") + err.what());
-        }
-      }
-      // The executor is destroyed on a later turn of the loop: this handler runs inside its frame.
-      asio::post(ex_, [this, id] {
-        running_.erase(id);
-        if (delete_when_done_.erase(id)) env_.db.delete_run(id);
-        start_next();
-        if (running_.empty() && queue_.empty()) idle_.cancel();
-      });
-    });
+    auto& p = *preparing_.emplace(id, std::make_unique<preparing_run>()).first->second;
+    p.s = std::move(s);
+    asio::co_spawn(ex_, prepare_then_launch(id), asio::bind_cancellation_slot(p.stop.slot(), asio::detached));
   }
+}
+
+asio::awaitable<void> run_manager::prepare_then_launch(std::string id) {
+  auto& p = *preparing_.at(id);  // stays in the map until this coroutine takes it out
+  std::string error;
+  try {
+    co_await p.s.prepare(p.s);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  auto node = preparing_.extract(id);
+  if (node.mapped()->dropped) {  // cancelled (recorded so) or suspended (resumes at the next start)
+    start_next();
+    idle_check();
+    co_return;
+  }
+  auto s = std::move(node.mapped()->s);
+  s.prepare = nullptr;
+  launch(std::move(s), std::move(error));
+}
+
+void run_manager::idle_check() {
+  if (running_.empty() && queue_.empty() && preparing_.empty()) idle_.cancel();
+}
+
+void run_manager::launch(run_submission s, std::string start_error) {
+  auto id = s.id;
+  auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
+                                           std::move(s.metrics), id,
+                                           [this](const run_progress& p) { published(p); });
+  if (!start_error.empty()) ex->fail_at_start(std::move(start_error));
+  auto* raw = ex.get();
+  running_.emplace(id, std::move(ex));
+  asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
+    if (e && env_.log) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& err) {
+        env_.log(id, std::string("run ended with an infrastructure failure: ") + err.what());
+      }
+    }
+    // The executor is destroyed on a later turn of the loop: this handler runs inside its frame.
+    asio::post(ex_, [this, id] {
+      running_.erase(id);
+      if (delete_when_done_.erase(id)) env_.db.delete_run(id);
+      start_next();
+      idle_check();
+    });
+  });
 }
 
 cancel_result run_manager::cancel(const std::string& id) {
@@ -78,7 +115,11 @@ cancel_result run_manager::cancel(const std::string& id) {
       queue_.erase(it);
       break;
     }
-  // Queued, or live in the store with no executor (left by a crash): record the cancellation.
+  if (auto it = preparing_.find(id); it != preparing_.end()) {
+    it->second->dropped = true;
+    it->second->stop.emit(asio::cancellation_type::terminal);
+  }
+  // Queued, being prepared, or live in the store with no executor (left by a crash): record the cancellation.
   auto r = env_.db.find_run(id);
   if (!r || r->id != id) return cancel_result::not_found;
   if (r->status != "initialized" && r->status != "running") return cancel_result::already_finished;
@@ -105,7 +146,7 @@ void run_manager::remove(const std::string& id) {
 }
 
 bool run_manager::active(const std::string& id) const {
-  if (running_.count(id)) return true;
+  if (running_.count(id) || preparing_.count(id)) return true;
   for (const auto& s : queue_)
     if (s.id == id) return true;
   return false;
@@ -118,7 +159,7 @@ std::vector<std::string> run_manager::running_ids() const {
 }
 
 run_manager::summary run_manager::totals() const {
-  summary s{running_.size(), queue_.size(), 0, 0};
+  summary s{running_.size(), queue_.size() + preparing_.size(), 0, 0};
   for (const auto& [id, ex] : running_) {
     s.trials += ex->progress().trials_done;
     s.cost_usd += ex->progress().cost_usd;
@@ -146,19 +187,27 @@ std::optional<run_progress> run_manager::live_progress(const std::string& id) co
 
 void run_manager::stop() {
   while (!queue_.empty()) cancel(queue_.front().id);
+  std::vector<std::string> preparing;
+  for (const auto& [id, p] : preparing_)
+    if (!p->dropped) preparing.push_back(id);
+  for (const auto& id : preparing) cancel(id);
   for (auto& [id, ex] : running_) ex->cancel();
   hub_.close();
 }
 
 void run_manager::suspend(bool now) {
   queue_.clear();
+  for (auto& [id, p] : preparing_) {  // stays initialized in the store: prepared again at the next start
+    p->dropped = true;
+    p->stop.emit(asio::cancellation_type::terminal);
+  }
   for (auto& [id, ex] : running_) ex->suspend(now);
   hub_.close();
-  if (running_.empty()) idle_.cancel();
+  idle_check();
 }
 
 asio::awaitable<void> run_manager::wait_idle() {
-  while (!running_.empty() || !queue_.empty()) {
+  while (!running_.empty() || !queue_.empty() || !preparing_.empty()) {
     idle_.expires_at(asio::steady_timer::time_point::max());
     co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
   }

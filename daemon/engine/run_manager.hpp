@@ -4,7 +4,8 @@
 // starts. All runs share the providers (and so their concurrency limits).
 //
 // Use from the event loop thread. Runs are spawned on the manager's executor; stop() cancels them
-// all and wait_idle() returns when none is left.
+// all and wait_idle() returns when none is left. A run whose submission needs preparing (a dataset
+// to fetch) takes its slot while it is prepared, and stays `initialized` until it starts.
 #include <deque>
 #include <functional>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/evaluation_metric.hpp"
@@ -35,6 +37,11 @@ struct run_submission {
   std::string studio_config_json;
   std::string source;    // the config text as submitted, kept to resume from
   bool resumed = false;  // already recorded: a run optd is resuming after a stop or a crash
+  // Set when the run still needs something fetched as it starts (its dataset, from Opik): it
+  // completes this submission (spec, dataset, optimizer, metrics) and throws when it cannot, which
+  // fails the run with that message. It holds a run slot while it works; cancellation (a stop)
+  // reaches it through the coroutine's cancellation slot.
+  std::function<boost::asio::awaitable<void>(run_submission&)> prepare;
 };
 
 enum class cancel_result { cancelled, not_found, already_finished };
@@ -69,7 +76,7 @@ class run_manager {
     double cost_usd = 0;  // spent by the running runs
   };
   summary totals() const;
-  std::size_t queued() const noexcept { return queue_.size(); }
+  std::size_t queued() const noexcept { return queue_.size() + preparing_.size(); }
 
   // Cancels every queued and running run (queued ones are recorded as cancelled).
   void stop();
@@ -80,6 +87,9 @@ class run_manager {
 
  private:
   void start_next();
+  void launch(run_submission s, std::string start_error = {});
+  boost::asio::awaitable<void> prepare_then_launch(std::string id);
+  void idle_check();
   void published(const run_progress& p);  // to watchers and metrics
 
   boost::asio::any_io_executor ex_;
@@ -87,6 +97,12 @@ class run_manager {
   std::size_t max_running_;
   std::deque<run_submission> queue_;
   std::map<std::string, std::unique_ptr<run_executor>> running_;
+  struct preparing_run {
+    run_submission s;
+    boost::asio::cancellation_signal stop;
+    bool dropped = false;  // cancelled or suspended meanwhile: not launched when prepared
+  };
+  std::map<std::string, std::unique_ptr<preparing_run>> preparing_;
   std::map<std::string, bool> delete_when_done_;
   boost::asio::steady_timer idle_;
   progress_hub hub_;

@@ -55,7 +55,7 @@ class api_test : public ::testing::Test {
     runs_ = std::make_unique<engine::run_manager>(ioc_.get_executor(), *env_, 2);
     api_ = std::make_unique<optimizations_api>(api_deps{
         *db_, *runs_, cfg_, clock_, ids_, [this](config::loaded_run& loaded, std::string id) {
-          return app::prepare_run(*db_, loaded, std::move(id), clock_, ids_);
+          return app::serve_submission(*db_, opik_datasets_, cfg_, loaded, std::move(id), clock_, ids_);
         }});
     http_ = std::make_unique<net::http_server>(ioc_.get_executor(),
                                                [this](net::http_request r) { return api_->handle(std::move(r)); });
@@ -136,6 +136,7 @@ class api_test : public ::testing::Test {
   std::unique_ptr<store::store> db_;
   std::unique_ptr<engine::run_environment> env_;
   std::unique_ptr<engine::run_manager> runs_;
+  opik::dataset_reader* opik_datasets_ = nullptr;  // datasets optd lacks are read from there
   std::unique_ptr<optimizations_api> api_;
   std::unique_ptr<net::http_server> http_;
   net::url base_;

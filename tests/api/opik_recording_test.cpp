@@ -9,6 +9,7 @@
 
 #include "api/api_fixture.hpp"
 #include "opik/cancel_watcher.hpp"
+#include "opik/dataset_reader.hpp"
 #include "opik/outbox_sender.hpp"
 #include "opik/recorder.hpp"
 
@@ -33,7 +34,7 @@ class opik_recording : public api_test {
       accepted_.push_back(r);
       return net::http_response{r.method == "POST" && body.contains("id") ? 201u : 204u, {}, {}};
     });
-    config::opik_config cfg;
+    auto& cfg = opik_cfg_;
     cfg.url = fake_->base_url() + "/api";
     if (credentials) {
       cfg.api_key = config::secret("opik-key-123");
@@ -67,6 +68,7 @@ class opik_recording : public api_test {
     return out;
   }
 
+  config::opik_config opik_cfg_;
   std::unique_ptr<test::scripted_server> fake_;
   std::unique_ptr<opik::outbox_sender> sender_;
   std::unique_ptr<opik::recorder> recorder_;
@@ -267,6 +269,123 @@ TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
   EXPECT_TRUE(accepted_[0].header("authorization").empty());  // no key configured: none sent
   EXPECT_TRUE(accepted_[0].header("comet-workspace").empty());
+}
+
+// Opik's side of a dataset: retrieve by name, and the item stream page by page ("\r\n"-separated
+// JSON, steam_limit, last_retrieved_id). The first stream request gets a 503.
+class opik_datasets : public opik_recording {
+ protected:
+  void serve_dataset(std::string name, std::vector<nlohmann::json> rows,
+                     core::retry_policy retry = {3, std::chrono::milliseconds(1), std::chrono::milliseconds(5)}) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      items_.push_back({core::derived_uuid_v7(dataset_id_, "item " + std::to_string(i)), std::move(rows[i])});
+    start_opik([this, name](const net::http_request& r, int) -> std::optional<net::http_response> {
+      auto body = nlohmann::json::parse(r.body, nullptr, false);
+      if (r.target == "/api/v1/private/datasets/retrieve") {
+        if (body.value("dataset_name", "") != name) return net::http_response{404, {}, R"({"code":404,"message":"Dataset not found"})"};
+        return net::http_response{200, {{"Content-Type", "application/json"}},
+                                  nlohmann::json{{"id", dataset_id_}, {"name", name}}.dump()};
+      }
+      if (r.target != "/api/v1/private/datasets/items/stream") return std::nullopt;
+      streams_.push_back(body);
+      if (streams_.size() == 1 || unavailable_) return net::http_response{503, {}, R"({"code":503,"message":"unavailable"})"};
+      auto after = body.value("last_retrieved_id", std::string());
+      std::size_t first = 0;
+      while (!after.empty() && first < items_.size() && items_[first].id != after) ++first;
+      if (!after.empty()) ++first;
+      std::string out;
+      for (auto i = first; i < std::min(items_.size(), first + body.value("steam_limit", std::size_t{500})); ++i)
+        out += nlohmann::json{{"id", items_[i].id}, {"data", items_[i].data}, {"source", "sdk"}}.dump() + "\r\n";
+      return net::http_response{200, {{"Content-Type", "application/octet-stream"}}, out};
+    });
+    reader_ = std::make_unique<opik::dataset_reader>(
+        ioc_.get_executor(), client_, opik_cfg_, retry, 2);
+    opik_datasets_ = reader_.get();
+    cfg_.opik = opik_cfg_;  // the API now takes a dataset it does not store to be Opik's
+  }
+
+  static std::string with_dataset(const std::string& name) {
+    std::string body = studio_body;
+    for (auto at = body.find("\"skills\""); at != std::string::npos; at = body.find("\"skills\""))
+      body.replace(at, 8, "\"" + name + "\"");
+    return body;
+  }
+
+  std::string run_error(const std::string& id) { return db_->find_run(id)->error; }
+
+  const std::string dataset_id_ = "01a0c450-6c00-70b6-a03c-c17d66c8da00";
+  std::vector<core::dataset_item> items_;
+  std::vector<nlohmann::json> streams_;
+  std::unique_ptr<opik::dataset_reader> reader_;
+  bool unavailable_ = false;  // every stream request gets a 503
+};
+
+TEST_F(opik_datasets, a_run_whose_dataset_is_in_opik_reads_it_there_page_by_page_and_links_its_items) {
+  std::vector<nlohmann::json> rows;
+  for (int i = 0; i < 5; ++i)
+    rows.push_back({{"question", "What is " + std::to_string(i) + " + 2?"}, {"answer", std::to_string(i + 2)}});
+  serve_dataset("remote-skills", rows);
+  auto id = create(with_dataset("remote-skills"));
+  wait_for_status(id, "completed");
+  drain();
+
+  // The stream, two items a page: a 503 retried, then pages after nothing, item 2 and item 4.
+  ASSERT_EQ(streams_.size(), 4u);
+  EXPECT_EQ(streams_[1].value("dataset_name", ""), "remote-skills");
+  EXPECT_EQ(streams_[1].value("steam_limit", 0), 2);
+  EXPECT_FALSE(streams_[1].contains("last_retrieved_id"));
+  EXPECT_EQ(streams_[2]["last_retrieved_id"], items_[1].id);
+  EXPECT_EQ(streams_[3]["last_retrieved_id"], items_[3].id);
+  for (const auto& r : fake_->received()) EXPECT_EQ(r.header("comet-workspace"), "team-ws");
+
+  // Stored with Opik's ids, and the experiment items sent back link to them.
+  auto stored = db_->dataset_items("remote-skills");
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ((*stored)[i].id, items_[i].id);
+  std::set<std::string> opik_ids, linked;
+  for (const auto& it : items_) opik_ids.insert(it.id);
+  for (const auto& r : accepted_) {
+    if (r.target != "/api/v1/private/experiments/items") continue;
+    auto body = nlohmann::json::parse(r.body);
+    for (const auto& item : body["experiment_items"]) linked.insert(item["dataset_item_id"].get<std::string>());
+  }
+  EXPECT_EQ(linked, opik_ids);
+  EXPECT_EQ(nlohmann::json::parse(accepted_.front().body)["dataset_name"], "remote-skills");
+}
+
+TEST_F(opik_datasets, a_dataset_opik_does_not_have_fails_the_run_and_says_so_in_opik) {
+  serve_dataset("remote-skills", {nlohmann::json{{"question", "q"}, {"answer", "a"}}});
+  auto id = create(with_dataset("nowhere"));  // accepted: optd cannot know before it asks Opik
+  wait_for_status(id, "error");
+  drain();
+  EXPECT_EQ(run_error(id), "reading dataset 'nowhere' from Opik: Opik has no such dataset in workspace 'team-ws'");
+  ASSERT_GE(accepted_.size(), 2u);
+  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  auto last = nlohmann::json::parse(accepted_.back().body);
+  EXPECT_EQ(last["status"], "error");
+  EXPECT_EQ(last["error_info"]["message"], run_error(id));
+}
+
+TEST_F(opik_datasets, the_prompts_variables_are_checked_against_the_fields_read_from_opik) {
+  serve_dataset("remote-skills", {nlohmann::json{{"query", "What is 2 + 2?"}, {"answer", "4"}}});
+  auto id = create(with_dataset("remote-skills"));
+  wait_for_status(id, "error");
+  EXPECT_THAT(run_error(id), ::testing::HasSubstr("variable {{question}} is not a field of any item of dataset "
+                                                  "'remote-skills' (fields: answer, query)"));
+}
+
+TEST_F(opik_datasets, a_run_waiting_for_opik_to_give_its_dataset_can_be_cancelled) {
+  unavailable_ = true;  // Opik keeps answering 503; the reader keeps waiting, up to a minute a time
+  serve_dataset("remote-skills", {nlohmann::json{{"question", "q"}, {"answer", "a"}}},
+                {1000, std::chrono::seconds(60), std::chrono::seconds(60)});
+  auto id = create(with_dataset("remote-skills"));
+  test::poll_until(ioc_, [&] { return !streams_.empty(); });
+  EXPECT_EQ(status_of(id), "initialized");  // not started until it has its dataset
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 204u);
+  wait_for_status(id, "cancelled");
+  test::poll_until(ioc_, [&] { return !runs_->active(id); });  // the reader stopped waiting
+  EXPECT_EQ(streams_.size(), 1u);
 }
 
 }  // namespace
