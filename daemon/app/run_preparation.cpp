@@ -30,8 +30,10 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
   auto dataset = co_await reader.read(name, project);
   // False when it was stored meanwhile (another run read it first, or someone uploaded it): that
   // one is used.
-  if (db.create_dataset(dataset.id, dataset.name, dataset.description, clock.now_ms()))
+  if (db.create_dataset(dataset.id, dataset.name, dataset.description, clock.now_ms())) {
     db.upsert_dataset_items(dataset.id, dataset.items);
+    db.mark_dataset_from_opik(dataset.name);
+  }
   auto loaded = config::parse_run_config(s.source, "run " + s.id, "", context);
   if (!loaded.ok()) {
     std::string problems;

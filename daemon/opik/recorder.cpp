@@ -7,8 +7,18 @@ namespace optd::opik {
 
 namespace {
 
-// Opik's bulk endpoints take batches; 200 items keep a body well under its 4 MB limit.
+// Opik's bulk endpoints take at most 4 MB a body: a batch ends at 200 entries or at about 3 MB
+// of them (`size_of(i)` estimates entry i's share), whichever comes first; one entry always fits.
 constexpr std::size_t batch = 200;
+constexpr std::size_t batch_bytes = 3'000'000;
+
+template <class SizeOf>
+std::size_t batch_end(std::size_t first, std::size_t n, SizeOf size_of) {
+  std::size_t last = first, bytes = 0;
+  while (last < n && last - first < batch && (last == first || bytes + size_of(last) <= batch_bytes))
+    bytes += size_of(last++);
+  return last;
+}
 
 store::outbox_message message(const std::string& run_id, std::string method, std::string path,
                               const nlohmann::json& body) {
@@ -30,8 +40,22 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   r.provider = spec.llm_model.provider.empty() ? "openai" : spec.llm_model.provider;
   r.reasoning_provider = spec.optimizer.provider.empty() ? r.provider : spec.optimizer.provider;
   r.objective = run.objective_name;
-  if (auto items = db_.dataset_items(run.dataset_name))
-    for (auto& it : *items) r.items.emplace(it.id, std::move(it.data));
+  std::vector<core::dataset_item> dataset = db_.dataset_items(run.dataset_name).value_or(std::vector<core::dataset_item>{});
+  for (const auto& it : dataset) r.items.emplace(it.id, it.data);
+  std::vector<store::outbox_message> out;
+  // A dataset optd has from elsewhere (a file, its own API) goes to Opik too, with optd's item
+  // ids, so that the experiment items link to it; one read from Opik is Opik's already.
+  if (!db_.dataset_from_opik(run.dataset_name)) {
+    auto size_of = [&](std::size_t i) { return dataset[i].data.dump().size() + 128; };
+    for (std::size_t first = 0, last = 0; first < dataset.size(); first = last) {
+      last = batch_end(first, dataset.size(), size_of);
+      auto items = nlohmann::json::array();
+      for (std::size_t i = first; i < last; ++i)
+        items.push_back({{"id", dataset[i].id}, {"source", "sdk"}, {"data", dataset[i].data}});
+      out.push_back(message(run.id, "PUT", "/v1/private/datasets/items",
+                            {{"dataset_name", run.dataset_name}, {"project_name", r.project}, {"items", items}}));
+    }
+  }
 
   auto stored = db_.find_run(run.id);  // people's metadata is kept with the submission
   auto metadata = nlohmann::json::parse(stored && !stored->metadata_json.empty() ? stored->metadata_json : "{}",
@@ -39,14 +63,18 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   if (!metadata.is_object()) metadata = nlohmann::json::object();
   metadata["optimizer"] = spec.optimizer.type;
   metadata["optd_version"] = version_;
-  enqueue({message(run.id, "POST", "/v1/private/optimizations",
-                   {{"id", run.id},
-                    {"name", run.name},
-                    {"dataset_name", run.dataset_name},
-                    {"project_name", r.project},
-                    {"objective_name", run.objective_name},
-                    {"status", "running"},
-                    {"metadata", metadata}})});
+  out.push_back(message(run.id, "POST", "/v1/private/optimizations",
+                        {{"id", run.id},
+                         {"name", run.name},
+                         {"dataset_name", run.dataset_name},
+                         {"project_name", r.project},
+                         {"objective_name", run.objective_name},
+                         {"status", "running"},
+                         {"metadata", metadata}}));
+  // When Opik has the optimization already (a run submitted with the id of an Opik record, or a
+  // resumed one), the create is a 409 and this sets it running: optd adopts the record.
+  out.push_back(message(run.id, "PUT", "/v1/private/optimizations/" + run.id, {{"status", "running"}}));
+  enqueue(std::move(out));
 }
 
 void recorder::trial_finished(const store::run_record& run, const store::trial_record& trial) {
@@ -68,14 +96,20 @@ void recorder::trial_finished(const store::run_record& run, const store::trial_r
   std::vector<store::evaluation_record> done;
   for (auto& e : db_.evaluations(trial.id))
     if (e.status != "pending") done.push_back(std::move(e));
-  for (std::size_t first = 0; first < done.size(); first += batch) {
+  auto input_of = [&r](const std::string& item) {
+    auto it = r.items.find(item);
+    return it == r.items.end() ? nlohmann::json::object() : it->second;
+  };
+  auto size_of = [&](std::size_t i) { return done[i].output.size() + input_of(done[i].item_id).dump().size() + 2048; };
+  for (std::size_t first = 0, last = 0; first < done.size(); first = last) {
+    last = batch_end(first, done.size(), size_of);
     auto traces = nlohmann::json::array(), spans = nlohmann::json::array(), scores = nlohmann::json::array(),
          items = nlohmann::json::array();
-    for (std::size_t i = first; i < std::min(done.size(), first + batch); ++i) {
+    for (std::size_t i = first; i < last; ++i) {
       const auto& e = done[i];
       auto trace_id = core::derived_uuid_v7(e.id, "trace");
       auto start = core::iso8601(e.created_ms), end = core::iso8601(std::max(e.created_ms, e.completed_ms));
-      auto input = r.items.count(e.item_id) ? r.items[e.item_id] : nlohmann::json::object();
+      auto input = input_of(e.item_id);
       nlohmann::json trace = {{"id", trace_id},
                               {"project_name", r.project},
                               {"name", "evaluation_task"},

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS received_spans(
   id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL,
   tokens_out INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
+CREATE TABLE IF NOT EXISTS opik_datasets(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS received_tags_by_run ON received_tags(run_id);
 CREATE TABLE IF NOT EXISTS received_scores(
@@ -224,6 +225,7 @@ std::string store::put_dataset(const std::string& name, const std::vector<nlohma
   } else {
     db_->prepare("UPDATE datasets SET content_hash=? WHERE id=?").bind_all(hash, id).run();
     db_->prepare("DELETE FROM dataset_items WHERE dataset_id=?").bind_all(id).run();
+    db_->prepare("DELETE FROM opik_datasets WHERE name=?").bind_all(name).run();  // optd's own now
   }
   auto insert = db_->prepare("INSERT INTO dataset_items(id, dataset_id, position, data) VALUES(?,?,?,?)");
   std::int64_t pos = 0;
@@ -468,6 +470,16 @@ std::optional<trial_record> store::find_trial(const std::string& run_id, int num
   q.bind_all(run_id, number);
   if (!q.step()) return std::nullopt;
   return read_trial(q);
+}
+
+void store::mark_dataset_from_opik(const std::string& name) {
+  db_->prepare("INSERT OR IGNORE INTO opik_datasets(name) VALUES(?)").bind_all(name).run();
+}
+
+bool store::dataset_from_opik(const std::string& name) {
+  auto q = db_->prepare("SELECT 1 FROM opik_datasets WHERE name=?");
+  q.bind_all(name);
+  return q.step();
 }
 
 void store::tag_received_trace(const std::string& trace_id, const std::string& run_id) {

@@ -167,6 +167,9 @@ class store {
   bool create_dataset(const std::string& id, const std::string& name, const std::string& description,
                       std::int64_t now_ms);
   void upsert_dataset_items(const std::string& dataset_id, const std::vector<core::dataset_item>& items);
+  // Datasets read from Opik (kept with Opik's ids), which optd need not send back.
+  void mark_dataset_from_opik(const std::string& name);
+  bool dataset_from_opik(const std::string& name);
   std::vector<core::dataset_item> dataset_items_after(const std::string& dataset_id, const std::string& after_id,
                                                       std::int64_t limit, std::int64_t offset = 0);
 

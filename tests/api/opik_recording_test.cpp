@@ -89,10 +89,12 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
   ASSERT_EQ(trials.size(), 4u);
   ASSERT_EQ(calls.size(), 2u);
 
-  // The exact sequence: the optimization; per trial its experiment, traces, spans, scores and
-  // items; per reasoning call its trace and span, in the order the optimizer made them (the
-  // baseline, then each round's call and its candidates); then the final status.
-  std::vector<std::string> expected{"POST /api/v1/private/optimizations"};
+  // The exact sequence: the dataset's items, the optimization and its status; per trial its
+  // experiment, traces, spans, scores and items; per reasoning call its trace and span, in the
+  // order the optimizer made them (the baseline, then each round's call and its candidates);
+  // then the final status.
+  std::vector<std::string> expected{"PUT /api/v1/private/datasets/items", "POST /api/v1/private/optimizations",
+                                    "PUT /api/v1/private/optimizations/" + id};
   for (char step : std::string("TRTTRT"))
     if (step == 'T')
       for (const char* p : {"POST /api/v1/private/experiments", "POST /api/v1/private/traces/batch",
@@ -110,7 +112,12 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
     EXPECT_EQ(r.header("comet-workspace"), "team-ws");
     EXPECT_EQ(r.header("content-type"), "application/json");
   }
-  auto created = nlohmann::json::parse(accepted_.front().body);
+  auto dataset = nlohmann::json::parse(accepted_[0].body);
+  EXPECT_EQ(dataset["dataset_name"], "skills");
+  ASSERT_EQ(dataset["items"].size(), 6u);
+  EXPECT_EQ(dataset["items"][0]["id"], db_->dataset_items("skills")->front().id);  // what experiment items link to
+  EXPECT_EQ(dataset["items"][0]["data"]["question"], "What is 0 + 2?");
+  auto created = nlohmann::json::parse(accepted_[1].body);
   EXPECT_EQ(created["id"], id);
   EXPECT_EQ(created["name"], "via-api");
   EXPECT_EQ(created["status"], "running");
@@ -121,15 +128,18 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
   EXPECT_EQ(created["metadata"]["team"], "search");
   EXPECT_FALSE(created.contains("studio_config"));  // Opik must not run it too
 
-  auto experiment = nlohmann::json::parse(accepted_[1].body);
+  // Opik may have the record already (an adopted id): the create's 409 leaves it to this.
+  EXPECT_EQ(nlohmann::json::parse(accepted_[2].body), nlohmann::json({{"status", "running"}}));
+
+  auto experiment = nlohmann::json::parse(accepted_[3].body);
   EXPECT_EQ(experiment["id"], trials[0].id);
   EXPECT_EQ(experiment["type"], "trial");
   EXPECT_EQ(experiment["optimization_id"], id);
   EXPECT_EQ(experiment["metadata"]["configuration"]["prompt"][0]["content"], "You are a helpful assistant.");
-  auto traces = nlohmann::json::parse(accepted_[2].body)["traces"];
-  auto spans = nlohmann::json::parse(accepted_[3].body)["spans"];
-  auto scores = nlohmann::json::parse(accepted_[4].body)["scores"];
-  auto items = nlohmann::json::parse(accepted_[5].body)["experiment_items"];
+  auto traces = nlohmann::json::parse(accepted_[4].body)["traces"];
+  auto spans = nlohmann::json::parse(accepted_[5].body)["spans"];
+  auto scores = nlohmann::json::parse(accepted_[6].body)["scores"];
+  auto items = nlohmann::json::parse(accepted_[7].body)["experiment_items"];
   ASSERT_EQ(traces.size(), 6u);
   ASSERT_EQ(spans.size(), 6u);
   ASSERT_EQ(scores.size(), 6u);  // the objective is the only metric
@@ -156,8 +166,8 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
 
   // The reasoning model's call: a trace tagged with the optimization id and its LLM span, so that
   // Opik's total_optimization_cost includes it.
-  auto reasoning_trace = nlohmann::json::parse(accepted_[6].body)["traces"];
-  auto reasoning_span = nlohmann::json::parse(accepted_[7].body)["spans"];
+  auto reasoning_trace = nlohmann::json::parse(accepted_[8].body)["traces"];
+  auto reasoning_span = nlohmann::json::parse(accepted_[9].body)["spans"];
   ASSERT_EQ(reasoning_trace.size(), 1u);
   ASSERT_EQ(reasoning_span.size(), 1u);
   auto trace_id = core::derived_uuid_v7(calls[0].id, "trace");
@@ -184,7 +194,7 @@ TEST_F(opik_recording, a_failed_run_ends_as_error_with_error_info) {
   wait_for_status(id, "error");
   drain();
   ASSERT_FALSE(accepted_.empty());
-  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  EXPECT_EQ(accepted_[1].target, "/api/v1/private/optimizations");
   EXPECT_EQ(accepted_.back().target, "/api/v1/private/optimizations/" + id);
   auto last = nlohmann::json::parse(accepted_.back().body);
   EXPECT_EQ(last["status"], "error");
@@ -210,7 +220,7 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
   // Each message arrived once, in order: the same sequence as without faults.
   auto trials = db_->trials(id);
   auto calls = db_->llm_calls(id).size();  // the reasoning model's: a trace and a span each
-  ASSERT_EQ(accepted_.size(), 2 + 5 * trials.size() + 2 * calls);
+  ASSERT_EQ(accepted_.size(), 4 + 5 * trials.size() + 2 * calls);
   std::set<std::string> trace_ids;
   for (const auto& r : accepted_) {
     if (r.target != "/api/v1/private/traces/batch") continue;
@@ -220,7 +230,7 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
     }
   }
   EXPECT_EQ(trace_ids.size(), 6 * trials.size() + calls) << ::testing::PrintToString(paths());
-  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  EXPECT_EQ(accepted_[1].target, "/api/v1/private/optimizations");
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
   EXPECT_EQ(db_->outbox_state().dead, 0);
 }
@@ -269,6 +279,29 @@ TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
   EXPECT_EQ(nlohmann::json::parse(accepted_.back().body)["status"], "completed");
   EXPECT_TRUE(accepted_[0].header("authorization").empty());  // no key configured: none sent
   EXPECT_TRUE(accepted_[0].header("comet-workspace").empty());
+}
+
+TEST_F(opik_recording, a_run_given_the_id_of_an_optimization_opik_has_adopts_that_record) {
+  start_opik();
+  const std::string id = "01a0c450-6c00-70b6-a03c-c17d66c8da77";  // made in Opik's UI, say
+  seen_ids_.insert(id);  // so Opik answers the create with 409
+  std::string body = studio_body;
+  body.insert(1, R"("id":")" + id + R"(",)");
+  EXPECT_EQ(create(body), id);
+  wait_for_status(id, "completed");
+  drain();
+  auto creates = std::count_if(fake_->received().begin(), fake_->received().end(),
+                               [](const auto& r) { return r.target == "/api/v1/private/optimizations"; });
+  EXPECT_EQ(creates, 1);  // answered 409: counted as delivered, not retried
+  ASSERT_GE(accepted_.size(), 2u);
+  EXPECT_EQ(accepted_[1].method + " " + accepted_[1].target, "PUT /api/v1/private/optimizations/" + id);
+  EXPECT_EQ(nlohmann::json::parse(accepted_[1].body), nlohmann::json({{"status", "running"}}));
+  auto trial = std::find_if(accepted_.begin(), accepted_.end(),
+                            [](const auto& r) { return r.target == "/api/v1/private/experiments"; });
+  ASSERT_NE(trial, accepted_.end());
+  EXPECT_EQ(nlohmann::json::parse(trial->body)["optimization_id"], id);
+  EXPECT_EQ(nlohmann::json::parse(accepted_.back().body), nlohmann::json({{"status", "completed"}}));
+  EXPECT_EQ(db_->outbox_state().dead, 0);
 }
 
 // Opik's side of a dataset: retrieve by name, and the item stream page by page ("\r\n"-separated
@@ -351,7 +384,8 @@ TEST_F(opik_datasets, a_run_whose_dataset_is_in_opik_reads_it_there_page_by_page
     for (const auto& item : body["experiment_items"]) linked.insert(item["dataset_item_id"].get<std::string>());
   }
   EXPECT_EQ(linked, opik_ids);
-  EXPECT_EQ(nlohmann::json::parse(accepted_.front().body)["dataset_name"], "remote-skills");
+  EXPECT_EQ(accepted_[0].target, "/api/v1/private/optimizations");  // no dataset upload: Opik has it
+  EXPECT_EQ(nlohmann::json::parse(accepted_[0].body)["dataset_name"], "remote-skills");
 }
 
 TEST_F(opik_datasets, a_dataset_opik_does_not_have_fails_the_run_and_says_so_in_opik) {
@@ -360,8 +394,9 @@ TEST_F(opik_datasets, a_dataset_opik_does_not_have_fails_the_run_and_says_so_in_
   wait_for_status(id, "error");
   drain();
   EXPECT_EQ(run_error(id), "reading dataset 'nowhere' from Opik: Opik has no such dataset in workspace 'team-ws'");
-  ASSERT_GE(accepted_.size(), 2u);
-  EXPECT_EQ(accepted_.front().target, "/api/v1/private/optimizations");
+  EXPECT_THAT(paths(), ElementsAreArray(std::vector<std::string>{"POST /api/v1/private/optimizations",
+                                                                 "PUT /api/v1/private/optimizations/" + id,
+                                                                 "PUT /api/v1/private/optimizations/" + id}));
   auto last = nlohmann::json::parse(accepted_.back().body);
   EXPECT_EQ(last["status"], "error");
   EXPECT_EQ(last["error_info"]["message"], run_error(id));
