@@ -19,6 +19,8 @@ class run_observer {
  public:
   virtual ~run_observer() = default;
   virtual void run_started(const store::run_record& run, const core::run_spec& spec) = 0;
+  // An evaluation of the running trial, once its row is committed (replayed ones included).
+  virtual void evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) = 0;
   virtual void trial_finished(const store::run_record& run, const store::trial_record& trial) = 0;
   // A call to the optimizer's reasoning model, once journaled (or replayed from the journal).
   virtual void reasoning_call(const store::run_record& run, const store::llm_call_record& call) = 0;

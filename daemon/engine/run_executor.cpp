@@ -145,6 +145,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
     record_.cost_usd += e.cost_usd;
     record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
     record_.tokens.completion_tokens += e.tokens.completion_tokens;
+    if (env_.observer) env_.observer->evaluation_finished(record_, e);
     publish();
   };
   auto outcome = co_await trials_->run(number, c, on_done);

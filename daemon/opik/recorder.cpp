@@ -11,6 +11,9 @@ namespace {
 // of them (`size_of(i)` estimates entry i's share), whichever comes first; one entry always fits.
 constexpr std::size_t batch = 200;
 constexpr std::size_t batch_bytes = 3'000'000;
+// During a trial, finished evaluations are sent at least this often (run time), so that Opik sees
+// progress long before its stalled-run check (1 h without a new experiment or item).
+constexpr std::int64_t progress_interval_ms = 60'000;
 
 template <class SizeOf>
 std::size_t batch_end(std::size_t first, std::size_t n, SizeOf size_of) {
@@ -33,7 +36,8 @@ void recorder::enqueue(std::vector<store::outbox_message> messages) {
 }
 
 void recorder::run_started(const store::run_record& run, const core::run_spec& spec) {
-  auto& r = runs_[run.id];
+  auto& r = runs_[run.id] = run_info{};
+  r.last_write_ms = clock_.now_ms();
   r.project = !run.project_name.empty() ? run.project_name : !spec.project_name.empty() ? spec.project_name : project_;
   r.optimizer = spec.optimizer.type;
   r.model = spec.llm_model.model;
@@ -77,25 +81,46 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   enqueue(std::move(out));
 }
 
+void recorder::evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) {
+  auto& r = runs_[run.id];
+  if (r.written.count(evaluation.id)) return;
+  r.unwritten.push_back(evaluation);
+  if (r.unwritten.size() < batch && clock_.now_ms() - r.last_write_ms < progress_interval_ms) return;
+  if (auto trial = db_.trial_by_id(evaluation.trial_id)) write_evaluations(run, *trial, r);
+}
+
 void recorder::trial_finished(const store::run_record& run, const store::trial_record& trial) {
   auto& r = runs_[run.id];
-  std::vector<store::outbox_message> out;
-  auto prompt = nlohmann::json::parse(trial.prompt_json.empty() ? "[]" : trial.prompt_json, nullptr, false);
-  out.push_back(message(run.id, "POST", "/v1/private/experiments",
-                        {{"id", trial.id},
-                         {"name", run.name + "-trial-" + std::to_string(trial.number)},
-                         {"dataset_name", run.dataset_name},
-                         {"project_name", r.project},
-                         {"type", "trial"},
-                         {"optimization_id", run.id},
-                         {"metadata", {{"optimizer", r.optimizer},
-                                       {"trial", trial.number},
-                                       {"origin", trial.origin},
-                                       {"configuration", {{"prompt", prompt}}}}}}));
-
-  std::vector<store::evaluation_record> done;
+  r.unwritten.clear();  // the store has them all, replayed ones included
   for (auto& e : db_.evaluations(trial.id))
-    if (e.status != "pending") done.push_back(std::move(e));
+    if (e.status != "pending" && (r.trial_id != trial.id || !r.written.count(e.id))) r.unwritten.push_back(std::move(e));
+  write_evaluations(run, trial, r);
+  r.trial_id.clear();
+  r.written.clear();
+}
+
+void recorder::write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r) {
+  std::vector<store::outbox_message> out;
+  if (r.trial_id != trial.id) {
+    r.trial_id = trial.id;
+    r.written.clear();
+    auto prompt = nlohmann::json::parse(trial.prompt_json.empty() ? "[]" : trial.prompt_json, nullptr, false);
+    out.push_back(message(run.id, "POST", "/v1/private/experiments",
+                          {{"id", trial.id},
+                           {"name", run.name + "-trial-" + std::to_string(trial.number)},
+                           {"dataset_name", run.dataset_name},
+                           {"project_name", r.project},
+                           {"type", "trial"},
+                           {"optimization_id", run.id},
+                           {"metadata", {{"optimizer", r.optimizer},
+                                         {"trial", trial.number},
+                                         {"origin", trial.origin},
+                                         {"configuration", {{"prompt", prompt}}}}}}));
+  }
+  std::vector<store::evaluation_record> done = std::move(r.unwritten);
+  r.unwritten.clear();
+  for (const auto& e : done) r.written.insert(e.id);
+  r.last_write_ms = clock_.now_ms();
   auto input_of = [&r](const std::string& item) {
     auto it = r.items.find(item);
     return it == r.items.end() ? nlohmann::json::object() : it->second;

@@ -8,12 +8,15 @@
 //               PUT {status: running} (adopts a record Opik already had)
 //   each trial  POST /v1/private/experiments (type trial, optimization_id, configuration.prompt),
 //               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
-//               feedback scores (objective_name and each metric) and the experiment item
+//               feedback scores (objective_name and each metric) and the experiment item: in
+//               batches during the trial (every 200 evaluations, or after a minute), so that a
+//               long trial shows progress in Opik (its stalled-run check), and the rest at its end
 //   reasoning   per call of the optimizer's reasoning model a trace tagged with the optimization
 //               id and its LLM span (Opik adds such traces' cost to total_optimization_cost)
 //   run end     PUT /v1/private/optimizations/{id} {status[, error_info]}
 // Every id is client-generated and derived from optd's journal, so a replay writes the same ids.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,7 @@ class recorder final : public engine::run_observer {
         queued_(std::move(queued)) {}
 
   void run_started(const store::run_record& run, const core::run_spec& spec) override;
+  void evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) override;
   void trial_finished(const store::run_record& run, const store::trial_record& trial) override;
   void reasoning_call(const store::run_record& run, const store::llm_call_record& call) override;
   void run_finished(const store::run_record& run) override;
@@ -42,8 +46,14 @@ class recorder final : public engine::run_observer {
   struct run_info {
     std::string project, optimizer, model, provider, reasoning_provider, objective;
     std::map<std::string, nlohmann::json> items;  // dataset item id → data
+    std::string trial_id;                         // the trial whose experiment is written
+    std::set<std::string> written;                // its evaluations sent so far
+    std::vector<store::evaluation_record> unwritten;  // its finished evaluations not sent yet
+    std::int64_t last_write_ms = 0;
   };
   void enqueue(std::vector<store::outbox_message> messages);
+  // The trial's experiment (once) and `r.unwritten`, as traces, spans, scores and items.
+  void write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r);
 
   store::store& db_;
   core::clock& clock_;

@@ -304,6 +304,72 @@ TEST_F(opik_recording, a_run_given_the_id_of_an_optimization_opik_has_adopts_tha
   EXPECT_EQ(db_->outbox_state().dead, 0);
 }
 
+TEST_F(opik_recording, a_long_trial_is_written_as_it_goes_not_only_at_its_end) {
+  // The recorder alone, driven as a run executor drives it, with the clock moving 10 s an answer.
+  opik::recorder rec(*db_, clock_, "Optimization", "test");
+  store::run_record run;
+  run.id = ids_.next(1);
+  run.name = "long";
+  run.status = "running";
+  run.objective_name = "equals";
+  run.dataset_name = "skills";
+  db_->insert_run(run);
+  core::run_spec spec;
+  spec.optimizer.type = "meta_prompt";
+  rec.run_started(run, spec);
+  store::trial_record trial;
+  trial.id = ids_.next(2);
+  trial.run_id = run.id;
+  trial.number = 1;
+  trial.prompt_json = R"([{"role":"user","content":"{{question}}"}])";
+  db_->insert_trial(trial);
+  auto items = *db_->dataset_items("skills");
+  std::vector<store::evaluation_record> evaluations;
+  for (const auto& item : items) {
+    store::evaluation_record e;
+    e.id = ids_.next(3);
+    e.run_id = run.id;
+    e.trial_id = trial.id;
+    e.item_id = item.id;
+    e.status = "completed";
+    e.output = "answer";
+    e.objective = 1.0;
+    evaluations.push_back(e);
+  }
+  std::vector<const store::evaluation_record*> rows;
+  for (const auto& e : evaluations) rows.push_back(&e);
+  db_->begin_evaluations(rows);
+
+  auto sent = [&] {
+    std::vector<std::string> out;
+    for (const auto& m : db_->outbox_head(100)) out.push_back(m.method + " " + m.path);
+    return out;
+  };
+  auto items_sent = [&] {
+    std::size_t n = 0;
+    for (const auto& m : db_->outbox_head(100))
+      if (m.path == "/v1/private/experiments/items") n += nlohmann::json::parse(m.body)["experiment_items"].size();
+    return n;
+  };
+  auto at_start = sent().size();  // the dataset, the optimization, its status
+  for (std::size_t i = 0; i < 5; ++i) {
+    clock_.advance(10s);
+    rec.evaluation_finished(run, evaluations[i]);
+  }
+  EXPECT_EQ(sent().size(), at_start);  // 50 s: nothing yet
+  clock_.advance(10s);
+  rec.evaluation_finished(run, evaluations[5]);  // a minute since the run started
+  auto all = sent();
+  EXPECT_THAT(std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(at_start), all.end()),
+              ElementsAreArray(std::vector<std::string>{
+                  "POST /v1/private/experiments", "POST /v1/private/traces/batch", "POST /v1/private/spans/batch",
+                  "PUT /v1/private/traces/feedback-scores", "POST /v1/private/experiments/items"}));
+  EXPECT_EQ(items_sent(), 6u);
+  rec.trial_finished(run, trial);  // nothing left: no second experiment, no item twice
+  EXPECT_EQ(sent().size(), at_start + 5);
+  EXPECT_EQ(items_sent(), 6u);
+}
+
 // Opik's side of a dataset: retrieve by name, and the item stream page by page ("\r\n"-separated
 // JSON, steam_limit, last_retrieved_id). The first stream request gets a 503.
 class opik_datasets : public opik_recording {
