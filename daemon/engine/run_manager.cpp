@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -52,27 +51,32 @@ void run_manager::start_next() {
     auto id = s.id;
     auto& p = *preparing_.emplace(id, std::make_unique<preparing_run>()).first->second;
     p.s = std::move(s);
-    asio::co_spawn(ex_, prepare_then_launch(id), asio::bind_cancellation_slot(p.stop.slot(), asio::detached));
+    asio::co_spawn(ex_, prepare(p), asio::bind_cancellation_slot(p.stop.slot(), [this, id](std::exception_ptr) {
+                     // On a later turn of the loop: this handler runs inside the coroutine's frame,
+                     // which still holds the slot of the entry's `stop` signal.
+                     asio::post(ex_, [this, id] { prepared(id); });
+                   }));
   }
 }
 
-asio::awaitable<void> run_manager::prepare_then_launch(std::string id) {
-  auto& p = *preparing_.at(id);  // stays in the map until this coroutine takes it out
-  std::string error;
+asio::awaitable<void> run_manager::prepare(preparing_run& p) {
   try {
     co_await p.s.prepare(p.s);
   } catch (const std::exception& e) {
-    error = e.what();
+    p.error = e.what();
   }
+}
+
+void run_manager::prepared(const std::string& id) {
   auto node = preparing_.extract(id);
-  if (node.mapped()->dropped) {  // cancelled (recorded so) or suspended (resumes at the next start)
+  auto& p = *node.mapped();
+  if (p.dropped) {  // cancelled (and recorded so) or suspended (prepared again at the next start)
     start_next();
     idle_check();
-    co_return;
+    return;
   }
-  auto s = std::move(node.mapped()->s);
-  s.prepare = nullptr;
-  launch(std::move(s), std::move(error));
+  p.s.prepare = nullptr;
+  launch(std::move(p.s), std::move(p.error));
 }
 
 void run_manager::idle_check() {

@@ -87,8 +87,10 @@ class run_manager {
 
  private:
   void start_next();
+  struct preparing_run;
   void launch(run_submission s, std::string start_error = {});
-  boost::asio::awaitable<void> prepare_then_launch(std::string id);
+  boost::asio::awaitable<void> prepare(preparing_run& p);
+  void prepared(const std::string& id);  // launches it, unless it was dropped meanwhile
   void idle_check();
   void published(const run_progress& p);  // to watchers and metrics
 
@@ -100,6 +102,7 @@ class run_manager {
   struct preparing_run {
     run_submission s;
     boost::asio::cancellation_signal stop;
+    std::string error;     // what prepare threw: the run fails with it
     bool dropped = false;  // cancelled or suspended meanwhile: not launched when prepared
   };
   std::map<std::string, std::unique_ptr<preparing_run>> preparing_;
