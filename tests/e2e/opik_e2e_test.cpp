@@ -1,4 +1,4 @@
-// One optd records its run into a second optd that serves Opik's API, as it would into Opik: the
+// One optd records its runs into a second optd that serves Opik's API, as it would into Opik: the
 // second one's optimization shows the same trials, baseline, best and cost as the first one's.
 #include <csignal>
 #include <filesystem>
@@ -22,118 +22,155 @@ std::string port_in(const std::string& file) {
   return text.substr(0, text.find('\n'));
 }
 
-TEST(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scores) {
-  auto dir = test::temp_dir("opik_e2e");
-  auto sim = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir + "/sim.port"}, dir, "sim");
-  std::vector<std::string> env{"OPTD_SIM_URL=http://127.0.0.1:" + port_in(dir + "/sim.port") + "/v1"};
-  auto base_config = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
-  auto serve = [&](const std::string& name, const std::string& config) {
-    return child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir + "/" + name, "serve", "--listen",
-                                 "127.0.0.1:0", "--port-file", dir + "/" + name + ".port"},
-                                dir, name, env);
-  };
-  auto opik = serve("opik", base_config);  // the second optd, standing in for Opik
-  auto opik_url = "http://127.0.0.1:" + port_in(dir + "/opik.port");
-  std::ofstream(dir + "/recording.yaml") << test::read_file(base_config) << "\nopik:\n  url: " << opik_url
-                                         << "/api\n  workspace: default\n";
-  auto recording = serve("recording", dir + "/recording.yaml");
-  auto recording_url = "http://127.0.0.1:" + port_in(dir + "/recording.port");
-
-  int n = 0;
-  auto optd = [&](std::vector<std::string> args) {
-    std::vector<std::string> full{OPTD_BIN, "--config", base_config};
-    full.insert(full.end(), args.begin(), args.end());
-    return child_process::start(full, dir, "cmd" + std::to_string(++n), env);
-  };
-  auto submit = optd({"submit", "--watch", "--server", recording_url, std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"});
-  ASSERT_EQ(submit.wait(), 0) << submit.err();
-  ASSERT_THAT(submit.out(), HasSubstr(" completed")) << submit.err();
-  auto id = submit.out().substr(0, 36);
-
-  // Everything delivered…
-  std::string status;
-  ASSERT_TRUE(test::eventually([&] {
-    auto c = optd({"status", "--server", recording_url, id});
-    c.wait();
-    status = c.out();
-    return status.find(" 0 writes waiting") != std::string::npos;
-  })) << status;
-  EXPECT_THAT(status, HasSubstr(", 0 refused"));
-  // …and the second optd computes the same trials, baseline, best and total cost (evaluations
-  // and the reasoning model's tagged calls) from what it received.
-  auto line = status.substr(status.find('\n') + 3);
-  line = line.substr(0, line.find('\n'));
-  EXPECT_THAT(line, HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250) · $"));
-  EXPECT_THAT(line, ::testing::Not(HasSubstr("$0.000000")));
-  auto remote = optd({"status", "--server", opik_url, id});
-  ASSERT_EQ(remote.wait(), 0) << remote.err();
-  EXPECT_THAT(remote.out(), HasSubstr(line)) << remote.out();
-
-  for (auto* p : {&recording, &opik, &sim}) {
-    p->signal(SIGTERM);
-    EXPECT_EQ(p->wait(), 0) << p->err();
+class opik_e2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port"}, dir_,
+                                "sim");
+    env_ = {"OPTD_SIM_URL=http://127.0.0.1:" + port_in(dir_ + "/sim.port") + "/v1"};
   }
+
+  void TearDown() override {
+    sim_.signal(SIGTERM);
+    sim_.wait();
+  }
+
+  // `optd serve` with state in DIR/NAME, listening on `listen`; returns its base URL in `url`.
+  child_process serve(const std::string& name, const std::string& config, std::string& url,
+                      const std::string& listen = "127.0.0.1:0") {
+    std::filesystem::remove(dir_ + "/" + name + ".port");
+    auto p = child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir_ + "/" + name, "serve", "--listen",
+                                   listen, "--port-file", dir_ + "/" + name + ".port"},
+                                  dir_, name + std::to_string(++started_), env_);
+    url = "http://127.0.0.1:" + port_in(dir_ + "/" + name + ".port");
+    return p;
+  }
+
+  // The daemon config that records into `opik_url`.
+  std::string recording_config(const std::string& opik_url) {
+    auto path = dir_ + "/recording.yaml";
+    std::ofstream(path) << test::read_file(base_config_) << "\nopik:\n  url: " << opik_url
+                        << "/api\n  workspace: default\n";
+    return path;
+  }
+
+  child_process optd(std::vector<std::string> args) {
+    std::vector<std::string> full{OPTD_BIN, "--config", base_config_};
+    full.insert(full.end(), args.begin(), args.end());
+    return child_process::start(full, dir_, "cmd" + std::to_string(++started_), env_);
+  }
+
+  // Submits `config` to `server` and waits for the run's end; returns its id.
+  std::string run(const std::string& server, const std::string& config) {
+    auto submit = optd({"submit", "--watch", "--server", server, config});
+    EXPECT_EQ(submit.wait(), 0) << submit.err();
+    EXPECT_THAT(submit.out(), HasSubstr(" completed")) << submit.err();
+    return submit.out().substr(0, 36);
+  }
+
+  // `optd status` of run `id` on `server` once its outbox is empty (nothing waiting for Opik).
+  std::string status_when_delivered(const std::string& server, const std::string& id) {
+    std::string status;
+    EXPECT_TRUE(test::eventually([&] {
+      status = status_of(server, id);
+      return status.find(" 0 writes waiting") != std::string::npos;
+    })) << status;
+    return status;
+  }
+
+  std::string status_of(const std::string& server, const std::string& id) {
+    auto c = optd({"status", "--server", server, id});
+    c.wait();
+    return c.out();
+  }
+
+  // The status line of a run: status, trials, best, baseline and total cost.
+  static std::string summary_of(const std::string& status) {
+    auto line = status.substr(status.find('\n') + 3);
+    return line.substr(0, line.find('\n'));
+  }
+
+  // The second optd has the run with the same summary.
+  void expect_same_in_opik(const std::string& opik_url, const std::string& id, const std::string& summary) {
+    auto remote = optd({"status", "--server", opik_url, id});
+    ASSERT_EQ(remote.wait(), 0) << remote.err();
+    EXPECT_THAT(remote.out(), HasSubstr(summary)) << remote.out();
+  }
+
+  static void stop(child_process& p) {
+    p.signal(SIGTERM);
+    EXPECT_EQ(p.wait(), 0) << p.err();
+  }
+
+  std::string dir_;
+  std::vector<std::string> env_;
+  child_process sim_;
+  int started_ = 0;
+  const std::string base_config_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
+  const std::string demo_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
+  const std::string expected_ = "completed · 6 trials · best 1.0000 (baseline 0.0250) · $";
+};
+
+TEST_F(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scores) {
+  std::string opik_url, recording_url;
+  auto opik = serve("opik", base_config_, opik_url);  // the second optd, standing in for Opik
+  auto recording = serve("recording", recording_config(opik_url), recording_url);
+  auto id = run(recording_url, demo_);
+  // Everything delivered, and the second optd computes the same trials, baseline, best and total
+  // cost (the evaluations' and the reasoning model's tagged calls) from what it received.
+  auto status = status_when_delivered(recording_url, id);
+  EXPECT_THAT(status, HasSubstr(", 0 refused"));
+  auto summary = summary_of(status);
+  EXPECT_THAT(summary, HasSubstr(expected_));
+  EXPECT_THAT(summary, ::testing::Not(HasSubstr("$0.000000")));
+  expect_same_in_opik(opik_url, id, summary);
+  stop(recording);
+  stop(opik);
 }
 
 // A run that names a dataset only Opik has: optd reads it from there (retrieve, then the item
 // stream) when the run starts, and records the run against Opik's item ids.
-TEST(opik_e2e, a_run_whose_dataset_only_opik_has_reads_it_from_there) {
-  auto dir = test::temp_dir("opik_e2e_dataset");
-  auto sim = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir + "/sim.port"}, dir, "sim");
-  std::vector<std::string> env{"OPTD_SIM_URL=http://127.0.0.1:" + port_in(dir + "/sim.port") + "/v1"};
-  auto base_config = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
-  auto serve = [&](const std::string& name, const std::string& config) {
-    return child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir + "/" + name, "serve", "--listen",
-                                 "127.0.0.1:0", "--port-file", dir + "/" + name + ".port"},
-                                dir, name, env);
-  };
-  auto opik = serve("opik", base_config);
-  auto opik_url = "http://127.0.0.1:" + port_in(dir + "/opik.port");
-  std::ofstream(dir + "/recording.yaml") << test::read_file(base_config) << "\nopik:\n  url: " << opik_url << "/api\n";
-  auto recording = serve("recording", dir + "/recording.yaml");
-  auto recording_url = "http://127.0.0.1:" + port_in(dir + "/recording.port");
-  int n = 0;
-  auto optd = [&](std::vector<std::string> args) {
-    std::vector<std::string> full{OPTD_BIN, "--config", base_config};
-    full.insert(full.end(), args.begin(), args.end());
-    return child_process::start(full, dir, "cmd" + std::to_string(++n), env);
-  };
-
-  // The dataset goes to "Opik" with a first run there; the second config only names it.
-  auto demo = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
-  auto seeded = optd({"submit", "--watch", "--server", opik_url, demo});
-  ASSERT_EQ(seeded.wait(), 0) << seeded.err();
-  auto text = test::read_file(demo);
+TEST_F(opik_e2e, a_run_whose_dataset_only_opik_has_reads_it_from_there) {
+  std::string opik_url, recording_url;
+  auto opik = serve("opik", base_config_, opik_url);
+  auto recording = serve("recording", recording_config(opik_url), recording_url);
+  run(opik_url, demo_);  // the dataset goes to "Opik" with a first run there
+  auto text = test::read_file(demo_);
   auto line = text.find("dataset_file:");
   text.erase(line, text.find('\n', line) - line + 1);
-  std::ofstream(dir + "/by-name.yaml") << text;
-  auto submit = optd({"submit", "--watch", "--server", recording_url, dir + "/by-name.yaml"});
-  ASSERT_EQ(submit.wait(), 0) << submit.err();
-  ASSERT_THAT(submit.out(), HasSubstr(" completed")) << submit.err();
-  auto id = submit.out().substr(0, 36);
-
-  std::string status;
-  ASSERT_TRUE(test::eventually([&] {
-    auto c = optd({"status", "--server", recording_url, id});
-    c.wait();
-    status = c.out();
-    return status.find(" 0 writes waiting") != std::string::npos;
-  })) << status;
+  std::ofstream(dir_ + "/by-name.yaml") << text;  // only names it
+  auto id = run(recording_url, dir_ + "/by-name.yaml");
+  auto status = status_when_delivered(recording_url, id);
   EXPECT_THAT(status, HasSubstr(", 0 refused"));
-  auto summary = status.substr(status.find('\n') + 3);
-  summary = summary.substr(0, summary.find('\n'));
-  EXPECT_THAT(summary, HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
-  auto remote = optd({"status", "--server", opik_url, id});
-  ASSERT_EQ(remote.wait(), 0) << remote.err();
-  EXPECT_THAT(remote.out(), HasSubstr(summary)) << remote.out();
-  auto log = optd({"logs", "--server", recording_url, id});
-  log.wait();
-  EXPECT_THAT(log.out(), HasSubstr("run started")) << log.out();
+  EXPECT_THAT(summary_of(status), HasSubstr(expected_));
+  expect_same_in_opik(opik_url, id, summary_of(status));
+  stop(recording);
+  stop(opik);
+}
 
-  for (auto* p : {&recording, &opik, &sim}) {
-    p->signal(SIGTERM);
-    EXPECT_EQ(p->wait(), 0) << p->err();
-  }
+// Opik is down while a run goes on and optd restarts before it comes back: the run completes,
+// its writes wait in the outbox across the restart, and then all of them arrive.
+TEST_F(opik_e2e, writes_wait_for_opik_across_a_restart_and_all_arrive) {
+  std::string opik_url, recording_url;
+  auto opik = serve("opik", base_config_, opik_url);
+  auto opik_listen = opik_url.substr(std::string("http://").size());
+  stop(opik);  // Opik is down
+  auto config = recording_config(opik_url);
+  auto recording = serve("recording", config, recording_url);
+  auto id = run(recording_url, demo_);
+  auto waiting = status_of(recording_url, id);
+  EXPECT_THAT(waiting, ::testing::Not(HasSubstr(" 0 writes waiting"))) << waiting;
+  stop(recording);
+
+  opik = serve("opik", base_config_, opik_url, opik_listen);  // back, where it was
+  recording = serve("recording", config, recording_url);
+  auto status = status_when_delivered(recording_url, id);
+  EXPECT_THAT(status, HasSubstr(", 0 refused"));
+  EXPECT_THAT(summary_of(status), HasSubstr(expected_));
+  expect_same_in_opik(opik_url, id, summary_of(status));
+  stop(recording);
+  stop(opik);
 }
 
 }  // namespace
