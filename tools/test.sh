@@ -10,16 +10,8 @@ for tool in npm:npm node:nodejs promtool:prometheus prometheus:prometheus strace
             systemd-analyze:systemd; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
-if ((${#need[@]})); then
-  if [[ $(id -u) -eq 0 ]]; then
-    echo "test: installing ${need[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  else
-    echo "test: missing tools; run: sudo apt-get install ${need[*]}" >&2
-    exit 1
-  fi
-fi
+source tools/lib/apt.sh
+apt_install_missing test "${need[@]}"
 [ -d tests/sdk/node_modules/opik ] || npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 OPTD_BUILD_TESTS=ON tools/bootstrap.sh
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeout 300

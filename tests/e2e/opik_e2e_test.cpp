@@ -91,11 +91,18 @@ class opik_e2e : public ::testing::Test {
     return line.substr(0, line.find('\n'));
   }
 
-  // The second optd has the run with the same summary.
-  void expect_same_in_opik(const std::string& opik_url, const std::string& id, const std::string& summary) {
+  // Once everything of run `id` is delivered (none refused), the second optd computes the same
+  // trials, baseline, best and total cost from what it received. Returns that summary.
+  std::string expect_same_in_opik(const std::string& recording_url, const std::string& opik_url,
+                                  const std::string& id) {
+    auto status = status_when_delivered(recording_url, id);
+    EXPECT_THAT(status, HasSubstr(", 0 refused"));
+    auto summary = summary_of(status);
+    EXPECT_THAT(summary, HasSubstr(expected_));
     auto remote = optd({"status", "--server", opik_url, id});
-    ASSERT_EQ(remote.wait(), 0) << remote.err();
+    EXPECT_EQ(remote.wait(), 0) << remote.err();
     EXPECT_THAT(remote.out(), HasSubstr(summary)) << remote.out();
+    return summary;
   }
 
   static void stop(child_process& p) {
@@ -117,14 +124,9 @@ TEST_F(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scor
   auto opik = serve("opik", base_config_, opik_url);  // the second optd, standing in for Opik
   auto recording = serve("recording", recording_config(opik_url), recording_url);
   auto id = run(recording_url, demo_);
-  // Everything delivered, and the second optd computes the same trials, baseline, best and total
-  // cost (the evaluations' and the reasoning model's tagged calls) from what it received.
-  auto status = status_when_delivered(recording_url, id);
-  EXPECT_THAT(status, HasSubstr(", 0 refused"));
-  auto summary = summary_of(status);
-  EXPECT_THAT(summary, HasSubstr(expected_));
+  // The cost is the evaluations' and the reasoning model's (tagged traces).
+  auto summary = expect_same_in_opik(recording_url, opik_url, id);
   EXPECT_THAT(summary, ::testing::Not(HasSubstr("$0.000000")));
-  expect_same_in_opik(opik_url, id, summary);
   stop(recording);
   stop(opik);
 }
@@ -141,10 +143,7 @@ TEST_F(opik_e2e, a_run_whose_dataset_only_opik_has_reads_it_from_there) {
   text.erase(line, text.find('\n', line) - line + 1);
   std::ofstream(dir_ + "/by-name.yaml") << text;  // only names it
   auto id = run(recording_url, dir_ + "/by-name.yaml");
-  auto status = status_when_delivered(recording_url, id);
-  EXPECT_THAT(status, HasSubstr(", 0 refused"));
-  EXPECT_THAT(summary_of(status), HasSubstr(expected_));
-  expect_same_in_opik(opik_url, id, summary_of(status));
+  expect_same_in_opik(recording_url, opik_url, id);
   stop(recording);
   stop(opik);
 }
@@ -165,10 +164,7 @@ TEST_F(opik_e2e, writes_wait_for_opik_across_a_restart_and_all_arrive) {
 
   opik = serve("opik", base_config_, opik_url, opik_listen);  // back, where it was
   recording = serve("recording", config, recording_url);
-  auto status = status_when_delivered(recording_url, id);
-  EXPECT_THAT(status, HasSubstr(", 0 refused"));
-  EXPECT_THAT(summary_of(status), HasSubstr(expected_));
-  expect_same_in_opik(opik_url, id, summary_of(status));
+  expect_same_in_opik(recording_url, opik_url, id);
   stop(recording);
   stop(opik);
 }
