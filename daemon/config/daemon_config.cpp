@@ -186,17 +186,9 @@ std::string expand_env(std::string_view text) {
 loaded_daemon_config parse_daemon_config(std::string_view text, const std::string& name) {
   loaded_daemon_config out;
   out.config.source = name;
-  if (auto bad = check_yaml_text(text, name)) {
-    out.problems.push_back(*bad);
-    return out;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    out.problems.push_back({name, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
-    return out;
-  }
+  auto loaded = load_yaml(text, name, out.problems);
+  if (!loaded) return out;
+  const YAML::Node root = *loaded;
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
   r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",

@@ -399,20 +399,9 @@ loaded_run parse_run_config(std::string_view text, const std::string& name, cons
                             const load_context& context) {
   const auto& limits = context.limits;
   loaded_run out;
-  if (auto bad = check_yaml_text(text, name, limits)) {
-    out.problems.push_back(std::move(*bad));
-    return out;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    out.problems.push_back({name, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
-    return out;
-  } catch (const YAML::Exception& e) {
-    out.problems.push_back({name, 0, 0, std::string("YAML: ") + e.what()});
-    return out;
-  }
+  auto loaded = load_yaml(text, name, out.problems, limits);
+  if (!loaded) return out;
+  const YAML::Node root = *loaded;
   if (!root || root.IsNull()) {
     out.problems.push_back({name, 0, 0, "the config is empty"});
     return out;

@@ -103,4 +103,20 @@ std::optional<diagnostic> check_yaml_text(std::string_view text, const std::stri
   return std::nullopt;
 }
 
+std::optional<YAML::Node> load_yaml(std::string_view text, const std::string& file, diagnostics& problems,
+                                    const yaml_limits& limits) {
+  if (auto bad = check_yaml_text(text, file, limits)) {
+    problems.push_back(std::move(*bad));
+    return std::nullopt;
+  }
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    problems.push_back({file, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
+  } catch (const YAML::Exception& e) {
+    problems.push_back({file, 0, 0, std::string("YAML: ") + e.what()});
+  }
+  return std::nullopt;
+}
+
 }  // namespace optd::config

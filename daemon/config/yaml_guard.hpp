@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <yaml-cpp/yaml.h>
+
 #include "config/diagnostic.hpp"
 
 namespace optd::config {
@@ -21,5 +23,10 @@ struct yaml_limits {
 // The first problem found, if any.
 std::optional<diagnostic> check_yaml_text(std::string_view text, const std::string& file,
                                           const yaml_limits& limits = {});
+
+// The document, after check_yaml_text; nullopt with the problem (syntax included) added to
+// `problems` when there is one.
+std::optional<YAML::Node> load_yaml(std::string_view text, const std::string& file, diagnostics& problems,
+                                    const yaml_limits& limits = {});
 
 }  // namespace optd::config
