@@ -27,7 +27,10 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
                                                        config::load_context context, core::clock& clock,
                                                        core::uuid_v7_generator& ids, engine::run_submission& s) {
   auto name = s.spec.dataset_name, project = s.spec.project_name;
+  db.append_log(s.id, clock.now_ms(), "reading dataset '" + name + "' from Opik");
   auto dataset = co_await reader.read(name, project);
+  db.append_log(s.id, clock.now_ms(), "read " + std::to_string(dataset.items.size()) + " items of dataset '" + name +
+                                          "' (" + dataset.id + ") from Opik");
   // False when it was stored meanwhile (another run read it first, or someone uploaded it): that
   // one is used.
   if (db.create_dataset(dataset.id, dataset.name, dataset.description, clock.now_ms())) {

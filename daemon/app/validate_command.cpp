@@ -17,14 +17,18 @@ int validate_command(const common_options& common, const std::string& file, std:
   if (dir.empty())
     if (const char* env = std::getenv("OPTD_STATE_DIR"); env && *env) dir = env;
   if (!dir.empty() && std::filesystem::exists(store_path(dir))) db = std::make_unique<store::store>(store_path(dir));
-  auto loaded = config::load_run_config_file(file, make_load_context(db.get(), cfg.config));
+  auto ctx = make_load_context(db.get(), cfg.config);
+  ctx.opik_datasets = cfg.config.opik.has_value();  // as optd serve takes them
+  auto loaded = config::load_run_config_file(file, ctx);
   if (auto n = print_problems(loaded.problems, err)) {
     err << file << ": " << n << (n == 1 ? " problem" : " problems") << "\n";
     return exit_config;
   }
   const auto& s = loaded.spec;
-  out << file << ": ok — " << s.prompt.size() << " messages, " << loaded.dataset_rows.size() << " items in '"
-      << s.dataset_name << "', " << s.metrics.size() << (s.metrics.size() == 1 ? " metric" : " metrics")
+  auto dataset = loaded.dataset_in_opik
+                     ? "dataset '" + s.dataset_name + "' from Opik (read, and the prompt's variables checked, when the run starts)"
+                     : std::to_string(loaded.dataset_rows.size()) + " items in '" + s.dataset_name + "'";
+  out << file << ": ok — " << s.prompt.size() << " messages, " << dataset << ", " << s.metrics.size() << (s.metrics.size() == 1 ? " metric" : " metrics")
       << " (objective " << s.objective_name << "), optimizer " << s.optimizer.type << ", up to " << s.limits.max_trials
       << " trials\n";
   return exit_ok;

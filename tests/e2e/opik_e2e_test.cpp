@@ -142,8 +142,18 @@ TEST_F(opik_e2e, a_run_whose_dataset_only_opik_has_reads_it_from_there) {
   auto line = text.find("dataset_file:");
   text.erase(line, text.find('\n', line) - line + 1);
   std::ofstream(dir_ + "/by-name.yaml") << text;  // only names it
+  // `optd validate` with that daemon config says where the dataset will come from.
+  auto validate = child_process::start({OPTD_BIN, "--config", dir_ + "/recording.yaml", "validate",
+                                        dir_ + "/by-name.yaml"}, dir_, "validate", env_);
+  EXPECT_EQ(validate.wait(), 0) << validate.err();
+  EXPECT_THAT(validate.out(), HasSubstr("dataset 'skills' from Opik (read, and the prompt's variables checked, "
+                                        "when the run starts)"));
   auto id = run(recording_url, dir_ + "/by-name.yaml");
   expect_same_in_opik(recording_url, opik_url, id);
+  auto log = optd({"logs", "--server", recording_url, id});
+  log.wait();
+  EXPECT_THAT(log.out(), HasSubstr("items of dataset 'skills' ("));
+  EXPECT_THAT(log.out(), HasSubstr(") from Opik"));
   stop(recording);
   stop(opik);
 }
