@@ -154,6 +154,8 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   if (env_.metrics)
     env_.metrics->trial_finished(all_failed ? "failed" : outcome.cancelled ? "cancelled" : "completed");
   if (all_failed) {
+    // Recorders see this trial too: its calls happened and cost what they cost.
+    if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
     // Nothing could be scored: going on would only spend money on a provider that does not answer.
     std::string first_error;
     for (const auto& e : outcome.result.examples)

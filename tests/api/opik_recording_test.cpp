@@ -200,6 +200,29 @@ TEST_F(opik_recording, a_failed_run_ends_as_error_with_error_info) {
   EXPECT_EQ(last["status"], "error");
   EXPECT_EQ(last["error_info"]["exception_type"], "OptimizationError");
   EXPECT_THAT(last["error_info"]["message"].get<std::string>(), ::testing::HasSubstr("evaluations of trial 1 failed"));
+
+  // The failed trial is in Opik too: its experiment, and every evaluation as a trace with its
+  // error and an experiment item, so that Opik shows what was tried and what it cost.
+  auto trials = db_->trials(id);
+  ASSERT_EQ(trials.size(), 1u);
+  auto evaluations = db_->evaluations(trials[0].id);
+  ASSERT_FALSE(evaluations.empty());
+  std::size_t traces = 0, items = 0;
+  bool experiment = false;
+  for (const auto& r : accepted_) {
+    auto body = nlohmann::json::parse(r.body);
+    if (r.target == "/api/v1/private/experiments") experiment = body["id"] == trials[0].id;
+    if (r.target == "/api/v1/private/traces/batch")
+      for (const auto& t : body["traces"])
+        if (t["tags"][1] == "Evaluation") {
+          ++traces;
+          EXPECT_TRUE(t.contains("error_info")) << t.dump();
+        }
+    if (r.target == "/api/v1/private/experiments/items") items += body["experiment_items"].size();
+  }
+  EXPECT_TRUE(experiment);
+  EXPECT_EQ(traces, evaluations.size());
+  EXPECT_EQ(items, evaluations.size());
 }
 
 TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_once_in_order) {
