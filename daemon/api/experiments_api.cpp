@@ -42,12 +42,10 @@ nlohmann::json usage_json(double prompt, double completion) {
 
 nlohmann::json feedback_scores_of(const store::evaluation_record& e, const std::string& created_at) {
   auto out = nlohmann::json::array();
-  auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
-  if (!scores.is_array()) return out;
-  for (const auto& s : scores)
-    out.push_back({{"name", s.value("name", "")},
-                   {"value", s.value("value", 0.0)},
-                   {"reason", s.value("reason", "")},
+  for (const auto& s : store::parse_scores(e.scores_json))
+    out.push_back({{"name", s.name},
+                   {"value", s.value},
+                   {"reason", s.reason},
                    {"source", "sdk"},
                    {"created_at", created_at},
                    {"last_updated_at", created_at},
@@ -96,11 +94,9 @@ nlohmann::json experiment_json(const experiment_view& x, const std::optional<sto
     prompt += static_cast<double>(e.tokens.prompt_tokens);
     completion += static_cast<double>(e.tokens.completion_tokens);
     if (e.status != "completed") continue;
-    auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
-    if (!scores.is_array()) continue;
-    for (const auto& s : scores) {
-      auto& [sum, n] = sums[s.value("name", "")];
-      sum += s.value("value", 0.0);
+    for (const auto& s : store::parse_scores(e.scores_json)) {
+      auto& [sum, n] = sums[s.name];
+      sum += s.value;
       ++n;
     }
   }
@@ -212,10 +208,8 @@ std::optional<std::string> compare_filter_error(const nlohmann::json& f) {
 }
 
 std::optional<double> score_named(const store::evaluation_record& e, const std::string& name) {
-  auto scores = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
-  if (scores.is_array())
-    for (const auto& s : scores)
-      if (s.value("name", "") == name) return s.value("value", 0.0);
+  for (const auto& s : store::parse_scores(e.scores_json))
+    if (s.name == name) return s.value;
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/opik_json.hpp"
 #include "api/responses.hpp"
+#include "core/run_status.hpp"
 
 namespace optd::api {
 
@@ -14,10 +15,6 @@ namespace {
 using net::http_response;
 
 const std::string base_path = "/api/v1/private/optimizations";
-
-bool is_status(std::string_view s) {
-  return s == "running" || s == "completed" || s == "cancelled" || s == "initialized" || s == "error";
-}
 
 // Opik's filter semantics on the fields optd keeps: status (=, !=) and metadata (by key: =, !=,
 // contains). Returns an error message for a filter optd cannot apply.
@@ -45,8 +42,6 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r, const s
   if (op == "!=") return actual != value;
   return actual.find(value) != std::string::npos;
 }
-
-bool terminal(std::string_view status) { return status == "completed" || status == "cancelled" || status == "error"; }
 
 // What a watcher sees first of a run that is not running (queued or finished): its record.
 engine::run_progress progress_of(const store::run_record& r, int trials_done) {
@@ -84,7 +79,7 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
   if (s->first) {
     auto p = std::move(*s->first);
     s->first.reset();
-    s->done = terminal(p.status);
+    s->done = core::is_final_status(p.status);
     co_return sse_event(p);
   }
   auto e = co_await s->subscription->next(std::chrono::seconds(15));
@@ -93,7 +88,7 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
     case engine::progress_event::kind::closed: co_return std::nullopt;
     case engine::progress_event::kind::update: break;
   }
-  s->done = terminal(e.progress.status);
+  s->done = core::is_final_status(e.progress.status);
   co_return sse_event(e.progress);
 }
 
@@ -203,7 +198,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     if (j.value("dataset_name", std::string()).empty()) problems.push_back("dataset_name must not be blank");
     if (j.value("objective_name", std::string()).empty()) problems.push_back("objective_name must not be blank");
     if (!j.contains("status") || !j["status"].is_string()) problems.push_back("status must not be null");
-    else if (!is_status(j["status"].get<std::string>())) return error_response(400, "Unable to process JSON: unknown status");
+    else if (!core::is_status(j["status"].get<std::string>())) return error_response(400, "Unable to process JSON: unknown status");
     if (!problems.empty()) return errors_response(422, std::move(problems));
     store::run_record r;
     r.id = id;
@@ -304,7 +299,7 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
   auto r = find_exact(id);
   if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
   if (j.contains("status") && !j["status"].is_null()) {
-    if (!j["status"].is_string() || !is_status(j["status"].get<std::string>()))
+    if (!j["status"].is_string() || !core::is_status(j["status"].get<std::string>()))
       return error_response(400, "Unable to process JSON: unknown status");
     auto status = j["status"].get<std::string>();
     if (status == "cancelled") {

@@ -150,10 +150,9 @@ http_response writes_api::items(const nlohmann::json& body) {
       e.latency_us = (trace->end_ms - trace->start_ms) * 1000;
       e.created_ms = trace->start_ms;
       e.completed_ms = trace->end_ms;
-      auto scores = nlohmann::json::parse(trace->scores_json, nullptr, false);
-      if (scores.is_array() && run)
-        for (const auto& s : scores)
-          if (s.value("name", "") == run->objective_name) e.objective = s.value("value", 0.0);
+      if (run)
+        for (const auto& s : store::parse_scores(trace->scores_json))
+          if (s.name == run->objective_name) e.objective = s.value;
     } else {
       e.error = "no trace " + it.value("trace_id", "") + " was logged";
     }

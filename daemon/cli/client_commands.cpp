@@ -13,6 +13,7 @@
 #include "cli/daemon_client.hpp"
 #include "config/run_config.hpp"
 #include "engine/progress.hpp"
+#include "core/run_status.hpp"
 
 namespace optd::cli {
 
@@ -56,8 +57,6 @@ std::string line_of(const nlohmann::json& o) {
     << o.value("total_optimization_cost", 0.0);
   return s.str();
 }
-
-bool terminal(const std::string& status) { return status == "completed" || status == "cancelled" || status == "error"; }
 
 int exit_for(const std::string& status) {
   return status == "completed" ? exit_ok : status == "cancelled" ? exit_cancelled : exit_failure;
@@ -185,7 +184,7 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
     if (tty) err << "\r" << engine::render_progress(p) << "\x1b[K" << std::flush;
     else if (p.trials_done != last.trials_done || p.status != last.status) err << engine::render_progress(p) << "\n";
     last = p;
-    if (terminal(p.status)) {
+    if (core::is_final_status(p.status)) {
       int code = exit_ok;
       auto run = get_run(c, id, err, code);
       if (!run) return code;

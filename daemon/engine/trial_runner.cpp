@@ -42,9 +42,7 @@ void trial_runner::cancel() {
 }
 
 void trial_runner::restore_scores(slot& s) {
-  auto scores = nlohmann::json::parse(s.row.scores_json, nullptr, false);
-  if (scores.is_array())
-    for (const auto& m : scores) s.scores.push_back({m.value("value", 0.0), m.value("reason", std::string())});
+  for (auto& m : store::parse_scores(s.row.scores_json)) s.scores.push_back({m.value, std::move(m.reason)});
   s.scored = s.row.objective.has_value() && s.scores.size() == metrics_.size();
   if (!s.scored) s.row.status = "pending";  // an unreadable row is asked again rather than trusted
 }

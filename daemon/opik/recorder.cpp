@@ -163,12 +163,10 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
       if (e.objective)
         scores.push_back({{"id", trace_id}, {"name", r.objective}, {"value", *e.objective},
                           {"source", "sdk"}, {"project_name", r.project}});
-      auto per_metric = nlohmann::json::parse(e.scores_json.empty() ? "[]" : e.scores_json, nullptr, false);
-      if (per_metric.is_array())
-        for (const auto& s : per_metric)
-          if (s.value("name", "") != r.objective)
-            scores.push_back({{"id", trace_id}, {"name", s.value("name", "")}, {"value", s.value("value", 0.0)},
-                              {"reason", s.value("reason", "")}, {"source", "sdk"}, {"project_name", r.project}});
+      for (const auto& s : store::parse_scores(e.scores_json))
+        if (s.name != r.objective)
+          scores.push_back({{"id", trace_id}, {"name", s.name}, {"value", s.value}, {"reason", s.reason},
+                            {"source", "sdk"}, {"project_name", r.project}});
       items.push_back({{"id", e.id}, {"experiment_id", trial.id}, {"dataset_item_id", e.item_id},
                        {"trace_id", trace_id}, {"project_name", r.project}});
     }

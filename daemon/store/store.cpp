@@ -270,6 +270,15 @@ std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record
   return stats;
 }
 
+std::vector<metric_score> parse_scores(const std::string& scores_json) {
+  std::vector<metric_score> out;
+  auto scores = nlohmann::json::parse(scores_json, nullptr, false);
+  if (scores.is_array())
+    for (const auto& s : scores)
+      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", 0.0), s.value("reason", "")});
+  return out;
+}
+
 std::optional<dataset_record> store::find_dataset(const std::string& name_or_id) {
   auto q = db_->prepare(std::string(dataset_query) + " WHERE d.name = ?1 OR d.id = ?1 LIMIT 1");
   q.bind(1, name_or_id);

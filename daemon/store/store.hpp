@@ -89,6 +89,15 @@ struct evaluation_record {
   std::int64_t completed_ms = 0;
 };
 
+// One metric's score of an evaluation, as `scores_json` holds it.
+struct metric_score {
+  std::string name;
+  double value = 0;
+  std::string reason;
+};
+// The scores in `scores_json`; none when it is empty or unreadable (a row written by a crash).
+std::vector<metric_score> parse_scores(const std::string& scores_json);
+
 struct llm_call_record {
   std::string id;
   std::string run_id;
