@@ -164,28 +164,13 @@ http_response writes_api::items(const nlohmann::json& body) {
   return no_content();
 }
 
-// A trial's score (mean objective), p50 duration, cost and tokens from its evaluations: what the
-// aggregates are computed from.
+// A trial's score, p50 duration, cost and tokens from its evaluations: what the aggregates are
+// computed from.
 void writes_api::refresh_trial(store::trial_record& t) {
-  double sum = 0;
-  std::vector<double> durations;
-  t.evaluated_count = t.failed_count = 0;
-  t.cost_usd = 0;
-  t.tokens = {};
-  for (const auto& e : db_.evaluations(t.id)) {
-    t.cost_usd += e.cost_usd;
-    t.tokens.prompt_tokens += e.tokens.prompt_tokens;
-    t.tokens.completion_tokens += e.tokens.completion_tokens;
-    if (e.objective) {
-      ++t.evaluated_count;
-      sum += *e.objective;
-      durations.push_back(static_cast<double>(e.latency_us) / 1e6);
-    } else {
-      ++t.failed_count;
-    }
-  }
-  t.score = t.evaluated_count ? std::optional<double>(sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
-  t.median_duration_s = core::median(std::move(durations));
+  auto evaluations = db_.evaluations(t.id);
+  std::vector<const store::evaluation_record*> rows;
+  for (const auto& e : evaluations) rows.push_back(&e);
+  store::summarize_trial(t, rows);
   t.ended_ms = clock_.now_ms();
   db_.update_trial(t);
   refresh_run(t.run_id);

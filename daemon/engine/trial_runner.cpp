@@ -8,7 +8,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "core/aggregates.hpp"
 #include "core/prompt_template.hpp"
 
 namespace optd::engine {
@@ -199,29 +198,21 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candida
   done_ = nullptr;
   if (failure) std::rethrow_exception(failure);
 
-  std::vector<double> durations;
-  double score_sum = 0;
+  std::vector<const store::evaluation_record*> all;  // the journaled ones too
   for (auto& s : slots) {
-    t.tokens.prompt_tokens += s.row.tokens.prompt_tokens;
-    t.tokens.completion_tokens += s.row.tokens.completion_tokens;
-    t.cost_usd += s.row.cost_usd;
+    all.push_back(&s.row);
     if (s.scored) {
-      ++t.evaluated_count;
-      score_sum += *s.row.objective;
-      durations.push_back(static_cast<double>(s.row.latency_us) / 1e6);
       std::string reason;
       for (std::size_t i = 0; i < s.scores.size(); ++i)
         reason += (i ? "; " : "") + std::string(metrics_[i]->name()) + ": " + s.scores[i].reason;
       out.result.examples.push_back({s.item->data, s.row.output, *s.row.objective, std::move(reason)});
     } else if (s.row.status == "failed") {
-      ++t.failed_count;
       out.result.examples.push_back({s.item->data, "", 0.0, "evaluation failed: " + s.row.error});
     }
   }
   bool unfinished = std::any_of(slots.begin(), slots.end(), [](const slot& s) { return s.row.status == "pending"; });
   out.cancelled = cancelled_ && unfinished;
-  t.score = t.evaluated_count > 0 ? std::optional<double>(score_sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
-  t.median_duration_s = core::median(std::move(durations));
+  store::summarize_trial(t, all);
   t.ended_ms = env_.clock.now_ms();
   t.status = !unfinished ? "completed" : draining_ ? "running" : "cancelled";  // a drained trial resumes later
   env_.db.update_trial(t);

@@ -270,6 +270,28 @@ std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record
   return stats;
 }
 
+void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations) {
+  double sum = 0;
+  std::vector<double> durations;
+  t.evaluated_count = t.failed_count = 0;
+  t.cost_usd = 0;
+  t.tokens = {};
+  for (const auto* e : evaluations) {
+    t.cost_usd += e->cost_usd;
+    t.tokens.prompt_tokens += e->tokens.prompt_tokens;
+    t.tokens.completion_tokens += e->tokens.completion_tokens;
+    if (e->status == "completed" && e->objective) {
+      ++t.evaluated_count;
+      sum += *e->objective;
+      durations.push_back(static_cast<double>(e->latency_us) / 1e6);
+    } else if (e->status == "failed") {
+      ++t.failed_count;
+    }
+  }
+  t.score = t.evaluated_count ? std::optional<double>(sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
+  t.median_duration_s = core::median(std::move(durations));
+}
+
 std::vector<metric_score> parse_scores(const std::string& scores_json) {
   std::vector<metric_score> out;
   auto scores = nlohmann::json::parse(scores_json, nullptr, false);

@@ -98,6 +98,11 @@ struct metric_score {
 // The scores in `scores_json`; none when it is empty or unreadable (a row written by a crash).
 std::vector<metric_score> parse_scores(const std::string& scores_json);
 
+// Sums a trial's evaluations into it, as the aggregates read them: its score is the mean objective
+// of the scored (completed) ones and its duration their p50; cost and tokens count every call;
+// pending rows count for nothing.
+void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations);
+
 struct llm_call_record {
   std::string id;
   std::string run_id;
