@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "core/digest.hpp"
+
 namespace optd::core {
 
 namespace {
@@ -17,15 +19,6 @@ std::string format_uuid(const std::array<std::uint8_t, 16>& b) {
     out.push_back(hex[b[i] & 0x0f]);
   }
   return out;
-}
-
-// FNV-1a: stable across builds and platforms, unlike std::hash.
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 0xcbf29ce484222325ULL) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "opik/recorder.hpp"
 
+#include "core/digest.hpp"
 #include "core/iso8601.hpp"
 #include "core/uuid.hpp"
 
@@ -48,8 +49,13 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   for (const auto& it : dataset) r.items.emplace(it.id, it.data);
   std::vector<store::outbox_message> out;
   // A dataset optd has from elsewhere (a file, its own API) goes to Opik too, with optd's item
-  // ids, so that the experiment items link to it; one read from Opik is Opik's already.
-  if (!db_.dataset_from_opik(run.dataset_name)) {
+  // ids, so that the experiment items link to it; one read from Opik is Opik's already, and one
+  // sent before (the outbox delivers what it holds) is not sent again until its content changes.
+  auto digest = core::fnv1a_basis;
+  for (const auto& it : dataset) digest = core::fnv1a(it.data.dump(), core::fnv1a(it.id, digest));
+  auto content = core::digest_hex(digest);
+  bool send_dataset = !db_.dataset_from_opik(run.dataset_name) && !db_.dataset_sent(destination_, run.dataset_name, content);
+  if (send_dataset) {
     auto size_of = [&](std::size_t i) { return dataset[i].data.dump().size() + 128; };
     for (std::size_t first = 0, last = 0; first < dataset.size(); first = last) {
       last = batch_end(first, dataset.size(), size_of);
@@ -79,6 +85,8 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
   // resumed one), the create is a 409 and this sets it running: optd adopts the record.
   out.push_back(message(run.id, "PUT", "/v1/private/optimizations/" + run.id, {{"status", "running"}}));
   enqueue(std::move(out));
+  // Marked once queued: a crash in between sends it again, which Opik takes as the same items.
+  if (send_dataset) db_.mark_dataset_sent(destination_, run.dataset_name, content);
 }
 
 void recorder::evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) {

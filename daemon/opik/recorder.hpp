@@ -2,7 +2,7 @@
 // Records runs in Opik the way Opik's own optimizer does, by queueing writes in the store's
 // outbox (outbox_sender delivers them):
 //   run start   PUT /v1/private/datasets/items (the run's dataset with optd's item ids, unless it
-//               was read from Opik), POST /v1/private/optimizations {id, name, dataset_name,
+//               was read from Opik or this content was sent before), POST /v1/private/optimizations {id, name, dataset_name,
 //               project_name, objective_name, status: running, metadata {optimizer, optd_version,
 //               …}} (no studio_config: Opik must not hand the run to its own worker), then
 //               PUT {status: running} (adopts a record Opik already had)
@@ -30,11 +30,13 @@ namespace optd::opik {
 
 class recorder final : public engine::run_observer {
  public:
-  // `project_name`: where runs without one of their own go. `queued` is called after each enqueue.
-  recorder(store::store& db, core::clock& clock, std::string project_name, std::string version,
-           std::function<void()> queued = {})
-      : db_(db), clock_(clock), project_(std::move(project_name)), version_(std::move(version)),
-        queued_(std::move(queued)) {}
+  // `destination` names the Opik written to (its URL and workspace): a dataset is sent to each
+  // once per content. `project_name`: where runs without one of their own go. `queued` is called
+  // after each enqueue.
+  recorder(store::store& db, core::clock& clock, std::string destination, std::string project_name,
+           std::string version, std::function<void()> queued = {})
+      : db_(db), clock_(clock), destination_(std::move(destination)), project_(std::move(project_name)),
+        version_(std::move(version)), queued_(std::move(queued)) {}
 
   void run_started(const store::run_record& run, const core::run_spec& spec) override;
   void evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) override;
@@ -57,6 +59,7 @@ class recorder final : public engine::run_observer {
 
   store::store& db_;
   core::clock& clock_;
+  std::string destination_;
   std::string project_;
   std::string version_;
   std::function<void()> queued_;

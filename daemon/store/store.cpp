@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS received_spans(
   tokens_out INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
 CREATE TABLE IF NOT EXISTS opik_datasets(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS opik_sent_datasets(
+  destination TEXT NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(destination, name));
 CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS received_tags_by_run ON received_tags(run_id);
 CREATE TABLE IF NOT EXISTS received_scores(
@@ -510,6 +512,18 @@ void store::mark_dataset_from_opik(const std::string& name) {
 bool store::dataset_from_opik(const std::string& name) {
   auto q = db_->prepare("SELECT 1 FROM opik_datasets WHERE name=?");
   q.bind_all(name);
+  return q.step();
+}
+
+void store::mark_dataset_sent(const std::string& destination, const std::string& name, const std::string& digest) {
+  db_->prepare("INSERT OR REPLACE INTO opik_sent_datasets(destination, name, digest) VALUES(?,?,?)")
+      .bind_all(destination, name, digest)
+      .run();
+}
+
+bool store::dataset_sent(const std::string& destination, const std::string& name, const std::string& digest) {
+  auto q = db_->prepare("SELECT 1 FROM opik_sent_datasets WHERE destination=? AND name=? AND digest=?");
+  q.bind_all(destination, name, digest);
   return q.step();
 }
 

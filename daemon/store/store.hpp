@@ -184,6 +184,10 @@ class store {
   // Datasets read from Opik (kept with Opik's ids), which optd need not send back.
   void mark_dataset_from_opik(const std::string& name);
   bool dataset_from_opik(const std::string& name);
+  // Which content of a dataset (`digest`) is queued for an Opik (`destination`) already, so that
+  // the runs after the first do not send it again.
+  void mark_dataset_sent(const std::string& destination, const std::string& name, const std::string& digest);
+  bool dataset_sent(const std::string& destination, const std::string& name, const std::string& digest);
   std::vector<core::dataset_item> dataset_items_after(const std::string& dataset_id, const std::string& after_id,
                                                       std::int64_t limit, std::int64_t offset = 0);
 

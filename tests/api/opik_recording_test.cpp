@@ -44,7 +44,7 @@ class opik_recording : public api_test {
     sender_ = std::make_unique<opik::outbox_sender>(
         ioc_.get_executor(), *db_, client_, cfg, nullptr,
         core::retry_policy{0, std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
-    recorder_ = std::make_unique<opik::recorder>(*db_, clock_, "Optimization", "test",
+    recorder_ = std::make_unique<opik::recorder>(*db_, clock_, cfg.url + " " + cfg.workspace, "Optimization", "test",
                                                  [this] { sender_->notify(); });
     env_->observer = recorder_.get();
     sender_->start();
@@ -282,6 +282,38 @@ TEST_F(opik_recording, a_cancel_made_in_opik_stops_the_run) {
   EXPECT_GE(polls, 1);
 }
 
+TEST_F(opik_recording, a_dataset_is_sent_to_opik_once_per_content_not_at_every_run) {
+  start_opik();
+  auto sent = [&] {
+    return std::count_if(accepted_.begin(), accepted_.end(),
+                         [](const net::http_request& r) { return r.target == "/api/v1/private/datasets/items"; });
+  };
+  wait_for_status(create(studio_body), "completed");
+  drain();
+  EXPECT_EQ(sent(), 1);
+  wait_for_status(create(studio_body), "completed");
+  drain();
+  EXPECT_EQ(sent(), 1);  // Opik has these items already
+
+  // A new item is a new content: the next run sends the dataset again, with it.
+  auto item = ids_.next(1'700'000'000'000);
+  auto data = db_->dataset_items("skills")->front().data;
+  auto put = call("PUT", "/v1/private/datasets/items",
+                  nlohmann::json{{"dataset_name", "skills"},
+                                 {"items", nlohmann::json::array({{{"id", item}, {"data", data}}})}}
+                      .dump());
+  ASSERT_EQ(put.status, 204u) << put.body;
+  wait_for_status(create(studio_body), "completed");
+  drain();
+  ASSERT_EQ(sent(), 2);
+  auto last = std::find_if(accepted_.rbegin(), accepted_.rend(), [](const net::http_request& r) {
+    return r.target == "/api/v1/private/datasets/items";
+  });
+  auto items = nlohmann::json::parse(last->body)["items"];
+  ASSERT_EQ(items.size(), 7u);
+  EXPECT_EQ(items[6]["id"], item);
+}
+
 TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
   // Opik refuses the first experiment (422); the run's other writes still arrive.
   start_opik(
@@ -329,7 +361,7 @@ TEST_F(opik_recording, a_run_given_the_id_of_an_optimization_opik_has_adopts_tha
 
 TEST_F(opik_recording, a_long_trial_is_written_as_it_goes_not_only_at_its_end) {
   // The recorder alone, driven as a run executor drives it, with the clock moving 10 s an answer.
-  opik::recorder rec(*db_, clock_, "Optimization", "test");
+  opik::recorder rec(*db_, clock_, "opik", "Optimization", "test");
   store::run_record run;
   run.id = ids_.next(1);
   run.name = "long";
