@@ -157,7 +157,8 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       return exit_config;
     }
     opik_datasets.emplace(ioc.get_executor(), opik_client, *cfg.opik);
-    opik_recorder.emplace(db, clock, cfg.opik->url + " " + cfg.opik->workspace, cfg.opik->project_name, OPTD_VERSION, [&] { opik_sender->notify(); });
+    opik_recorder.emplace(db, clock, cfg.opik->url + " " + cfg.opik->workspace, cfg.opik->project_name, OPTD_VERSION,
+                          [&] { opik_sender->notify(); });
     env.observer = &*opik_recorder;
     metrics.add_collector([&] {
       auto s = db.outbox_state();

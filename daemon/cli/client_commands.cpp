@@ -12,8 +12,8 @@
 
 #include "cli/daemon_client.hpp"
 #include "config/run_config.hpp"
-#include "engine/progress.hpp"
 #include "core/run_status.hpp"
+#include "engine/progress.hpp"
 
 namespace optd::cli {
 

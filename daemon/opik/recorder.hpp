@@ -2,9 +2,10 @@
 // Records runs in Opik the way Opik's own optimizer does, by queueing writes in the store's
 // outbox (outbox_sender delivers them):
 //   run start   PUT /v1/private/datasets/items (the run's dataset with optd's item ids, unless it
-//               was read from Opik or this content was sent before), POST /v1/private/optimizations {id, name, dataset_name,
-//               project_name, objective_name, status: running, metadata {optimizer, optd_version,
-//               …}} (no studio_config: Opik must not hand the run to its own worker), then
+//               was read from Opik or this content was sent before), POST
+//               /v1/private/optimizations {id, name, dataset_name, project_name, objective_name,
+//               status: running, metadata {optimizer, optd_version, …}} (no studio_config: Opik
+//               must not hand the run to its own worker), then
 //               PUT {status: running} (adopts a record Opik already had)
 //   each trial  POST /v1/private/experiments (type trial, optimization_id, configuration.prompt),
 //               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
