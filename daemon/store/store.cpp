@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS received_spans(
   tokens_out INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
 CREATE TABLE IF NOT EXISTS opik_datasets(name TEXT PRIMARY KEY);
+-- Per-metric means of a trial that is no longer running, [{name, mean}], so that reading a run's
+-- best means does not parse every evaluation's scores again.
+CREATE TABLE IF NOT EXISTS trial_means(trial_id TEXT PRIMARY KEY, means TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS opik_sent_datasets(
   destination TEXT NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(destination, name));
 CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
@@ -409,6 +412,7 @@ std::vector<run_record> store::list_runs(int limit) {
 void store::delete_run(const std::string& id) {
   transaction tx(*db_);
   db_->prepare("DELETE FROM evaluations WHERE run_id=?").bind_all(id).run();
+  db_->prepare("DELETE FROM trial_means WHERE trial_id IN (SELECT id FROM trials WHERE run_id=?)").bind_all(id).run();
   db_->prepare("DELETE FROM trials WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM llm_calls WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM received_tags WHERE run_id=?").bind_all(id).run();
@@ -563,10 +567,19 @@ std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, c
 }
 
 std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {
+  // Finished trials' means from trial_means; the others' (running, or finished before that table
+  // existed) from their evaluations.
   auto q = db_->prepare(
-      "SELECT name, max(mean) FROM (SELECT e.trial_id, json_extract(s.value, '$.name') AS name, "
-      "avg(json_extract(s.value, '$.value')) AS mean FROM evaluations e, json_each(e.scores) s "
-      "WHERE e.run_id = ?1 AND e.status = 'completed' GROUP BY e.trial_id, name) GROUP BY name ORDER BY name");
+      "SELECT name, max(mean) FROM ("
+      " SELECT json_extract(m.value, '$.name') AS name, json_extract(m.value, '$.mean') AS mean"
+      " FROM trials t JOIN trial_means c ON c.trial_id = t.id, json_each(c.means) m"
+      " WHERE t.run_id = ?1 AND t.status != 'running'"
+      " UNION ALL"
+      " SELECT json_extract(s.value, '$.name'), avg(json_extract(s.value, '$.value'))"
+      " FROM trials t JOIN evaluations e ON e.trial_id = t.id, json_each(e.scores) s"
+      " WHERE t.run_id = ?1 AND e.status = 'completed'"
+      "  AND (t.status = 'running' OR NOT EXISTS (SELECT 1 FROM trial_means c WHERE c.trial_id = t.id))"
+      " GROUP BY t.id, 1) GROUP BY name ORDER BY name");
   q.bind(1, run_id);
   std::vector<std::pair<std::string, double>> out;
   while (q.step()) out.emplace_back(q.text(0), q.real(1));
@@ -582,10 +595,20 @@ void store::insert_trial(const trial_record& t) {
 }
 
 void store::update_trial(const trial_record& t) {
+  transaction tx(*db_);
   st_->update_trial
       .bind_all(t.id, t.status, t.score, t.evaluated_count, t.failed_count, t.median_duration_s, t.cost_usd,
                 t.tokens.prompt_tokens, t.tokens.completion_tokens, t.ended_ms)
       .run();
+  if (t.status != "running")  // a running trial's means are computed when read
+    db_->prepare(
+           "INSERT OR REPLACE INTO trial_means(trial_id, means) SELECT ?1, json_group_array(json_object('name', "
+           "name, 'mean', mean)) FROM (SELECT json_extract(s.value, '$.name') AS name, avg(json_extract(s.value, "
+           "'$.value')) AS mean FROM evaluations e, json_each(e.scores) s WHERE e.trial_id = ?1 AND e.status = "
+           "'completed' GROUP BY name)")
+        .bind_all(t.id)
+        .run();
+  tx.commit();
 }
 
 std::vector<trial_record> store::trials(const std::string& run_id) {

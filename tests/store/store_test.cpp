@@ -129,7 +129,7 @@ TEST_F(store_test, a_version_1_store_is_migrated_and_keeps_its_runs) {
   EXPECT_EQ(r->studio_config_json, "");
 }
 
-TEST_F(store_test, per_metric_best_means_and_delete) {
+TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
   store db(path_);
   db.insert_run(run("r1"));
   for (int t = 1; t <= 2; ++t) {
@@ -156,10 +156,37 @@ TEST_F(store_test, per_metric_best_means_and_delete) {
   EXPECT_EQ(means[0].first, "equals");
   EXPECT_DOUBLE_EQ(means[0].second, 0.5);  // trial 2's mean; trial 1 scored 0
   EXPECT_DOUBLE_EQ(means[1].second, 0.8);  // trial 1's mean
+
+  // Finished trials keep their means; reading them gives the same answer, and so does a store
+  // whose finished trials have none kept (written before optd kept them).
+  auto cached = [&] {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(raw, "SELECT count(*) FROM trial_means", -1, &q, nullptr);
+    sqlite3_step(q);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    return n;
+  };
+  for (auto t : db.trials("r1")) {
+    t.status = "completed";
+    db.update_trial(t);
+  }
+  EXPECT_EQ(cached(), 2);
+  EXPECT_EQ(db.best_metric_means("r1"), means);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM trial_means WHERE trial_id='t2'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_EQ(db.best_metric_means("r1"), means);
+
   db.delete_run("r1");
   EXPECT_FALSE(db.find_run("r1"));
   EXPECT_TRUE(db.trials("r1").empty());
   EXPECT_EQ(db.count_evaluations("r1"), 0);
+  EXPECT_EQ(cached(), 0);
 }
 
 TEST_F(store_test, refuses_a_store_from_a_newer_optd) {
