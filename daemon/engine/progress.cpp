@@ -59,19 +59,24 @@ run_progress progress_from_json(const nlohmann::json& j) {
 }
 
 std::string render_progress(const run_progress& p, int width) {
-  double trial_part = p.evals_in_trial > 0 ? static_cast<double>(p.evals_done) / p.evals_in_trial : 0.0;
-  double done = p.max_trials > 0 ? (p.trials_done - (p.evals_in_trial > 0 && p.evals_done < p.evals_in_trial ? 1 : 0) +
-                                    (p.evals_done < p.evals_in_trial ? trial_part : 0.0)) / p.max_trials
-                                 : 0.0;
+  // `trials_done` counts finished trials; while one is being evaluated, it is the next one.
+  bool in_trial = p.evals_in_trial > 0 && p.evals_done < p.evals_in_trial;
+  double trial_part = in_trial ? static_cast<double>(p.evals_done) / p.evals_in_trial : 0.0;
+  double done = p.max_trials > 0 ? (p.trials_done + trial_part) / p.max_trials : 0.0;
   if (done < 0) done = 0;
   if (done > 1) done = 1;
   int filled = static_cast<int>(done * width + 0.5);
   std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
                     std::string(static_cast<std::size_t>(width - filled), '-') + "]";
   char buf[256];
-  std::string best = p.best ? std::to_string(*p.best).substr(0, 5) : "-";
-  std::string base = p.baseline ? std::to_string(*p.baseline).substr(0, 5) : "-";
-  std::snprintf(buf, sizeof buf, " trial %d/%d · %d/%d evals · best %s (baseline %s) · $%.4f · %s", p.trials_done,
+  auto score = [](const std::optional<double>& v) {  // rounded, as the summary rounds it
+    char s[32] = "-";
+    if (v) std::snprintf(s, sizeof s, "%.3f", *v);
+    return std::string(s);
+  };
+  std::string best = score(p.best), base = score(p.baseline);
+  std::snprintf(buf, sizeof buf, " trial %d/%d · %d/%d evals · best %s (baseline %s) · $%.4f · %s",
+                p.trials_done + (in_trial ? 1 : 0),
                 p.max_trials, p.evals_done, p.evals_in_trial, best.c_str(), base.c_str(), p.cost_usd,
                 human_duration(p.elapsed).c_str());
   std::string out = bar + buf;
