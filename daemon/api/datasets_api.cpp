@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
 #include "api/responses.hpp"
 
 namespace optd::api {
@@ -26,9 +26,9 @@ nlohmann::json datasets_api::dataset_json(const store::dataset_record& d) const 
           {"name", d.name},
           {"visibility", "private"},
           {"tags", nlohmann::json::array()},
-          {"created_at", iso8601(d.created_ms)},
+          {"created_at", core::iso8601(d.created_ms)},
           {"created_by", "optd"},
-          {"last_updated_at", iso8601(d.created_ms)},
+          {"last_updated_at", core::iso8601(d.created_ms)},
           {"last_updated_by", "optd"},
           {"dataset_items_count", d.item_count}};
 }
@@ -85,7 +85,7 @@ http_response datasets_api::find(const net::http_request& req) {
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
     content.push_back(dataset_json(matched[i]));
-  return json_response(200, page_body(*page, std::move(content), matched.size()));
+  return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
 }
 
 http_response datasets_api::upsert_items(const net::http_request& req) {
@@ -129,7 +129,7 @@ http_response datasets_api::stream_items(const net::http_request& req) {
   if (!d) return error_response(404, "Dataset not found");
   std::string out;
   for (const auto& item : db_.dataset_items_after(d->id, j->value("last_retrieved_id", std::string()), limit))
-    out += dataset_item_json(item, d->id).dump() + "\r\n";
+    out += opik::dataset_item_json(item, d->id).dump() + "\r\n";
   return {200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
 }
 
@@ -143,10 +143,10 @@ http_response datasets_api::page_items(const net::http_request& req, const std::
   std::set<std::string> columns;
   for (const auto& item : db_.dataset_items_after(d->id, "", *size, (*page - 1) * *size)) {
     for (auto it = item.data.begin(); it != item.data.end(); ++it) columns.insert(it.key());
-    content.push_back(dataset_item_json(item, d->id));
+    content.push_back(opik::dataset_item_json(item, d->id));
   }
-  auto body = page_body(*page, std::move(content), static_cast<std::size_t>(d->item_count));
-  body["columns"] = columns_json(columns);
+  auto body = opik::page_body(*page, std::move(content), static_cast<std::size_t>(d->item_count));
+  body["columns"] = opik::columns_json(columns);
   return json_response(200, body);
 }
 

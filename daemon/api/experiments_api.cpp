@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
 #include "api/responses.hpp"
 #include "core/aggregates.hpp"
 #include "core/uuid.hpp"
@@ -27,7 +27,7 @@ struct experiment_view {
 };
 
 std::string experiment_name(const store::run_record& run, const store::trial_record& t) {
-  return run.name + "-trial-" + std::to_string(t.number);
+  return t.name.empty() ? run.name + "-trial-" + std::to_string(t.number) : t.name;
 }
 
 std::string experiment_status(const store::run_record& run, const store::trial_record& t) {
@@ -40,9 +40,10 @@ nlohmann::json usage_json(double prompt, double completion) {
   return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
 }
 
-nlohmann::json feedback_scores_of(const store::evaluation_record& e, const std::string& created_at) {
+nlohmann::json feedback_scores_of(const store::evaluation_record& e, const std::string& objective_name,
+                                  const std::string& created_at) {
   auto out = nlohmann::json::array();
-  for (const auto& s : store::parse_scores(e.scores_json))
+  for (const auto& s : store::trace_scores(e, objective_name))
     out.push_back({{"name", s.name},
                    {"value", s.value},
                    {"reason", s.reason},
@@ -55,17 +56,18 @@ nlohmann::json feedback_scores_of(const store::evaluation_record& e, const std::
 }
 
 // ExperimentItemCompare: an item with its trace's input, output, scores, cost, duration (ms), usage.
-nlohmann::json item_compare_json(const store::evaluation_record& e, const nlohmann::json& input) {
-  auto created = iso8601(e.created_ms), updated = iso8601(std::max(e.created_ms, e.completed_ms));
+nlohmann::json item_compare_json(const store::evaluation_record& e, const std::string& objective_name,
+                                 const nlohmann::json& input) {
+  auto created = core::iso8601(e.created_ms), updated = core::iso8601(std::max(e.created_ms, e.completed_ms));
   nlohmann::json output = {{"llm_output", e.output}};
   if (e.status == "failed") output = {{"error", e.error}};
   return {{"id", e.id},
           {"experiment_id", e.trial_id},
           {"dataset_item_id", e.item_id},
-          {"trace_id", core::derived_uuid_v7(e.id, "trace")},
+          {"trace_id", store::trace_id_of(e)},
           {"input", input},
           {"output", output},
-          {"feedback_scores", feedback_scores_of(e, updated)},
+          {"feedback_scores", feedback_scores_of(e, objective_name, updated)},
           {"total_estimated_cost", e.cost_usd},
           {"duration", static_cast<double>(e.latency_us) / 1000.0},
           {"usage", usage_json(static_cast<double>(e.tokens.prompt_tokens), static_cast<double>(e.tokens.completion_tokens))},
@@ -94,7 +96,7 @@ nlohmann::json experiment_json(const experiment_view& x, const std::optional<sto
     prompt += static_cast<double>(e.tokens.prompt_tokens);
     completion += static_cast<double>(e.tokens.completion_tokens);
     if (e.status != "completed") continue;
-    for (const auto& s : store::parse_scores(e.scores_json)) {
+    for (const auto& s : store::trace_scores(e, x.run->objective_name)) {
       auto& [sum, n] = sums[s.name];
       sum += s.value;
       ++n;
@@ -103,31 +105,39 @@ nlohmann::json experiment_json(const experiment_view& x, const std::optional<sto
   auto feedback = nlohmann::json::array();
   for (const auto& [name, sn] : sums) feedback.push_back({{"name", name}, {"value", sn.first / sn.second}});
   auto count = static_cast<double>(x.items.size());
-  auto prompt_json = nlohmann::json::parse(t.prompt_json.empty() ? "[]" : t.prompt_json, nullptr, false);
-  auto spec = nlohmann::json::parse(x.run->spec_json.empty() ? "{}" : x.run->spec_json, nullptr, false);
-  auto optimizer = spec.is_object() && spec.contains("optimizer") ? spec["optimizer"].value("type", "") : "";
+  // What an SDK logged with its experiment; optd's own trials describe themselves.
+  auto metadata = nlohmann::json::parse(t.metadata_json.empty() ? "null" : t.metadata_json, nullptr, false);
+  if (!metadata.is_object()) {
+    auto prompt_json = nlohmann::json::parse(t.prompt_json.empty() ? "[]" : t.prompt_json, nullptr, false);
+    auto spec = nlohmann::json::parse(x.run->spec_json.empty() ? "{}" : x.run->spec_json, nullptr, false);
+    auto optimizer = spec.is_object() && spec.contains("optimizer") ? spec["optimizer"].value("type", "") : "";
+    metadata = {{"optimizer", optimizer},
+                {"trial", t.number},
+                {"origin", t.origin},
+                {"configuration", {{"prompt", prompt_json}}}};
+  }
+  auto experiment_scores = nlohmann::json::array();
+  for (const auto& s : store::parse_scores(t.experiment_scores_json))
+    experiment_scores.push_back({{"name", s.name}, {"value", s.value}});
 
   nlohmann::json j = {
       {"id", t.id},
       {"dataset_name", x.run->dataset_name},
       {"name", experiment_name(*x.run, t)},
-      {"metadata", {{"optimizer", optimizer},
-                    {"trial", t.number},
-                    {"origin", t.origin},
-                    {"configuration", {{"prompt", prompt_json}}}}},
+      {"metadata", std::move(metadata)},
       {"tags", nlohmann::json::array()},
-      {"type", "trial"},
+      {"type", t.type},
       {"evaluation_method", "dataset"},
       {"optimization_id", t.run_id},
       {"feedback_scores", feedback},
       {"comments", nlohmann::json::array()},
       {"trace_count", x.items.size()},
-      {"created_at", iso8601(t.started_ms)},
-      {"last_updated_at", iso8601(std::max(t.started_ms, t.ended_ms))},
+      {"created_at", core::iso8601(t.started_ms)},
+      {"last_updated_at", core::iso8601(std::max(t.started_ms, t.ended_ms))},
       {"created_by", "optd"},
       {"last_updated_by", "optd"},
       {"status", experiment_status(*x.run, t)},
-      {"experiment_scores", nlohmann::json::array()},
+      {"experiment_scores", std::move(experiment_scores)},
       {"total_estimated_cost", t.cost_usd}};
   if (!x.run->project_name.empty()) j["project_name"] = x.run->project_name;
   if (dataset) {
@@ -207,13 +217,15 @@ std::optional<std::string> compare_filter_error(const nlohmann::json& f) {
   return "Invalid operator '" + op + "' for field '" + field + "'";
 }
 
-std::optional<double> score_named(const store::evaluation_record& e, const std::string& name) {
-  for (const auto& s : store::parse_scores(e.scores_json))
+std::optional<double> score_named(const store::evaluation_record& e, const std::string& objective_name,
+                                  const std::string& name) {
+  for (const auto& s : store::trace_scores(e, objective_name))
     if (s.name == name) return s.value;
   return std::nullopt;
 }
 
-bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_record& e) {
+bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_record& e,
+                            const std::string& objective_name) {
   auto op = f.value("operator", "");
   if (f.value("field", "") == "output") {
     auto value = f.value("value", std::string());
@@ -222,7 +234,7 @@ bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_rec
     bool has = e.output.find(value) != std::string::npos;
     return op == "contains" ? has : !has;
   }
-  auto score = score_named(e, f.value("key", ""));
+  auto score = score_named(e, objective_name, f.value("key", ""));
   if (op == "is_empty") return !score;
   if (op == "is_not_empty") return score.has_value();
   if (!score) return false;
@@ -279,13 +291,10 @@ http_response experiments_api::find(const net::http_request& req) {
     if (!d || d->id != dataset_id) dataset_name = "\n";  // no such dataset: matches nothing
     else dataset_name = d->name;
   }
-  // optd's experiments are all of type "trial".
-  bool type_ok = !types || types->empty() || std::find(types->begin(), types->end(), "trial") != types->end();
-
   experiment_index index(db_);
   auto matched = index.select(
       [&](const store::run_record& run, const store::trial_record& t) {
-        if (!type_ok) return false;
+        if (types && !types->empty() && std::find(types->begin(), types->end(), t.type) == types->end()) return false;
         if (!optimization.empty() && run.id != optimization) return false;
         if (!dataset_name.empty() && run.dataset_name != dataset_name) return false;
         if (!name.empty() && lower(experiment_name(run, t)).find(name) == std::string::npos) return false;
@@ -299,7 +308,7 @@ http_response experiments_api::find(const net::http_request& req) {
     matched[i].items = index.finished_items(matched[i].trial.id);
     content.push_back(experiment_json(matched[i], db_.find_dataset(matched[i].run->dataset_name)));
   }
-  return json_response(200, page_body(*page, std::move(content), matched.size()));
+  return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
 }
 
 http_response experiments_api::get(const std::string& id) {
@@ -334,7 +343,8 @@ http_response experiments_api::stream_items(const net::http_request& req) {
   std::string out;
   for (std::size_t i = 0; i < items.size() && i < static_cast<std::size_t>(limit); ++i) {
     const auto& [e, x] = items[i];
-    out += item_compare_json(*e, item_input(db_, x->run->dataset_name, e->item_id, inputs)).dump() + "\r\n";
+    out += item_compare_json(*e, x->run->objective_name, item_input(db_, x->run->dataset_name, e->item_id, inputs)).dump() +
+           "\r\n";
   }
   return http_response{200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
 }
@@ -345,9 +355,9 @@ http_response experiments_api::get_item(const std::string& id) {
   return json_response(200, {{"id", e->id},
                              {"experiment_id", e->trial_id},
                              {"dataset_item_id", e->item_id},
-                             {"trace_id", core::derived_uuid_v7(e->id, "trace")},
-                             {"created_at", iso8601(e->created_ms)},
-                             {"last_updated_at", iso8601(std::max(e->created_ms, e->completed_ms))},
+                             {"trace_id", store::trace_id_of(*e)},
+                             {"created_at", core::iso8601(e->created_ms)},
+                             {"last_updated_at", core::iso8601(std::max(e->created_ms, e->completed_ms))},
                              {"created_by", "optd"},
                              {"last_updated_by", "optd"}});
 }
@@ -393,15 +403,20 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
   auto experiments = index.select([&](const store::run_record&, const store::trial_record& t) {
     return std::find(ids->begin(), ids->end(), t.id) != ids->end();
   });
-  std::map<std::string, std::vector<const store::evaluation_record*>> by_item;
+  struct scored_item {
+    const store::evaluation_record* e;
+    const std::string* objective_name;  // of its run
+  };
+  std::map<std::string, std::vector<scored_item>> by_item;
   for (const auto& x : experiments)
     for (const auto& e : x.items)
-      if (std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return compare_filter_matches(f, e); }))
-        by_item[e.item_id].push_back(&e);
+      if (std::all_of(filters.begin(), filters.end(),
+                      [&](const auto& f) { return compare_filter_matches(f, e, x.run->objective_name); }))
+        by_item[e.item_id].push_back({&e, &x.run->objective_name});
 
   struct row {
     core::dataset_item item;
-    std::vector<const store::evaluation_record*> experiment_items;
+    std::vector<scored_item> experiment_items;
   };
   std::vector<row> rows;
   for (auto& item : db_.dataset_items_after(dataset->id, "", dataset->item_count + 1)) {
@@ -409,7 +424,7 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
     if (it == by_item.end()) continue;
     if (!search.empty()) {
       bool hit = lower(item.data.dump()).find(search) != std::string::npos;
-      for (const auto* e : it->second) hit = hit || lower(e->output).find(search) != std::string::npos;
+      for (const auto& x : it->second) hit = hit || lower(x.e->output).find(search) != std::string::npos;
       if (!hit) continue;
     }
     rows.push_back({std::move(item), it->second});
@@ -417,8 +432,8 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
   auto mean_score = [&](const row& r) {
     double sum = 0;
     int n = 0;
-    for (const auto* e : r.experiment_items)
-      if (auto s = score_named(*e, sort_score)) sum += *s, ++n;
+    for (const auto& x : r.experiment_items)
+      if (auto s = score_named(*x.e, *x.objective_name, sort_score)) sum += *s, ++n;
     return n ? sum / n : -1.0;
   };
   std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
@@ -430,15 +445,16 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
   std::set<std::string> columns;
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < rows.size() && i < first + static_cast<std::size_t>(*size); ++i) {
-    auto j = dataset_item_json(rows[i].item, dataset->id);
+    auto j = opik::dataset_item_json(rows[i].item, dataset->id);
     for (auto it = rows[i].item.data.begin(); it != rows[i].item.data.end(); ++it) columns.insert(it.key());
     auto items = nlohmann::json::array();
-    for (const auto* e : rows[i].experiment_items) items.push_back(item_compare_json(*e, rows[i].item.data));
+    for (const auto& x : rows[i].experiment_items)
+      items.push_back(item_compare_json(*x.e, *x.objective_name, rows[i].item.data));
     j["experiment_items"] = std::move(items);
     content.push_back(std::move(j));
   }
-  auto body = page_body(*page, std::move(content), rows.size());
-  body["columns"] = columns_json(columns);
+  auto body = opik::page_body(*page, std::move(content), rows.size());
+  body["columns"] = opik::columns_json(columns);
   return json_response(200, body);
 }
 

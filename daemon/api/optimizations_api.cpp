@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
 #include "api/responses.hpp"
 #include "core/run_status.hpp"
 
@@ -266,7 +266,7 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
     if (!dataset.empty() && lower(r.dataset_name).find(dataset) == std::string::npos) continue;
     auto r_dataset_id = dataset_id_of(r.dataset_name);
     if (!dataset_id.empty() && r_dataset_id != dataset_id) continue;
-    if (!project_id.empty() && (r.project_name.empty() || project_id_of(r.project_name) != project_id)) continue;
+    if (!project_id.empty() && (r.project_name.empty() || opik::project_id_of(r.project_name) != project_id)) continue;
     if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r, r_dataset_id); }))
       continue;
     matched.push_back(std::move(r));
@@ -275,7 +275,7 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
     content.push_back(view(matched[i]));
-  return json_response(200, page_body(*page, std::move(content), matched.size()));
+  return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
 }
 
 std::string optimizations_api::dataset_id_of(const std::string& dataset_name) {
@@ -284,7 +284,7 @@ std::string optimizations_api::dataset_id_of(const std::string& dataset_name) {
 }
 
 nlohmann::json optimizations_api::view(const store::run_record& r) {
-  return optimization_json(r, d_.db.trials(r.id), d_.db.best_metric_means(r.id), dataset_id_of(r.dataset_name));
+  return opik::optimization_json(r, d_.db.trials(r.id), d_.db.best_metric_means(r.id), dataset_id_of(r.dataset_name));
 }
 
 http_response optimizations_api::get(const std::string& id) {
@@ -354,8 +354,8 @@ http_response optimizations_api::logs_link(const net::http_request& req, const s
   if (!find_exact(id)) return error_response(404, "Not found optimization with id '" + id + "'");
   auto logs = d_.db.logs(id);
   nlohmann::json out = {{"url", origin_of(req) + "/api/optd/runs/" + id + "/log"},
-                        {"expires_at", iso8601(d_.clock.now_ms() + 3'600'000)}};
-  if (!logs.empty()) out["last_modified"] = iso8601(logs.back().first);
+                        {"expires_at", core::iso8601(d_.clock.now_ms() + 3'600'000)}};
+  if (!logs.empty()) out["last_modified"] = core::iso8601(logs.back().first);
   return json_response(200, out);
 }
 
@@ -385,7 +385,7 @@ http_response optimizations_api::events(const std::string& id) {
 http_response optimizations_api::log_text(const std::string& id) {
   if (!find_exact(id)) return error_response(404, "Not found optimization with id '" + id + "'");
   std::string text;
-  for (const auto& [ts, line] : d_.db.logs(id)) text += iso8601(ts) + " " + line + "\n";
+  for (const auto& [ts, line] : d_.db.logs(id)) text += core::iso8601(ts) + " " + line + "\n";
   return {200, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(text)};
 }
 

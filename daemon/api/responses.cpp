@@ -1,6 +1,6 @@
 #include "api/responses.hpp"
 
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -13,10 +13,10 @@ http_response json_response(unsigned status, const nlohmann::json& body) {
   return {status, {{"Content-Type", "application/json"}}, body.dump()};
 }
 http_response error_response(unsigned status, std::string message) {
-  return json_response(status, error_body(status, std::move(message)));
+  return json_response(status, opik::error_body(status, std::move(message)));
 }
 http_response errors_response(unsigned status, std::vector<std::string> errors) {
-  return json_response(status, errors_body(std::move(errors)));
+  return json_response(status, opik::errors_body(std::move(errors)));
 }
 http_response no_content() { return {204, {}, {}}; }
 

@@ -1,6 +1,7 @@
 #include "api/writes_api.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "api/responses.hpp"
@@ -25,11 +26,83 @@ const nlohmann::json* list_of(const nlohmann::json& body, const char* key) {
   return body.is_object() && body.contains(key) && body[key].is_array() && !body[key].empty() ? &body[key] : nullptr;
 }
 
+// Opik's experiment types; anything else is a 400, as Jackson's enum parsing makes it there.
+bool known_type(const std::string& type) {
+  return type == "regular" || type == "trial" || type == "mini-batch" || type == "mutation";
+}
+
+// The experiment fields an SDK may set at creation and change with PATCH.
+std::optional<http_response> apply_experiment_fields(store::trial_record& t, const nlohmann::json& body) {
+  if (body.contains("type") && !body["type"].is_null()) {
+    if (!body["type"].is_string() || !known_type(body["type"].get<std::string>()))
+      return error_response(400, "Unable to process JSON: unknown experiment type");
+    t.type = body["type"].get<std::string>();
+  }
+  if (body.contains("name") && body["name"].is_string()) t.name = body["name"].get<std::string>();
+  if (body.contains("metadata") && body["metadata"].is_object()) {
+    const auto& meta = body["metadata"];
+    t.metadata_json = meta.dump();
+    t.origin = meta.value("origin", t.type);
+    auto candidate = meta.contains("candidate_id") ? meta["candidate_id"] : nlohmann::json();
+    t.candidate_id = candidate.is_string() ? candidate.get<std::string>() : candidate.is_null() ? "" : candidate.dump();
+    auto prompt = meta.contains("configuration") && meta["configuration"].is_object()
+                      ? meta["configuration"].value("prompt", nlohmann::json())
+                      : nlohmann::json();
+    if (!prompt.is_null()) t.prompt_json = prompt.dump();
+  }
+  if (body.contains("experiment_scores") && !body["experiment_scores"].is_null()) {
+    const auto& scores = body["experiment_scores"];
+    if (!scores.is_array()) return errors_response(422, {"experiment_scores must be a list of {name, value}"});
+    auto kept = nlohmann::json::array();
+    for (const auto& sc : scores) {
+      if (!sc.is_object() || !sc.contains("name") || !sc["name"].is_string() || !sc.contains("value") ||
+          !sc["value"].is_number())
+        return errors_response(422, {"every experiment score needs a name and a numeric value"});
+      kept.push_back({{"name", sc["name"]}, {"value", sc["value"]}});
+    }
+    t.experiment_scores_json = kept.dump();
+  }
+  return std::nullopt;
+}
+
+// An experiment item's evaluation as its trace reads so far: output, times, cost, tokens, scores.
+// One whose trace has not arrived, failed, or has no score named `objective_name` counts as
+// failed: it is a trace of the experiment, but not part of its mean.
+void fill_from_trace(store::evaluation_record& e, const std::optional<store::received_trace>& trace,
+                     const std::string& objective_name) {
+  e.objective.reset();
+  e.error.clear();
+  if (!trace) {
+    e.status = "failed";
+    e.error = "no trace " + e.trace_id + " was logged";
+    return;
+  }
+  e.output = trace->output;
+  e.scores_json = trace->scores_json;
+  e.tokens = trace->tokens;
+  e.cost_usd = trace->cost_usd;
+  e.latency_us = (trace->end_ms - trace->start_ms) * 1000;
+  e.created_ms = trace->start_ms;
+  e.completed_ms = trace->end_ms;
+  for (const auto& s : store::parse_scores(trace->scores_json))
+    if (s.name == objective_name) e.objective = s.value;
+  e.status = !trace->failed && e.objective ? "completed" : "failed";
+  if (trace->failed) e.error = "the trace has an error_info";
+}
+
 }  // namespace
 
 std::optional<http_response> writes_api::route(const net::http_request& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   const auto& m = req.method;
+  auto body = [&]() { return nlohmann::json::parse(req.body, nullptr, false); };
+  auto bad = [](const nlohmann::json& j) { return j.is_discarded() || !j.is_object(); };
+  const std::string experiments = base + "/experiments/";
+  if (m == "PATCH" && path.rfind(experiments, 0) == 0 && path.find('/', experiments.size()) == std::string::npos) {
+    auto j = body();
+    if (bad(j)) return error_response(400, "Unable to process JSON");
+    return update_experiment(path.substr(experiments.size()), j);
+  }
   using handler = http_response (writes_api::*)(const nlohmann::json&);
   handler h = nullptr;
   if (path == base + "/experiments" && m == "POST") h = &writes_api::create_experiment;
@@ -38,9 +111,9 @@ std::optional<http_response> writes_api::route(const net::http_request& req) {
   else if (path == base + "/traces/feedback-scores" && m == "PUT") h = &writes_api::scores;
   else if (path == base + "/experiments/items" && m == "POST") h = &writes_api::items;
   if (!h) return std::nullopt;
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error_response(400, "Unable to process JSON");
-  return (this->*h)(body);
+  auto j = body();
+  if (bad(j)) return error_response(400, "Unable to process JSON");
+  return (this->*h)(j);
 }
 
 http_response writes_api::create_experiment(const nlohmann::json& body) {
@@ -56,21 +129,31 @@ http_response writes_api::create_experiment(const nlohmann::json& body) {
   t.id = id;
   t.run_id = run->id;
   t.number = static_cast<int>(db_.trials(run->id).size()) + 1;
-  const auto& meta = body.contains("metadata") && body["metadata"].is_object() ? body["metadata"] : nlohmann::json();
-  t.origin = meta.is_object() ? meta.value("origin", body.value("type", std::string("trial"))) : "trial";
-  auto prompt = meta.is_object() && meta.contains("configuration") ? meta["configuration"].value("prompt", nlohmann::json())
-                                                                    : nlohmann::json();
-  t.prompt_json = prompt.is_null() ? "[]" : prompt.dump();
+  t.type = "regular";  // Opik's default when a client names none
+  t.origin = t.type;
+  t.prompt_json = "[]";
+  if (auto refused = apply_experiment_fields(t, body)) return std::move(*refused);
   t.status = "completed";
   t.started_ms = t.ended_ms = clock_.now_ms();
   db_.insert_trial(t);
+  refresh_run(run->id);
   return {201, {{"Content-Type", "application/json"}}, {}};
+}
+
+http_response writes_api::update_experiment(const std::string& id, const nlohmann::json& body) {
+  auto t = db_.trial_by_id(id);
+  if (!t) return error_response(404, "Experiment not found");
+  if (auto refused = apply_experiment_fields(*t, body)) return std::move(*refused);
+  db_.update_trial_details(*t);
+  refresh_run(t->run_id);
+  return no_content();
 }
 
 http_response writes_api::traces(const nlohmann::json& body) {
   const auto* list = list_of(body, "traces");
   if (!list) return errors_response(422, {"traces must not be empty"});
   auto now = clock_.now_ms();
+  std::set<std::string> received;
   for (const auto& t : *list) {
     if (!t.is_object() || !t.contains("id") || !t["id"].is_string()) return errors_response(422, {"every trace needs an id"});
     store::received_trace r;
@@ -83,19 +166,21 @@ http_response writes_api::traces(const nlohmann::json& body) {
                    : (out.is_null() ? "" : out.dump());
     r.failed = t.contains("error_info") && !t["error_info"].is_null();
     db_.receive_trace(r);
+    received.insert(r.id);
     if (t.contains("tags") && t["tags"].is_array())
       for (const auto& tag : t["tags"])
         if (tag.is_string())
           if (auto run = db_.find_run(tag.get<std::string>()); run && run->id == tag.get<std::string>())
-            db_.tag_received_trace(r.id, run->id);
+            if (!db_.trace_linked(r.id)) db_.tag_received_trace(r.id, run->id);
   }
+  relink(received);
   return no_content();
 }
 
 http_response writes_api::spans(const nlohmann::json& body) {
   const auto* list = list_of(body, "spans");
   if (!list) return errors_response(422, {"spans must not be empty"});
-  std::set<std::string> runs;  // whose optimizer calls these spans cost
+  std::set<std::string> runs, traces;  // whose optimizer calls these spans cost; whose items they are
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("trace_id")) return errors_response(422, {"every span needs id and trace_id"});
     core::token_usage tokens;
@@ -105,19 +190,24 @@ http_response writes_api::spans(const nlohmann::json& body) {
                       ? s["total_estimated_cost"].get<double>() : 0.0;
     db_.receive_span(s.value("id", ""), s.value("trace_id", ""), cost, tokens);
     if (auto run = db_.tagged_run(s.value("trace_id", ""))) runs.insert(*run);
+    traces.insert(s.value("trace_id", ""));
   }
   for (const auto& id : runs) refresh_run(id);
+  relink(traces);
   return no_content();
 }
 
 http_response writes_api::scores(const nlohmann::json& body) {
   const auto* list = list_of(body, "scores");
   if (!list) return errors_response(422, {"scores must not be empty"});
+  std::set<std::string> traces;
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("name") || !s.contains("value") || !s["value"].is_number())
       return errors_response(422, {"every score needs id, name and a numeric value"});
     db_.receive_score(s.value("id", ""), s.value("name", ""), s["value"].get<double>(), s.value("reason", ""));
+    traces.insert(s.value("id", ""));
   }
+  relink(traces);
   return no_content();
 }
 
@@ -133,35 +223,41 @@ http_response writes_api::items(const nlohmann::json& body) {
     if (db_.evaluation_by_id(id)) continue;  // already linked
     auto trial = db_.trial_by_id(it.value("experiment_id", ""));
     if (!trial) return error_response(404, "Experiment not found: " + it.value("experiment_id", ""));
-    auto trace = db_.received(it.value("trace_id", ""));
-    db_.untag_received_trace(it.value("trace_id", ""));  // an evaluation's cost counts with its trial
     auto run = db_.find_run(trial->run_id);
     store::evaluation_record e;
     e.id = id;
     e.run_id = trial->run_id;
     e.trial_id = trial->id;
     e.item_id = it.value("dataset_item_id", "");
-    e.status = trace && !trace->failed ? "completed" : "failed";
-    if (trace) {
-      e.output = trace->output;
-      e.scores_json = trace->scores_json;
-      e.tokens = trace->tokens;
-      e.cost_usd = trace->cost_usd;
-      e.latency_us = (trace->end_ms - trace->start_ms) * 1000;
-      e.created_ms = trace->start_ms;
-      e.completed_ms = trace->end_ms;
-      if (run)
-        for (const auto& s : store::parse_scores(trace->scores_json))
-          if (s.name == run->objective_name) e.objective = s.value;
-    } else {
-      e.error = "no trace " + it.value("trace_id", "") + " was logged";
-    }
-    if (!e.objective && e.status == "completed") e.status = "failed";  // unscored: not part of the mean
+    e.trace_id = it.value("trace_id", "");
+    e.created_ms = e.completed_ms = clock_.now_ms();
+    db_.untag_received_trace(e.trace_id);  // an evaluation's cost counts with its trial
+    fill_from_trace(e, db_.received(e.trace_id), run ? run->objective_name : "");
     db_.begin_evaluations({&e});
     touched.emplace(trial->id, *trial);
   }
   for (auto& [id, trial] : touched) refresh_trial(trial);
   return no_content();
+}
+
+void writes_api::relink(const std::set<std::string>& trace_ids) {
+  std::map<std::string, store::trial_record> touched;
+  std::map<std::string, std::string> objectives;  // run id → objective name
+  for (const auto& trace_id : trace_ids) {
+    auto linked = db_.evaluations_of_trace(trace_id);
+    if (linked.empty()) continue;
+    auto trace = db_.received(trace_id);
+    for (auto& e : linked) {
+      auto [it, fresh] = objectives.try_emplace(e.run_id);
+      if (fresh)
+        if (auto run = db_.find_run(e.run_id)) it->second = run->objective_name;
+      fill_from_trace(e, trace, it->second);
+      db_.replace_evaluation(e);
+      if (!touched.count(e.trial_id))
+        if (auto trial = db_.trial_by_id(e.trial_id)) touched.emplace(e.trial_id, std::move(*trial));
+    }
+  }
+  for (auto& [id, trial] : touched) refresh_trial(trial);
 }
 
 // A trial's score, p50 duration, cost and tokens from its evaluations: what the aggregates are
@@ -189,7 +285,8 @@ void writes_api::refresh_run(const std::string& run_id) {
     run->tokens.prompt_tokens += trial.tokens.prompt_tokens;
     run->tokens.completion_tokens += trial.tokens.completion_tokens;
   }
-  auto agg = core::compute_aggregates(store::scored_trial_stats(trials));
+  auto agg = core::compute_aggregates(store::trial_stats(trials, run->objective_name));
+  run->best_trial_id = agg.best_trial_id;
   run->baseline_score = agg.baseline_objective_score;
   run->best_score = agg.best_objective_score;
   run->updated_ms = clock_.now_ms();

@@ -1,17 +1,24 @@
 #pragma once
 // Opik's write endpoints for what an optimizer logs, so that an Opik client (another optd's
 // recorder, Opik's SDK) can record an optimization into optd:
-//   POST /api/v1/private/experiments               a trial of an optimization (optimization_id)
-//   POST /api/v1/private/traces/batch              traces (times, output; tagged with an
+//   POST  /api/v1/private/experiments              a trial of an optimization (optimization_id), with
+//                                                  its type, name, metadata (candidate_id) and
+//                                                  experiment_scores
+//   PATCH /api/v1/private/experiments/{id}         its name, metadata, type, experiment_scores
+//   POST  /api/v1/private/traces/batch             traces (times, output; tagged with an
 //                                                  optimization id: its optimizer's own calls)
-//   POST /api/v1/private/spans/batch               spans (usage, total_estimated_cost)
-//   PUT  /api/v1/private/traces/feedback-scores    trace scores
-//   POST /api/v1/private/experiments/items         links a trace to a trial: it becomes an evaluation
+//   POST  /api/v1/private/spans/batch              spans (usage, total_estimated_cost)
+//   PUT   /api/v1/private/traces/feedback-scores   trace scores
+//   POST  /api/v1/private/experiments/items        links a trace to a trial: it becomes an evaluation
 // Each trial's score, duration and cost follow from its items as optd computes them for its own
 // runs, and the optimizer's tagged traces add to total_optimization_cost, so the optimization's
-// aggregates read back as Opik would compute them. Writes are
-// idempotent by id; an experiment id seen before is a 409, as in Opik.
+// aggregates read back as Opik would compute them. The writes may come in any order, as Opik's
+// SDKs flush them from separate queues: a trace, span or score that arrives after its item is
+// linked updates that item. Writes are idempotent by id; an experiment id seen before is a 409,
+// as in Opik.
 #include <optional>
+#include <set>
+#include <string>
 
 #include "core/clock.hpp"
 #include "core/uuid.hpp"
@@ -29,10 +36,13 @@ class writes_api {
 
  private:
   net::http_response create_experiment(const nlohmann::json& body);
+  net::http_response update_experiment(const std::string& id, const nlohmann::json& body);
   net::http_response traces(const nlohmann::json& body);
   net::http_response spans(const nlohmann::json& body);
   net::http_response scores(const nlohmann::json& body);
   net::http_response items(const nlohmann::json& body);
+  // The evaluations that link these traces, updated from what has arrived of them since.
+  void relink(const std::set<std::string>& trace_ids);
   void refresh_trial(store::trial_record& trial);
   void refresh_run(const std::string& run_id);
 

@@ -1,6 +1,7 @@
 #include "app/run_preparation.hpp"
 
 #include "app/run_loading.hpp"
+#include "core/run_error.hpp"
 #include "plugins/registry.hpp"
 
 namespace optd::app {
@@ -39,9 +40,12 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
   }
   auto loaded = config::parse_run_config(s.source, "run " + s.id, "", context);
   if (!loaded.ok()) {
-    std::string problems;
-    for (const auto& p : loaded.problems) problems += (problems.empty() ? "" : "; ") + config::format(p);
-    throw std::runtime_error(problems);
+    std::string problems, lines;
+    for (const auto& p : loaded.problems) {
+      problems += (problems.empty() ? "" : "; ") + config::format(p);
+      lines += (lines.empty() ? "" : "\n") + config::format(p);
+    }
+    throw core::run_error("InvalidConfigError", problems, lines);
   }
   if (loaded.spec.name.empty()) loaded.spec.name = s.spec.name;
   auto prepared = prepare_run(db, loaded, s.id, clock, ids);

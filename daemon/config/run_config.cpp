@@ -82,8 +82,20 @@ class loader {
     load_metrics(studio);
     load_optimizer(studio);
     load_limits(root);
+    // One metric is its own objective; several are combined into one, named as Opik's optimizer
+    // names its MultiMetricObjective. That name must be no metric's: both are trace scores.
     auto objective = r_.string_at(root, "objective_name", "", false);
-    s.objective_name = objective ? *objective : (s.metrics.empty() ? "" : s.metrics.front().type);
+    s.objective_name = objective ? *objective
+                       : s.metrics.size() == 1 ? s.metrics.front().type
+                       : s.metrics.empty()     ? ""
+                                               : "multi_metric_objective";
+    if (objective && s.metrics.size() > 1)
+      for (const auto& m : s.metrics)
+        if (m.type == *objective)
+          r_.error(root["objective_name"], "objective_name '" + *objective + "' is the name of one of the " +
+                                               std::to_string(s.metrics.size()) +
+                                               " metrics, but the objective is their weighted mean; give it a name of "
+                                               "its own (by default: multi_metric_objective)");
     load_dataset(root);
   }
 
@@ -238,6 +250,10 @@ class loader {
       if (!spec.type.empty() && desc == nullptr)
         r_.error(m["type"], mpath + ".type: unknown metric type '" + spec.type + "'; known: " +
                                 type_list(core::metric_catalog()));
+      for (const auto& earlier : out_.spec.metrics)
+        if (!spec.type.empty() && earlier.type == spec.type)
+          r_.error(m["type"], mpath + ".type: '" + spec.type +
+                                  "' is listed twice; each metric's score is named by its type, so one would hide the other");
       if (desc) {
         spec.parameters = plugin_parameters(m, *desc, mpath + ".parameters");
         if (desc->uses_reference) reference_checks_.push_back({m, mpath, spec.parameters.value("reference_key", "answer")});

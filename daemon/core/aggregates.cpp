@@ -1,6 +1,7 @@
 #include "core/aggregates.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace optd::core {
 
@@ -14,35 +15,78 @@ double median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+namespace {
+
+struct candidate {
+  std::string first_trial_id;
+  long long earliest = 0;
+  long long evaluated = 0;
+  double score_weighted = 0, duration_weighted = 0, cost = 0;
+  long long score_weight = 0, duration_weight = 0;
+
+  std::optional<double> score() const {
+    return score_weight > 0 ? std::optional<double>(score_weighted / static_cast<double>(score_weight)) : std::nullopt;
+  }
+  std::optional<double> duration() const {
+    return duration_weight > 0 ? std::optional<double>(duration_weighted / static_cast<double>(duration_weight))
+                               : std::nullopt;
+  }
+  std::optional<double> cost_per_item() const {
+    return evaluated > 0 ? std::optional<double>(cost / static_cast<double>(evaluated)) : std::nullopt;
+  }
+};
+
+}  // namespace
+
 optimization_aggregates compute_aggregates(const std::vector<trial_stats>& trials) {
   optimization_aggregates out;
   out.num_trials = static_cast<long long>(trials.size());
-  if (trials.empty()) return out;
 
-  auto earliest = std::min_element(trials.begin(), trials.end(), [](const auto& a, const auto& b) {
-    return a.created_order < b.created_order;
-  });
-  auto mean = [](const trial_stats& t) { return t.evaluated_count > 0 ? t.score_sum / static_cast<double>(t.evaluated_count) : 0.0; };
-  auto per_item_cost = [](const trial_stats& t) { return t.evaluated_count > 0 ? t.cost_usd / static_cast<double>(t.evaluated_count) : 0.0; };
-
-  out.baseline_objective_score = mean(*earliest);
-  out.baseline_duration = earliest->median_duration_s;
-  out.baseline_cost = per_item_cost(*earliest);
-
-  bool any_complete = std::any_of(trials.begin(), trials.end(), [&](const auto& t) {
-    return t.evaluated_count >= earliest->evaluated_count;
-  });
-  const trial_stats* best = nullptr;
+  std::map<std::string, candidate> by_key;
   for (const auto& t : trials) {
-    if (any_complete && t.evaluated_count < earliest->evaluated_count) continue;
-    if (best == nullptr || mean(t) > mean(*best) ||
-        (mean(t) == mean(*best) && t.created_order < best->created_order))
-      best = &t;
+    if (t.screening) continue;
+    auto [it, fresh] = by_key.try_emplace(t.candidate_id.empty() ? "experiment:" + t.id : "candidate:" + t.candidate_id);
+    auto& c = it->second;
+    if (fresh || t.created_order < c.earliest) {
+      c.earliest = t.created_order;
+      c.first_trial_id = t.id;
+    }
+    c.evaluated += t.trace_count;
+    c.cost += t.cost_usd;
+    if (t.score) {
+      c.score_weighted += *t.score * static_cast<double>(t.trace_count);
+      c.score_weight += t.trace_count;
+    }
+    if (t.median_duration_s) {
+      c.duration_weighted += *t.median_duration_s * static_cast<double>(t.trace_count);
+      c.duration_weight += t.trace_count;
+    }
   }
-  out.best_objective_score = mean(*best);
-  out.best_duration = best->median_duration_s;
-  out.best_cost = per_item_cost(*best);
-  out.best_trial_id = best->id;
+  if (by_key.empty()) return out;
+
+  std::vector<const candidate*> candidates;
+  for (const auto& [key, c] : by_key) candidates.push_back(&c);
+  std::sort(candidates.begin(), candidates.end(), [](const auto* a, const auto* b) { return a->earliest < b->earliest; });
+
+  const auto& baseline = *candidates.front();
+  out.baseline_objective_score = baseline.score();
+  out.baseline_duration = baseline.duration();
+  out.baseline_cost = baseline.cost_per_item();
+  out.baseline_trial_id = baseline.first_trial_id;
+
+  // A candidate that saw fewer items than a full evaluation (the baseline's) holds a partial
+  // average: it may not win. The baseline itself always qualifies.
+  auto complete = [&](const candidate& c) { return baseline.evaluated == 0 || c.evaluated >= baseline.evaluated; };
+  const candidate* best = nullptr;
+  for (const auto* c : candidates) {  // earliest first, so a tie keeps the earlier one
+    if (!c->score() || !complete(*c)) continue;
+    if (best == nullptr || *c->score() > *best->score()) best = c;
+  }
+  if (best == nullptr) return out;
+  out.best_objective_score = best->score();
+  out.best_duration = best->duration();
+  out.best_cost = best->cost_per_item();
+  out.best_trial_id = best->first_trial_id;
   return out;
 }
 

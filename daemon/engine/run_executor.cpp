@@ -1,10 +1,14 @@
 #include "engine/run_executor.hpp"
 
+#include <iomanip>
+#include <sstream>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "core/aggregates.hpp"
 #include "core/budget.hpp"
+#include "core/run_error.hpp"
 
 namespace optd::engine {
 
@@ -124,7 +128,7 @@ void run_executor::publish() {
 }
 
 void run_executor::update_aggregates() {
-  auto agg = core::compute_aggregates(store::scored_trial_stats(trial_records_));
+  auto agg = core::compute_aggregates(store::trial_stats(trial_records_, record_.objective_name));
   record_.baseline_score = agg.baseline_objective_score;
   record_.best_score = agg.best_objective_score;
   record_.best_trial_id = agg.best_trial_id;
@@ -135,6 +139,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   progress_.evals_done = 0;
   progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
   log("trial " + std::to_string(number) + " (" + c.origin + ") started");
+  stage_ = "in trial " + std::to_string(number) + " (" + c.origin + ")";
   if (env_.metrics) env_.metrics->trial_started();
   publish();
   // A named callback, not a temporary inside co_await (GCC 12 destroys those twice).
@@ -157,14 +162,21 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
     // Recorders see this trial too: its calls happened and cost what they cost.
     if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
     // Nothing could be scored: going on would only spend money on a provider that does not answer.
+    std::map<std::string, int> errors;  // each distinct error, with how often it came
     std::string first_error;
-    for (const auto& e : outcome.result.examples)
-      if (!e.reason.empty()) {
-        first_error = e.reason;
-        break;
-      }
-    throw std::runtime_error("all " + std::to_string(outcome.record.failed_count) + " evaluations of trial " +
-                             std::to_string(number) + " failed; first: " + first_error);
+    for (const auto& e : outcome.result.examples) {
+      constexpr std::string_view prefix = "evaluation failed: ";
+      auto error = e.reason.rfind(prefix, 0) == 0 ? e.reason.substr(prefix.size()) : e.reason;
+      if (error.empty()) continue;
+      if (first_error.empty()) first_error = error;
+      ++errors[error];
+    }
+    std::string details;
+    for (const auto& [error, n] : errors) details += (details.empty() ? "" : "\n") + std::to_string(n) + " × " + error;
+    throw core::run_error("AllEvaluationsFailedError",
+                          "all " + std::to_string(outcome.record.failed_count) + " evaluations of trial " +
+                              std::to_string(number) + " failed; first: " + first_error,
+                          details);
   }
   update_aggregates();
   env_.db.update_run(record_);
@@ -172,6 +184,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   log("trial " + std::to_string(number) + " scored " + std::to_string(outcome.result.score) + " on " +
       std::to_string(outcome.record.evaluated_count) + " items" +
       (outcome.record.failed_count ? " (" + std::to_string(outcome.record.failed_count) + " failed)" : ""));
+  stage_ = "after trial " + std::to_string(number) + ", in the optimizer";
   publish();
   co_return std::move(outcome.result);
 }
@@ -230,6 +243,44 @@ asio::awaitable<core::completion_result> run_executor::reason(core::chat_request
   co_return std::move(*result);
 }
 
+void run_executor::record_failure(std::exception_ptr failure) {
+  std::string type = "InternalError", details;
+  record_.status = "error";
+  record_.finish_reason = "error";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const core::run_error& e) {
+    type = e.type();
+    record_.error = e.what();
+    details = e.details();
+  } catch (const std::exception& e) {
+    record_.error = e.what();
+  } catch (...) {
+    record_.error = "unknown error";
+  }
+  // Like a Python traceback, which is what Opik's UI expects here: where the run was, then the
+  // error, then its evidence. Opik keeps 4000 characters of each; a traceback keeps its tail.
+  std::ostringstream t;
+  t << "optd run " << record_.id << " \"" << record_.name << "\": optimizer " << spec_.optimizer.type << ", model "
+    << spec_.llm_model.model << " via "
+    << (spec_.llm_model.provider.empty() ? "the default provider" : "provider " + spec_.llm_model.provider)
+    << "\n  stopped " << stage_ << ", after " << record_.llm_calls << " LLM call(s) costing $" << std::fixed
+    << std::setprecision(6) << record_.cost_usd << "\n" << type << ": " << record_.error;
+  for (std::size_t pos = 0; pos < details.size();) {
+    auto end = details.find('\n', pos);
+    if (end == std::string::npos) end = details.size();
+    t << "\n    " << details.substr(pos, end - pos);
+    pos = end + 1;
+  }
+  constexpr std::size_t cap = 4000;
+  auto traceback = t.str();
+  if (traceback.size() > cap) traceback = "…" + traceback.substr(traceback.size() - cap);
+  auto message = record_.error.size() > cap ? record_.error.substr(0, cap) + "…" : record_.error;
+  record_.error_info_json =
+      nlohmann::json{{"exception_type", type}, {"message", message}, {"traceback", traceback}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 asio::awaitable<store::run_record> run_executor::run() {
   started_ = env_.clock.now();
   record_.created_ms = record_.started_ms = record_.updated_ms = env_.clock.now_ms();
@@ -249,7 +300,7 @@ asio::awaitable<store::run_record> run_executor::run() {
   std::exception_ptr failure;
   core::optimizer_outcome outcome;
   try {
-    if (!start_error_.empty()) throw std::runtime_error(start_error_);
+    if (start_error_) std::rethrow_exception(start_error_);
     outcome = co_await optimizer_->run(*this, std::move(baseline));
   } catch (...) {
     failure = std::current_exception();
@@ -259,15 +310,7 @@ asio::awaitable<store::run_record> run_executor::run() {
   core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
                            duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
   if (failure && !task_group::is_cancellation(failure)) {
-    record_.status = "error";
-    record_.finish_reason = "error";
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      record_.error = e.what();
-    } catch (...) {
-      record_.error = "unknown error";
-    }
+    record_failure(failure);
   } else if (suspend_requested_ && !cancel_requested_) {
     record_.status = "running";  // stays live in the store: the next start resumes it
     record_.ended_ms = 0;

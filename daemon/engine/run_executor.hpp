@@ -4,7 +4,8 @@
 // as Opik computes them, enforces the budgets, and records how the run ended.
 //
 // Use from the event loop thread. run() returns the final run record; it throws only for
-// infrastructure failures (the store), after trying to record the run as `error`.
+// infrastructure failures (the store), after trying to record the run as `error`. A failure that
+// ends the run (a core::run_error, or any other exception) is recorded with Opik's error_info.
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,8 +41,8 @@ class run_executor final : private core::optimizer_context {
   const run_progress& progress() const noexcept { return progress_; }
 
   // Before run(): the run could not be prepared (its dataset could not be read). run() records it
-  // as started and then as `error` with this message, so recorders see both.
-  void fail_at_start(std::string error) { start_error_ = std::move(error); }
+  // as started and then as `error` with this failure, so recorders see both.
+  void fail_at_start(std::exception_ptr error) { start_error_ = std::move(error); }
 
  private:
   boost::asio::awaitable<core::trial_result> evaluate(core::candidate c) override;
@@ -53,6 +54,9 @@ class run_executor final : private core::optimizer_context {
 
   void update_aggregates();
   void publish();
+  // Records `failure` as the run's error and its error_info: type, message, and a traceback-like
+  // account of where the run was.
+  void record_failure(std::exception_ptr failure);
 
   run_environment& env_;
   core::run_spec spec_;
@@ -71,7 +75,8 @@ class run_executor final : private core::optimizer_context {
   std::map<std::string, int> reasoning_seen_;  // request → times asked, to replay the journal in order
   bool cancel_requested_ = false;
   bool suspend_requested_ = false;
-  std::string start_error_;
+  std::exception_ptr start_error_;
+  std::string stage_ = "before its first trial";  // where the run is, for an error's account
 };
 
 }  // namespace optd::engine

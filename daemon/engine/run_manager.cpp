@@ -62,8 +62,8 @@ void run_manager::start_next() {
 asio::awaitable<void> run_manager::prepare(preparing_run& p) {
   try {
     co_await p.s.prepare(p.s);
-  } catch (const std::exception& e) {
-    p.error = e.what();
+  } catch (const std::exception&) {
+    p.error = std::current_exception();
   }
 }
 
@@ -83,12 +83,12 @@ void run_manager::idle_check() {
   if (running_.empty() && queue_.empty() && preparing_.empty()) idle_.cancel();
 }
 
-void run_manager::launch(run_submission s, std::string start_error) {
+void run_manager::launch(run_submission s, std::exception_ptr start_error) {
   auto id = s.id;
   auto ex = std::make_unique<run_executor>(env_, std::move(s.spec), std::move(s.dataset), std::move(s.optimizer),
                                            std::move(s.metrics), id,
                                            [this](const run_progress& p) { published(p); });
-  if (!start_error.empty()) ex->fail_at_start(std::move(start_error));
+  if (start_error) ex->fail_at_start(std::move(start_error));
   auto* raw = ex.get();
   running_.emplace(id, std::move(ex));
   asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {

@@ -88,7 +88,7 @@ class run_manager {
  private:
   void start_next();
   struct preparing_run;
-  void launch(run_submission s, std::string start_error = {});
+  void launch(run_submission s, std::exception_ptr start_error = nullptr);
   boost::asio::awaitable<void> prepare(preparing_run& p);
   void prepared(const std::string& id);  // launches it, unless it was dropped meanwhile
   void idle_check();
@@ -102,7 +102,7 @@ class run_manager {
   struct preparing_run {
     run_submission s;
     boost::asio::cancellation_signal stop;
-    std::string error;     // what prepare threw: the run fails with it
+    std::exception_ptr error;  // what prepare threw: the run fails with it
     bool dropped = false;  // cancelled or suspended meanwhile: not launched when prepared
   };
   std::map<std::string, std::unique_ptr<preparing_run>> preparing_;

@@ -67,6 +67,7 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
   while (next < slots.size() && !cancelled_ && !draining_) {
     auto& s = slots[next++];
     if (s.row.status != "pending") continue;  // failed to render: already final
+    auto sent = env_.clock.now();
     auto result = co_await provider_.complete(s.request);
     if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
     s.row.completed_ms = env_.clock.now_ms();
@@ -80,6 +81,8 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
       s.row.status = "failed";
       s.row.error = result.error().message;
       s.row.attempts = result.error().attempts;
+      // How long it tried: a failed call's trace lasts that long, as a completed one's does.
+      s.row.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(env_.clock.now() - sent).count();
     }
     uncommitted_.push_back(&s.row);
     if (commit_scheduled_) {

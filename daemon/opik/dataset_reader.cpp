@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/run_error.hpp"
 #include "opik/headers.hpp"
 
 namespace optd::opik {
@@ -42,8 +43,8 @@ asio::awaitable<net::http_response> dataset_reader::post(const std::string& targ
     if (state.cancelled() != asio::cancellation_type::none) throw std::runtime_error(what + ": cancelled");
     if (res && res->status >= 200 && res->status < 300) co_return std::move(*res);
     if (res && res->status == 404)
-      throw std::runtime_error(what + ": Opik has no such dataset" +
-                               (workspace_.empty() ? std::string() : " in workspace '" + workspace_ + "'"));
+      throw core::run_error("DatasetNotFoundError", what + ": Opik has no such dataset" +
+                                (workspace_.empty() ? std::string() : " in workspace '" + workspace_ + "'"));
     why = res ? "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300) : res.error().message();
     if ((res && !core::is_retryable_status(res->status)) || attempt >= retry_.max_attempts) break;
     asio::steady_timer wait(ex_);
@@ -53,7 +54,8 @@ asio::awaitable<net::http_response> dataset_reader::post(const std::string& targ
     state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none) throw std::runtime_error(what + ": cancelled");
   }
-  throw std::runtime_error(what + ": " + why);
+  throw core::run_error("OpikUnavailableError", what + ": " + why,
+                        "gave up after " + std::to_string(retry_.max_attempts) + " attempts");
 }
 
 asio::awaitable<opik_dataset> dataset_reader::read(std::string name, std::string project_name) {
@@ -97,7 +99,7 @@ asio::awaitable<opik_dataset> dataset_reader::read(std::string name, std::string
     }
     if (count < static_cast<std::size_t>(page_size_)) break;
   }
-  if (out.items.empty()) throw std::runtime_error(what + ": the dataset has no items");
+  if (out.items.empty()) throw core::run_error("EmptyDatasetError", what + ": the dataset has no items");
   co_return out;
 }
 

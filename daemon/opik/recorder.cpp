@@ -3,6 +3,7 @@
 #include "core/digest.hpp"
 #include "core/iso8601.hpp"
 #include "core/uuid.hpp"
+#include "opik/opik_json.hpp"
 
 namespace optd::opik {
 
@@ -140,8 +141,9 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
          items = nlohmann::json::array();
     for (std::size_t i = first; i < last; ++i) {
       const auto& e = done[i];
-      auto trace_id = core::derived_uuid_v7(e.id, "trace");
-      auto start = core::iso8601(e.created_ms), end = core::iso8601(std::max(e.created_ms, e.completed_ms));
+      auto trace_id = store::trace_id_of(e);
+      auto started = store::call_started_ms(e);
+      auto start = core::iso8601(started), end = core::iso8601(std::max(started, e.completed_ms));
       auto input = input_of(e.item_id);
       nlohmann::json trace = {{"id", trace_id},
                               {"project_name", r.project},
@@ -168,13 +170,12 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
                                   {"completion_tokens", e.tokens.completion_tokens},
                                   {"total_tokens", e.tokens.total()}}},
                        {"total_estimated_cost", e.cost_usd}});
-      if (e.objective)
-        scores.push_back({{"id", trace_id}, {"name", r.objective}, {"value", *e.objective},
-                          {"source", "sdk"}, {"project_name", r.project}});
-      for (const auto& s : store::parse_scores(e.scores_json))
-        if (s.name != r.objective)
-          scores.push_back({{"id", trace_id}, {"name", s.name}, {"value", s.value}, {"reason", s.reason},
-                            {"source", "sdk"}, {"project_name", r.project}});
+      for (const auto& s : store::trace_scores(e, r.objective)) {
+        nlohmann::json score = {{"id", trace_id}, {"name", s.name}, {"value", s.value}, {"source", "sdk"},
+                                {"project_name", r.project}};
+        if (!s.reason.empty()) score["reason"] = s.reason;
+        scores.push_back(std::move(score));
+      }
       items.push_back({{"id", e.id}, {"experiment_id", trial.id}, {"dataset_item_id", e.item_id},
                        {"trace_id", trace_id}, {"project_name", r.project}});
     }
@@ -224,8 +225,7 @@ void recorder::reasoning_call(const store::run_record& run, const store::llm_cal
 
 void recorder::run_finished(const store::run_record& run) {
   nlohmann::json body = {{"status", run.status}};
-  if (run.status == "error")
-    body["error_info"] = {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
+  if (auto info = error_info_json(run); !info.is_null()) body["error_info"] = std::move(info);
   enqueue({message(run.id, "PUT", "/v1/private/optimizations/" + run.id, body)});
   runs_.erase(run.id);
 }

@@ -2,12 +2,13 @@
 
 #include <functional>
 
+#include "core/uuid.hpp"
 #include "store/sqlite.hpp"
 
 namespace optd::store {
 namespace {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -65,18 +66,41 @@ CREATE TABLE IF NOT EXISTS received_scores(
   trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";
 
+// Columns added after version 1, with the version that added them: a new store gets them the same
+// way an old one does, so there is one schema however a store began.
+struct added_column {
+  int version;
+  std::string_view table, column, declaration;
+};
+constexpr added_column added_columns[] = {
+    // 2: what Opik's optimization record carries besides the run itself.
+    {2, "runs", "project_name", "TEXT NOT NULL DEFAULT ''"},
+    {2, "runs", "metadata", "TEXT NOT NULL DEFAULT '{}'"},
+    {2, "runs", "studio_config", "TEXT NOT NULL DEFAULT ''"},
+    {2, "runs", "updated_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {2, "runs", "source", "TEXT NOT NULL DEFAULT ''"},
+    // 3: what Opik's experiments and error reports carry, for runs an SDK logs into optd.
+    {3, "runs", "error_info", "TEXT NOT NULL DEFAULT ''"},
+    {3, "trials", "type", "TEXT NOT NULL DEFAULT 'trial'"},
+    {3, "trials", "candidate_id", "TEXT NOT NULL DEFAULT ''"},
+    {3, "trials", "name", "TEXT NOT NULL DEFAULT ''"},
+    {3, "trials", "metadata", "TEXT NOT NULL DEFAULT ''"},
+    {3, "trials", "experiment_scores", "TEXT NOT NULL DEFAULT '[]'"},
+    {3, "evaluations", "trace_id", "TEXT NOT NULL DEFAULT ''"},
+};
+
 constexpr std::string_view run_columns =
     "id, name, status, objective_name, dataset_name, spec, created_ms, started_ms, ended_ms, finish_reason, error, "
     "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls, project_name, metadata, "
-    "studio_config, updated_ms, source";
+    "studio_config, updated_ms, source, error_info";
 
 constexpr std::string_view trial_columns =
     "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
-    "tokens_in, tokens_out, started_ms, ended_ms";
+    "tokens_in, tokens_out, started_ms, ended_ms, type, candidate_id, name, metadata, experiment_scores";
 
 constexpr std::string_view evaluation_columns =
     "id, run_id, trial_id, item_id, request, status, output, scores, objective, tokens_in, tokens_out, cost_usd, "
-    "latency_us, attempts, error, created_ms, completed_ms";
+    "latency_us, attempts, error, created_ms, completed_ms, trace_id";
 
 std::string sql(std::string_view head, std::string_view columns, std::string_view tail = {}) {
   return std::string(head) + std::string(columns) + std::string(tail);
@@ -110,6 +134,7 @@ run_record read_run(const statement& s) {
   r.studio_config_json = s.text(20);
   r.updated_ms = s.int64(21);
   r.source = s.text(22);
+  r.error_info_json = s.text(23);
   return r;
 }
 
@@ -129,6 +154,11 @@ trial_record read_trial(const statement& s) {
   t.tokens = {s.int64(11), s.int64(12)};
   t.started_ms = s.int64(13);
   t.ended_ms = s.int64(14);
+  t.type = s.text(15);
+  t.candidate_id = s.text(16);
+  t.name = s.text(17);
+  t.metadata_json = s.text(18);
+  t.experiment_scores_json = s.text(19);
   return t;
 }
 
@@ -150,6 +180,7 @@ evaluation_record read_evaluation(const statement& s) {
   e.error = s.text(14);
   e.created_ms = s.int64(15);
   e.completed_ms = s.int64(16);
+  e.trace_id = s.text(17);
   return e;
 }
 
@@ -164,14 +195,14 @@ struct store::statements {
   statement append_log;
   explicit statements(const database& db)
       : insert_evaluation(db.prepare(sql("INSERT INTO evaluations(", evaluation_columns,
-                                         ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
+                                         ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
         complete_evaluation(db.prepare(
             "UPDATE evaluations SET status=?2, output=?3, scores=?4, objective=?5, tokens_in=?6, tokens_out=?7, "
             "cost_usd=?8, latency_us=?9, attempts=?10, error=?11, completed_ms=?12 WHERE id=?1")),
         update_run(db.prepare(
             "UPDATE runs SET status=?2, started_ms=?3, ended_ms=?4, finish_reason=?5, error=?6, baseline_score=?7, "
             "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, "
-            "updated_ms=?14, spec=CASE WHEN ?15 = '{}' THEN spec ELSE ?15 END WHERE id=?1")),
+            "updated_ms=?14, spec=CASE WHEN ?15 = '{}' THEN spec ELSE ?15 END, error_info=?16 WHERE id=?1")),
         update_trial(db.prepare(
             "UPDATE trials SET status=?2, score=?3, evaluated_count=?4, failed_count=?5, median_duration_s=?6, "
             "cost_usd=?7, tokens_in=?8, tokens_out=?9, ended_ms=?10 WHERE id=?1")),
@@ -189,22 +220,23 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
     throw std::runtime_error("store " + path + " has schema version " + std::to_string(current) +
                              ", newer than this optd understands (" + std::to_string(schema_version) + ")");
   db_->exec(schema);
-  // Version 2: what Opik's optimization record carries besides the run itself.
-  if (current < 2) {
+  if (current < schema_version) {
     transaction tx(*db_);
-    auto has_column = db_->prepare("SELECT count(*) FROM pragma_table_info('runs') WHERE name='metadata'");
-    has_column.step();
-    if (has_column.int64(0) == 0)
-      db_->exec(
-          "ALTER TABLE runs ADD COLUMN project_name TEXT NOT NULL DEFAULT '';"
-          "ALTER TABLE runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"
-          "ALTER TABLE runs ADD COLUMN studio_config TEXT NOT NULL DEFAULT '';"
-          "ALTER TABLE runs ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;"
-          "ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT '';");
-    has_column.reset();
+    for (const auto& c : added_columns) {  // every one, whatever the version says: a few lookups at open
+      auto has = db_->prepare("SELECT count(*) FROM pragma_table_info(?1) WHERE name=?2");
+      has.bind_all(c.table, c.column);
+      has.step();
+      bool present = has.int64(0) > 0;
+      has.reset();
+      if (!present)
+        db_->exec("ALTER TABLE " + std::string(c.table) + " ADD COLUMN " + std::string(c.column) + " " +
+                  std::string(c.declaration));
+    }
     db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
     tx.commit();
   }
+  // On columns a migration may have added.
+  db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';");
   st_ = std::make_unique<statements>(*db_);
 }
 
@@ -266,12 +298,23 @@ dataset_record read_dataset(const statement& q) {
 
 }  // namespace
 
-std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record>& trials) {
+std::vector<core::trial_stats> trial_stats(const std::vector<trial_record>& trials, const std::string& objective_name) {
   std::vector<core::trial_stats> stats;
-  for (const auto& t : trials)
-    if (t.evaluated_count > 0)
-      stats.push_back({t.id, t.number, t.score.value_or(0) * static_cast<double>(t.evaluated_count), t.evaluated_count,
-                       t.median_duration_s, t.cost_usd});
+  stats.reserve(trials.size());
+  for (const auto& t : trials) {
+    auto& s = stats.emplace_back();
+    s.id = t.id;
+    s.candidate_id = t.candidate_id;
+    s.screening = t.type == "mini-batch" || t.type == "mutation";
+    s.created_order = t.number;
+    s.trace_count = t.evaluated_count + t.failed_count;
+    s.score = t.score;
+    if (!s.score)  // Opik's fallback: an experiment-level score of the objective's name
+      for (const auto& e : parse_scores(t.experiment_scores_json))
+        if (e.name == objective_name) s.score = e.value;
+    if (s.trace_count > 0) s.median_duration_s = t.median_duration_s;
+    s.cost_usd = t.cost_usd;
+  }
   return stats;
 }
 
@@ -285,16 +328,26 @@ void summarize_trial(trial_record& t, const std::vector<const evaluation_record*
     t.cost_usd += e->cost_usd;
     t.tokens.prompt_tokens += e->tokens.prompt_tokens;
     t.tokens.completion_tokens += e->tokens.completion_tokens;
+    if (e->status == "pending") continue;
+    durations.push_back(static_cast<double>(e->latency_us) / 1e6);
     if (e->status == "completed" && e->objective) {
       ++t.evaluated_count;
       sum += *e->objective;
-      durations.push_back(static_cast<double>(e->latency_us) / 1e6);
-    } else if (e->status == "failed") {
+    } else {
       ++t.failed_count;
     }
   }
   t.score = t.evaluated_count ? std::optional<double>(sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
   t.median_duration_s = core::median(std::move(durations));
+}
+
+std::string trace_id_of(const evaluation_record& e) {
+  return e.trace_id.empty() ? core::derived_uuid_v7(e.id, "trace") : e.trace_id;
+}
+
+std::int64_t call_started_ms(const evaluation_record& e) {
+  if (e.completed_ms == 0) return e.created_ms;
+  return std::max(e.created_ms, e.completed_ms - e.latency_us / 1000);
 }
 
 std::vector<metric_score> parse_scores(const std::string& scores_json) {
@@ -303,6 +356,19 @@ std::vector<metric_score> parse_scores(const std::string& scores_json) {
   if (scores.is_array())
     for (const auto& s : scores)
       if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", 0.0), s.value("reason", "")});
+  return out;
+}
+
+std::vector<metric_score> trace_scores(const evaluation_record& e, const std::string& objective_name) {
+  auto metrics = parse_scores(e.scores_json);
+  std::vector<metric_score> out;
+  out.reserve(metrics.size() + 1);
+  if (e.objective) out.push_back({objective_name, *e.objective, ""});
+  for (auto& m : metrics) {
+    if (m.name != objective_name) out.push_back(std::move(m));
+    else if (!e.objective) out.push_back(std::move(m));
+    else out.front().reason = std::move(m.reason);  // the objective is this metric: keep its reason
+  }
   return out;
 }
 
@@ -368,11 +434,11 @@ std::optional<std::vector<nlohmann::json>> store::dataset_rows(const std::string
 }
 
 void store::insert_run(const run_record& r) {
-  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
                 r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
-                r.studio_config_json, r.updated_ms, r.source)
+                r.studio_config_json, r.updated_ms, r.source, r.error_info_json)
       .run();
 }
 
@@ -380,7 +446,7 @@ void store::update_run(const run_record& r) {
   st_->update_run
       .bind_all(r.id, r.status, r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
                 r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls,
-                r.updated_ms, r.spec_json)
+                r.updated_ms, r.spec_json, r.error_info_json)
       .run();
 }
 
@@ -587,10 +653,10 @@ std::vector<std::pair<std::string, double>> store::best_metric_means(const std::
 }
 
 void store::insert_trial(const trial_record& t) {
-  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(t.id, t.run_id, t.number, t.origin, t.prompt_json, t.status, t.score, t.evaluated_count,
                 t.failed_count, t.median_duration_s, t.cost_usd, t.tokens.prompt_tokens, t.tokens.completion_tokens,
-                t.started_ms, t.ended_ms)
+                t.started_ms, t.ended_ms, t.type, t.candidate_id, t.name, t.metadata_json, t.experiment_scores_json)
       .run();
 }
 
@@ -609,6 +675,14 @@ void store::update_trial(const trial_record& t) {
         .bind_all(t.id)
         .run();
   tx.commit();
+}
+
+void store::update_trial_details(const trial_record& t) {
+  db_->prepare(
+         "UPDATE trials SET type=?2, candidate_id=?3, name=?4, metadata=?5, prompt=?6, origin=?7, "
+         "experiment_scores=?8 WHERE id=?1")
+      .bind_all(t.id, t.type, t.candidate_id, t.name, t.metadata_json, t.prompt_json, t.origin, t.experiment_scores_json)
+      .run();
 }
 
 std::vector<trial_record> store::trials(const std::string& run_id) {
@@ -633,7 +707,7 @@ void store::begin_evaluations(const std::vector<const evaluation_record*>& rows)
     const auto& e = *row;
     ins.bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
                  e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
-                 e.created_ms, e.completed_ms)
+                 e.created_ms, e.completed_ms, e.trace_id)
         .run();
   }
   tx.commit();
@@ -666,6 +740,28 @@ std::optional<evaluation_record> store::evaluation_by_id(const std::string& id) 
   q.bind(1, id);
   if (!q.step()) return std::nullopt;
   return read_evaluation(q);
+}
+
+void store::replace_evaluation(const evaluation_record& e) {
+  db_->prepare(sql("INSERT OR REPLACE INTO evaluations(", evaluation_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+      .bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
+                e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
+                e.created_ms, e.completed_ms, e.trace_id)
+      .run();
+}
+
+std::vector<evaluation_record> store::evaluations_of_trace(const std::string& trace_id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE trace_id=? AND trace_id != ''"));
+  q.bind(1, trace_id);
+  std::vector<evaluation_record> out;
+  while (q.step()) out.push_back(read_evaluation(q));
+  return out;
+}
+
+bool store::trace_linked(const std::string& trace_id) {
+  auto q = db_->prepare("SELECT 1 FROM evaluations WHERE trace_id=? AND trace_id != '' LIMIT 1");
+  q.bind(1, trace_id);
+  return q.step();
 }
 
 std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {

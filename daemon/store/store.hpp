@@ -48,6 +48,9 @@ struct run_record {
   std::string studio_config_json;    // the Studio config as submitted; empty for record-only runs
   std::int64_t updated_ms = 0;
   std::string source;  // the run config as submitted (YAML or Opik's JSON body), to resume from
+  // Opik's ErrorInfo {exception_type, message, traceback} of a run that ended in error; empty
+  // when it did not (or when a record-only run's writer gave none: `error` then has the message).
+  std::string error_info_json;
 };
 
 struct trial_record {
@@ -65,10 +68,17 @@ struct trial_record {
   core::token_usage tokens;
   std::int64_t started_ms = 0;
   std::int64_t ended_ms = 0;
+  // What an Opik client logged with the experiment (optd's own trials keep the defaults):
+  std::string type = "trial";         // trial, mini-batch or mutation (the last two are screenings)
+  std::string candidate_id;           // metadata.candidate_id: experiments of one candidate prompt
+  std::string name;                   // empty: "<run name>-trial-<number>"
+  std::string metadata_json;          // empty: optd's own (optimizer, trial, origin, configuration)
+  std::string experiment_scores_json = "[]";  // [{name, value}], experiment-level scores
 };
 
-// The trials that scored at least one item, as the aggregation (core/aggregates.hpp) sees them.
-std::vector<core::trial_stats> scored_trial_stats(const std::vector<trial_record>& trials);
+// The trials as Opik's aggregation (core/aggregates.hpp) sees them. A trial without scored items
+// takes the experiment-level score named `objective_name`, as Opik does.
+std::vector<core::trial_stats> trial_stats(const std::vector<trial_record>& trials, const std::string& objective_name);
 
 struct evaluation_record {
   std::string id;
@@ -85,9 +95,17 @@ struct evaluation_record {
   std::int64_t latency_us = 0;
   int attempts = 0;
   std::string error;
-  std::int64_t created_ms = 0;
+  std::int64_t created_ms = 0;     // journaled (optd's rows: all of a trial's at its start)
   std::int64_t completed_ms = 0;
+  std::string trace_id;  // the Opik trace an SDK linked; empty for optd's own: see trace_id_of()
 };
+
+// The id of the evaluation's trace in Opik: the one an SDK logged, or one derived from the
+// evaluation's id (the same every time, so a write sent twice is the same trace).
+std::string trace_id_of(const evaluation_record& e);
+// When the evaluation's call was sent: its answer's time less the call's latency (rows are
+// journaled together when a trial starts, long before their turn comes).
+std::int64_t call_started_ms(const evaluation_record& e);
 
 // One metric's score of an evaluation, as `scores_json` holds it.
 struct metric_score {
@@ -97,10 +115,13 @@ struct metric_score {
 };
 // The scores in `scores_json`; none when it is empty or unreadable (a row written by a crash).
 std::vector<metric_score> parse_scores(const std::string& scores_json);
+// The feedback scores of the evaluation's trace, as optd writes them to Opik and serves them: the
+// objective named `objective_name` first, then each metric (a metric of that name is the objective).
+std::vector<metric_score> trace_scores(const evaluation_record& e, const std::string& objective_name);
 
 // Sums a trial's evaluations into it, as the aggregates read them: its score is the mean objective
-// of the scored (completed) ones and its duration their p50; cost and tokens count every call;
-// pending rows count for nothing.
+// of the scored (completed) ones; the others that ended (failed or unscored) count as failed; the
+// duration is the p50 of both; cost and tokens count every call; pending rows count for nothing.
 void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations);
 
 struct llm_call_record {
@@ -217,6 +238,9 @@ class store {
   // Trials.
   void insert_trial(const trial_record& t);
   void update_trial(const trial_record& t);
+  // What an Opik client may change of an experiment it logged: type, candidate, name, metadata,
+  // prompt, origin, experiment scores.
+  void update_trial_details(const trial_record& t);
   std::vector<trial_record> trials(const std::string& run_id);
   std::optional<trial_record> trial_by_id(const std::string& id);
 
@@ -227,6 +251,11 @@ class store {
   void complete_evaluations(const std::vector<const evaluation_record*>& rows);
   std::vector<evaluation_record> evaluations(const std::string& trial_id);
   std::optional<evaluation_record> evaluation_by_id(const std::string& id);
+  // Rewrites a whole row (an SDK's experiment item, as more of its trace arrives).
+  void replace_evaluation(const evaluation_record& e);
+  // The experiment items that link an SDK's trace, and whether there is one.
+  std::vector<evaluation_record> evaluations_of_trace(const std::string& trace_id);
+  bool trace_linked(const std::string& trace_id);
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 
   void record_llm_call(const llm_call_record& c);

@@ -188,5 +188,47 @@ TEST_F(experiments_test, dataset_items_with_experiment_items_compare_trials_item
                         ids).status, 404u);
 }
 
+TEST_F(experiments_test, a_weighted_objective_is_a_feedback_score_of_its_own_beside_its_metrics) {
+  // Two metrics, weighted 3:1, into an objective named "quality": what Opik reads as the objective
+  // is a trace score named "quality", and each metric keeps its own score.
+  auto body = nlohmann::json::parse(studio_body);
+  body["objective_name"] = "quality";
+  body["studio_config"]["evaluation"]["metrics"] = nlohmann::json::parse(
+      R"([{"type":"equals","weight":3,"parameters":{"reference_key":"answer"}},
+          {"type":"levenshtein_ratio","weight":1,"parameters":{"reference_key":"answer"}}])");
+  auto id = create(body.dump());
+  wait_for_status(id, "completed");
+  auto opt = json_of(call("GET", "/v1/private/optimizations/" + id));
+  auto experiments = find("?optimization_id=" + id + "&size=100")["content"];
+  ASSERT_GE(experiments.size(), 2u);
+  double best_quality = 0;
+  for (const auto& e : experiments) {
+    ASSERT_EQ(e["feedback_scores"].size(), 3u) << e.dump();
+    EXPECT_EQ(e["feedback_scores"][0]["name"], "equals");
+    EXPECT_EQ(e["feedback_scores"][1]["name"], "levenshtein_ratio");
+    EXPECT_EQ(e["feedback_scores"][2]["name"], "quality");
+    best_quality = std::max(best_quality, e["feedback_scores"][2]["value"].get<double>());
+    // Each item's objective is its metrics' weighted mean.
+    for (const auto& it : stream(R"({"experiment_name":")" + e["name"].get<std::string>() + R"("})")) {
+      std::map<std::string, double> s;
+      for (const auto& f : it["feedback_scores"]) s[f["name"]] = f["value"].get<double>();
+      ASSERT_EQ(s.size(), 3u);
+      EXPECT_NEAR(s["quality"], (3 * s["equals"] + s["levenshtein_ratio"]) / 4, 1e-12);
+    }
+  }
+  EXPECT_NEAR(opt["best_objective_score"].get<double>(), best_quality, 1e-12);
+  bool listed = false;
+  for (const auto& f : opt["feedback_scores"])
+    if (f["name"] == "quality") listed = std::abs(f["value"].get<double>() - best_quality) < 1e-12;
+  EXPECT_TRUE(listed) << opt["feedback_scores"].dump();
+
+  // The Compare view filters on the objective as on any score.
+  auto dataset_id = json_of(call("POST", "/v1/private/datasets/retrieve", R"({"dataset_name":"skills"})"))["id"].get<std::string>();
+  auto page = json_of(call("GET", "/v1/private/datasets/" + dataset_id + "/items/experiments/items?experiment_ids=" +
+                                      encode(R"([")" + experiments.back()["id"].get<std::string>() + R"("])") +
+                                      "&filters=" + encode(R"([{"field":"feedback_scores","key":"quality","operator":">=","value":"0"}])")));
+  EXPECT_EQ(page["total"], 6);
+}
+
 }  // namespace
 }  // namespace optd::api

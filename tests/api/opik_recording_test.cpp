@@ -198,8 +198,14 @@ TEST_F(opik_recording, a_failed_run_ends_as_error_with_error_info) {
   EXPECT_EQ(accepted_.back().target, "/api/v1/private/optimizations/" + id);
   auto last = nlohmann::json::parse(accepted_.back().body);
   EXPECT_EQ(last["status"], "error");
-  EXPECT_EQ(last["error_info"]["exception_type"], "OptimizationError");
+  EXPECT_EQ(last["error_info"]["exception_type"], "AllEvaluationsFailedError");
   EXPECT_THAT(last["error_info"]["message"].get<std::string>(), ::testing::HasSubstr("evaluations of trial 1 failed"));
+  // Where the run was, then the error, then each distinct error with how often it came.
+  auto traceback = last["error_info"]["traceback"].get<std::string>();
+  EXPECT_EQ(traceback, "optd run " + id + " \"via-api\": optimizer meta_prompt, model sim-small via the default "
+                       "provider\n  stopped in trial 1 (baseline), after 6 LLM call(s) costing $0.000000\n"
+                       "AllEvaluationsFailedError: all 6 evaluations of trial 1 failed; first: HTTP 503: simulated "
+                       "overload\n    6 × HTTP 503: simulated overload");
 
   // The failed trial is in Opik too: its experiment, and every evaluation as a trace with its
   // error and an experiment item, so that Opik shows what was tried and what it cost.
@@ -521,6 +527,8 @@ TEST_F(opik_datasets, a_dataset_opik_does_not_have_fails_the_run_and_says_so_in_
   auto last = nlohmann::json::parse(accepted_.back().body);
   EXPECT_EQ(last["status"], "error");
   EXPECT_EQ(last["error_info"]["message"], run_error(id));
+  EXPECT_EQ(last["error_info"]["exception_type"], "DatasetNotFoundError");  // the name Opik's own worker uses
+  EXPECT_THAT(last["error_info"]["traceback"].get<std::string>(), ::testing::HasSubstr("stopped before its first trial"));
 }
 
 TEST_F(opik_datasets, the_prompts_variables_are_checked_against_the_fields_read_from_opik) {
@@ -529,6 +537,8 @@ TEST_F(opik_datasets, the_prompts_variables_are_checked_against_the_fields_read_
   wait_for_status(id, "error");
   EXPECT_THAT(run_error(id), ::testing::HasSubstr("variable {{question}} is not a field of any item of dataset "
                                                   "'remote-skills' (fields: answer, query)"));
+  auto got = nlohmann::json::parse(call("GET", "/v1/private/optimizations/" + id).body);
+  EXPECT_EQ(got["error_info"]["exception_type"], "InvalidConfigError");
 }
 
 TEST_F(opik_datasets, a_run_waiting_for_opik_to_give_its_dataset_can_be_cancelled) {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "api/api_fixture.hpp"
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
 
 namespace optd::api {
 namespace {

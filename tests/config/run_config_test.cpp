@@ -77,7 +77,7 @@ TEST_F(run_config_test, valid_config_fills_the_run_spec) {
   ASSERT_EQ(s.metrics.size(), 2u);
   EXPECT_EQ(s.metrics[0].parameters["case_sensitive"], true);
   EXPECT_EQ(s.metrics[1].weight, 0.5);
-  EXPECT_EQ(s.objective_name, "equals");  // default: the first metric's name
+  EXPECT_EQ(s.objective_name, "multi_metric_objective");  // default for several metrics, as Opik's optimizer names it
   EXPECT_EQ(s.optimizer.model, "gpt-4o");
   EXPECT_EQ(s.optimizer.model_parameters["temperature"], 1.0);
   EXPECT_EQ(s.optimizer.parameters["prompts_per_round"], 2);
@@ -143,6 +143,23 @@ limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
                           "context, question)",
                           "15:35: evaluation.metrics[1]: reference_key 'expected' is not a field of any item of "
                           "dataset 'qa' (fields: answer, context, question)"));
+}
+
+TEST_F(run_config_test, one_metric_is_its_own_objective_and_several_need_one_of_their_own) {
+  auto one = std::string(valid);
+  one.replace(one.find("    - type: levenshtein_ratio"), std::string("    - type: levenshtein_ratio\n      weight: 0.5\n").size(), "");
+  auto single = load(one);
+  ASSERT_TRUE(single.ok()) << ::testing::PrintToString(problems(single));
+  EXPECT_EQ(single.spec.objective_name, "equals");
+  // Both are trace scores: an objective named like one of several metrics would hide that metric.
+  auto clash = load("objective_name: levenshtein_ratio\n" + std::string(valid));
+  EXPECT_THAT(problems(clash), ElementsAre("1:17: objective_name 'levenshtein_ratio' is the name of one of the 2 metrics, "
+                                           "but the objective is their weighted mean; give it a name of its own (by "
+                                           "default: multi_metric_objective)"));
+  auto twice = std::string(valid);
+  twice.replace(twice.find("type: levenshtein_ratio"), 23, "type: equals");
+  EXPECT_THAT(problems(load(twice)), ElementsAre("17:13: evaluation.metrics[1].type: 'equals' is listed twice; each "
+                                                 "metric's score is named by its type, so one would hide the other"));
 }
 
 TEST_F(run_config_test, missing_sections_are_each_reported) {

@@ -5,6 +5,19 @@
 namespace optd::core {
 namespace {
 
+// One experiment: id, order, mean objective, items, p50 seconds, cost.
+trial_stats trial(std::string id, long long order, std::optional<double> score, long long items, double p50 = 1,
+                  double cost = 0) {
+  trial_stats t;
+  t.id = std::move(id);
+  t.created_order = order;
+  t.score = score;
+  t.trace_count = items;
+  t.median_duration_s = p50;
+  t.cost_usd = cost;
+  return t;
+}
+
 TEST(aggregates, empty_has_no_scores) {
   auto a = compute_aggregates({});
   EXPECT_EQ(a.num_trials, 0);
@@ -13,12 +26,13 @@ TEST(aggregates, empty_has_no_scores) {
 }
 
 TEST(aggregates, baseline_is_the_earliest_trial_and_best_the_highest_mean) {
-  std::vector<trial_stats> t{{"b", 2, 8.0, 10, 1.5, 0.02}, {"a", 1, 4.0, 10, 1.0, 0.01}, {"c", 3, 6.0, 10, 2.0, 0.03}};
-  auto a = compute_aggregates(t);
+  auto a = compute_aggregates({trial("b", 2, 0.8, 10, 1.5, 0.02), trial("a", 1, 0.4, 10, 1.0, 0.01),
+                               trial("c", 3, 0.6, 10, 2.0, 0.03)});
   EXPECT_EQ(a.num_trials, 3);
   EXPECT_DOUBLE_EQ(*a.baseline_objective_score, 0.4);
   EXPECT_DOUBLE_EQ(*a.baseline_duration, 1.0);
   EXPECT_DOUBLE_EQ(*a.baseline_cost, 0.001);
+  EXPECT_EQ(a.baseline_trial_id, "a");
   EXPECT_DOUBLE_EQ(*a.best_objective_score, 0.8);
   EXPECT_DOUBLE_EQ(*a.best_duration, 1.5);
   EXPECT_DOUBLE_EQ(*a.best_cost, 0.002);
@@ -27,15 +41,45 @@ TEST(aggregates, baseline_is_the_earliest_trial_and_best_the_highest_mean) {
 
 TEST(aggregates, best_only_among_trials_as_complete_as_the_baseline) {
   // "x" scored perfectly on 3 items only; the baseline saw 10, so "x" cannot be best.
-  std::vector<trial_stats> t{{"base", 1, 5.0, 10, 1, 0}, {"x", 2, 3.0, 3, 1, 0}, {"y", 3, 7.0, 10, 1, 0}};
-  auto a = compute_aggregates(t);
+  auto a = compute_aggregates({trial("base", 1, 0.5, 10), trial("x", 2, 1.0, 3), trial("y", 3, 0.7, 10)});
   EXPECT_EQ(a.best_trial_id, "y");
   EXPECT_DOUBLE_EQ(*a.best_objective_score, 0.7);
 }
 
 TEST(aggregates, ties_go_to_the_earliest) {
-  std::vector<trial_stats> t{{"base", 1, 5.0, 10, 1, 0}, {"late", 3, 9.0, 10, 1, 0}, {"early", 2, 9.0, 10, 1, 0}};
-  EXPECT_EQ(compute_aggregates(t).best_trial_id, "early");
+  auto a = compute_aggregates({trial("base", 1, 0.5, 10), trial("late", 3, 0.9, 10), trial("early", 2, 0.9, 10)});
+  EXPECT_EQ(a.best_trial_id, "early");
+}
+
+TEST(aggregates, screenings_count_as_trials_but_never_win_nor_set_the_baseline) {
+  auto screening = trial("mini", 1, 1.0, 20);  // earliest and perfect, but a mini-batch
+  screening.screening = true;
+  auto a = compute_aggregates({screening, trial("base", 2, 0.3, 10), trial("cand", 3, 0.6, 10)});
+  EXPECT_EQ(a.num_trials, 3);
+  EXPECT_EQ(a.baseline_trial_id, "base");
+  EXPECT_DOUBLE_EQ(*a.baseline_objective_score, 0.3);
+  EXPECT_EQ(a.best_trial_id, "cand");
+}
+
+TEST(aggregates, experiments_of_one_candidate_are_pooled_by_item_count) {
+  // Candidate "c1" was evaluated twice: 0.9 on 4 items (p50 2 s, $0.04), then 0.4 on 6 (p50 1 s, $0.02).
+  // Pooled: score (0.9·4 + 0.4·6) / 10 = 0.6, p50 (2·4 + 1·6) / 10 = 1.4 s, cost $0.06 / 10 items.
+  auto first = trial("c1a", 2, 0.9, 4, 2.0, 0.04), second = trial("c1b", 3, 0.4, 6, 1.0, 0.02);
+  first.candidate_id = second.candidate_id = "c1";
+  auto a = compute_aggregates({trial("base", 1, 0.5, 10), first, second});
+  EXPECT_EQ(a.num_trials, 3);
+  EXPECT_EQ(a.best_trial_id, "c1a");  // 10 items together: complete, where neither alone is
+  EXPECT_DOUBLE_EQ(*a.best_objective_score, 0.6);
+  EXPECT_DOUBLE_EQ(*a.best_duration, 1.4);
+  EXPECT_DOUBLE_EQ(*a.best_cost, 0.006);
+}
+
+TEST(aggregates, an_unscored_candidate_is_no_best_and_an_unscored_baseline_has_no_score) {
+  auto a = compute_aggregates({trial("base", 1, std::nullopt, 10), trial("x", 2, 0.2, 10)});
+  EXPECT_EQ(a.baseline_trial_id, "base");
+  EXPECT_FALSE(a.baseline_objective_score);
+  EXPECT_EQ(a.best_trial_id, "x");
+  EXPECT_DOUBLE_EQ(*a.best_objective_score, 0.2);
 }
 
 TEST(aggregates, median_of_odd_and_even_sets) {

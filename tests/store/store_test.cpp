@@ -129,6 +129,31 @@ TEST_F(store_test, a_version_1_store_is_migrated_and_keeps_its_runs) {
   EXPECT_EQ(r->studio_config_json, "");
 }
 
+TEST_F(store_test, a_version_2_store_gains_what_opiks_experiments_carry_and_keeps_its_trials) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE trials(id TEXT PRIMARY KEY, run_id TEXT NOT NULL, number INTEGER NOT NULL, "
+                         "origin TEXT NOT NULL, prompt TEXT NOT NULL, status TEXT NOT NULL, score REAL, evaluated_count "
+                         "INTEGER NOT NULL, failed_count INTEGER NOT NULL, median_duration_s REAL NOT NULL, cost_usd REAL "
+                         "NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, started_ms INTEGER NOT NULL, "
+                         "ended_ms INTEGER NOT NULL);"
+                         "INSERT INTO trials VALUES('t1','r1',1,'baseline','[]','completed',0.5,4,0,1.5,0.01,10,2,1,2);"
+                         "PRAGMA user_version=2;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  store db(path_);
+  auto t = db.trial_by_id("t1");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t->score, 0.5);
+  EXPECT_EQ(t->type, "trial");
+  EXPECT_EQ(t->candidate_id, "");
+  EXPECT_EQ(t->experiment_scores_json, "[]");
+  store again(path_);  // opening a current store changes nothing
+  EXPECT_EQ(again.trial_by_id("t1")->origin, "baseline");
+}
+
 TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
   store db(path_);
   db.insert_run(run("r1"));

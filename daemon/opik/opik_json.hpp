@@ -1,6 +1,7 @@
 #pragma once
-// Opik's wire shapes for what optd serves: the Optimization public view with its read-only
-// aggregates (computed as Opik's backend computes them), pages, and both error bodies.
+// Opik's wire shapes, one mapping for what optd serves and what it writes to an Opik: the
+// Optimization public view with its read-only aggregates (computed as Opik's backend computes
+// them), ErrorInfo, dataset items, pages, and both error bodies.
 #include <cstdint>
 #include <set>
 #include <string>
@@ -12,14 +13,16 @@
 #include "core/run_spec.hpp"
 #include "store/store.hpp"
 
-namespace optd::api {
-
-using core::iso8601;
+namespace optd::opik {
 
 // `dataset_id`: the id of the run's dataset in the store, when it is there.
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
                                  const std::vector<std::pair<std::string, double>>& metric_means,
                                  const std::string& dataset_id);
+
+// Opik's ErrorInfo {exception_type, message, traceback} of a run that ended in error; null when
+// there is none.
+nlohmann::json error_info_json(const store::run_record& run);
 
 // optd keeps projects by name only; this is the stable id it reports for one (UUID v7 form).
 std::string project_id_of(const std::string& project_name);
@@ -37,4 +40,4 @@ nlohmann::json error_body(unsigned code, std::string message);
 // {"errors": ["...", ...]} (Opik's ErrorMessage, used for 422)
 nlohmann::json errors_body(std::vector<std::string> errors);
 
-}  // namespace optd::api
+}  // namespace optd::opik

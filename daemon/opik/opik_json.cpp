@@ -1,9 +1,12 @@
-#include "api/opik_json.hpp"
+#include "opik/opik_json.hpp"
+
+#include <algorithm>
+#include <map>
 
 #include "core/aggregates.hpp"
 #include "core/uuid.hpp"
 
-namespace optd::api {
+namespace optd::opik {
 
 std::string project_id_of(const std::string& project_name) {
   return core::derived_uuid_v7("00000000-0000-7000-8000-000000000000", "project:" + project_name);
@@ -12,14 +15,27 @@ std::string project_id_of(const std::string& project_name) {
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
                                  const std::vector<std::pair<std::string, double>>& metric_means,
                                  const std::string& dataset_id) {
-  auto agg = core::compute_aggregates(store::scored_trial_stats(trials));
+  auto agg = core::compute_aggregates(store::trial_stats(trials, run.objective_name));
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
 
+  // Opik's maxMap over the experiments of each one's per-name mean: of the trace scores (the
+  // objective among them) and of the experiment-level scores.
   auto feedback = nlohmann::json::array();
   for (const auto& [name, value] : metric_means) feedback.push_back({{"name", name}, {"value", value}});
-  if (agg.best_objective_score && run.objective_name != "" &&
-      std::none_of(metric_means.begin(), metric_means.end(), [&](const auto& m) { return m.first == run.objective_name; }))
-    feedback.push_back({{"name", run.objective_name}, {"value", *agg.best_objective_score}});
+  std::optional<double> best_mean;
+  std::map<std::string, double> experiment_scores;
+  for (const auto& t : trials) {
+    if (t.score) best_mean = std::max(best_mean.value_or(*t.score), *t.score);
+    for (const auto& s : store::parse_scores(t.experiment_scores_json)) {
+      auto [it, fresh] = experiment_scores.try_emplace(s.name, s.value);
+      if (!fresh) it->second = std::max(it->second, s.value);
+    }
+  }
+  if (best_mean && std::none_of(metric_means.begin(), metric_means.end(),
+                                [&](const auto& m) { return m.first == run.objective_name; }))
+    feedback.push_back({{"name", run.objective_name}, {"value", *best_mean}});
+  auto experiment_scores_json = nlohmann::json::array();
+  for (const auto& [name, value] : experiment_scores) experiment_scores_json.push_back({{"name", name}, {"value", value}});
 
   nlohmann::json j = {{"id", run.id},
                       {"name", run.name},
@@ -29,10 +45,10 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                       {"metadata", nlohmann::json::parse(run.metadata_json.empty() ? "{}" : run.metadata_json, nullptr, false)},
                       {"num_trials", static_cast<long long>(trials.size())},
                       {"feedback_scores", feedback},
-                      {"experiment_scores", nlohmann::json::array()},
-                      {"created_at", iso8601(run.created_ms)},
+                      {"experiment_scores", std::move(experiment_scores_json)},
+                      {"created_at", core::iso8601(run.created_ms)},
                       {"created_by", "optd"},
-                      {"last_updated_at", iso8601(std::max({run.created_ms, run.updated_ms, run.ended_ms}))},
+                      {"last_updated_at", core::iso8601(std::max({run.created_ms, run.updated_ms, run.ended_ms}))},
                       {"last_updated_by", "optd"},
                       {"baseline_objective_score", opt(agg.baseline_objective_score)},
                       {"best_objective_score", opt(agg.best_objective_score)},
@@ -48,9 +64,17 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
     auto sc = nlohmann::json::parse(run.studio_config_json, nullptr, false);
     if (!sc.is_discarded()) j["studio_config"] = sc;
   }
-  if (run.status == "error" && !run.error.empty())
-    j["error_info"] = {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
+  if (auto info = error_info_json(run); !info.is_null()) j["error_info"] = std::move(info);
   return j;
+}
+
+nlohmann::json error_info_json(const store::run_record& run) {
+  if (!run.error_info_json.empty()) {
+    auto info = nlohmann::json::parse(run.error_info_json, nullptr, false);
+    if (info.is_object()) return info;
+  }
+  if (run.status != "error" || run.error.empty()) return nullptr;
+  return {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
 }
 
 nlohmann::json dataset_item_json(const core::dataset_item& item, const std::string& dataset_id) {
@@ -73,4 +97,4 @@ nlohmann::json error_body(unsigned code, std::string message) { return {{"code",
 
 nlohmann::json errors_body(std::vector<std::string> errors) { return {{"errors", std::move(errors)}}; }
 
-}  // namespace optd::api
+}  // namespace optd::opik
