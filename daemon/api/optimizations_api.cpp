@@ -241,7 +241,7 @@ std::string optimizations_api::submit_yaml(config::loaded_run& loaded, std::stri
   if (loaded.spec.name.empty()) loaded.spec.name = "optimization-" + id.substr(0, 8);
   auto submission = d_.make_submission(loaded, id);
   submission.source = std::string(text);
-  submission.studio_config_json = nlohmann::json{{"yaml", std::string(text)}}.dump();
+  submission.studio_config_json = opik::studio_config_json(loaded.spec).dump();
   d_.runs.submit(std::move(submission));
   return id;
 }

@@ -94,6 +94,7 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
                               [&](std::string_view name) { return providers.find(name); },
                               [&](std::string_view p, std::string_view m) { return providers.price(p, m); },
                               [&](std::string_view id, std::string_view line) { printer.log(id, line); }};
+  env.version = OPTD_VERSION;
   engine::run_executor executor(env, std::move(run.spec), std::move(run.dataset), std::move(run.optimizer),
                                 std::move(run.metrics), run.id, [&](const engine::run_progress& p) { printer.update(p); });
 

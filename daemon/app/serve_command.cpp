@@ -142,6 +142,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
                                 log.run(telemetry::priority::info, id, line);
                               },
                               &metrics};
+  env.version = OPTD_VERSION;
   // Recording in Opik (opik: in the config, or OPIK_URL_OVERRIDE): the recorder queues writes in
   // the store's outbox, the sender delivers them, across restarts.
   auto opik_tls = net::make_client_tls_context();
@@ -157,7 +158,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       return exit_config;
     }
     opik_datasets.emplace(ioc.get_executor(), opik_client, *cfg.opik);
-    opik_recorder.emplace(db, clock, cfg.opik->url + " " + cfg.opik->workspace, cfg.opik->project_name, OPTD_VERSION,
+    opik_recorder.emplace(db, clock, cfg.opik->url + " " + cfg.opik->workspace, cfg.opik->project_name,
                           [&] { opik_sender->notify(); });
     env.observer = &*opik_recorder;
     metrics.add_collector([&] {

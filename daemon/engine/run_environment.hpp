@@ -1,6 +1,7 @@
 #pragma once
 // What a run needs from the process around it. Owned by app/; outlives every run.
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "core/clock.hpp"
@@ -40,6 +41,8 @@ struct run_environment {
   // Where trials, journal writes and run progress are counted; none for `optd run`.
   telemetry::metrics* metrics = nullptr;
   run_observer* observer = nullptr;
+  // optd's version: each run's metadata carries it (optd_version), beside its optimizer.
+  std::string version = {};
 
   std::string new_id() { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); }
 };

@@ -291,6 +291,14 @@ asio::awaitable<store::run_record> run_executor::run() {
   } else {
     env_.db.insert_run(record_);
   }
+  // The optimization's metadata says what optimized it, as Opik's optimizers' does.
+  if (auto stored = env_.db.find_run(record_.id)) {
+    auto metadata = nlohmann::json::parse(stored->metadata_json.empty() ? "{}" : stored->metadata_json, nullptr, false);
+    if (!metadata.is_object()) metadata = nlohmann::json::object();
+    metadata["optimizer"] = spec_.optimizer.type;
+    if (!env_.version.empty()) metadata["optd_version"] = env_.version;
+    env_.db.update_run_details(record_.id, stored->name, metadata.dump(), record_.updated_ms);
+  }
   log("run started: " + std::to_string(trials_->sample_size()) + " items per trial, up to " +
       std::to_string(spec_.limits.max_trials) + " trials, optimizer " + spec_.optimizer.type);
   if (env_.observer) env_.observer->run_started(record_, spec_);

@@ -68,6 +68,26 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
   return j;
 }
 
+nlohmann::json studio_config_json(const core::run_spec& spec) {
+  nlohmann::json llm = {{"model", spec.llm_model.model}, {"parameters", spec.llm_model.parameters}};
+  if (!spec.llm_model.provider.empty()) llm["provider"] = spec.llm_model.provider;
+  auto metrics = nlohmann::json::array();
+  for (const auto& m : spec.metrics) {
+    nlohmann::json metric = {{"type", m.type}, {"parameters", m.parameters}};
+    if (m.weight != 1.0) metric["weight"] = m.weight;
+    metrics.push_back(std::move(metric));
+  }
+  auto parameters = spec.optimizer.parameters.is_object() ? spec.optimizer.parameters : nlohmann::json::object();
+  if (!spec.optimizer.model.empty()) parameters["model"] = spec.optimizer.model;
+  if (!spec.optimizer.model_parameters.empty()) parameters["model_parameters"] = spec.optimizer.model_parameters;
+  if (!spec.optimizer.provider.empty()) parameters["provider"] = spec.optimizer.provider;
+  return {{"dataset_name", spec.dataset_name},
+          {"prompt", {{"messages", core::to_json(spec.prompt)}}},
+          {"llm_model", std::move(llm)},
+          {"evaluation", {{"metrics", std::move(metrics)}}},
+          {"optimizer", {{"type", spec.optimizer.type}, {"parameters", std::move(parameters)}}}};
+}
+
 nlohmann::json error_info_json(const store::run_record& run) {
   if (!run.error_info_json.empty()) {
     auto info = nlohmann::json::parse(run.error_info_json, nullptr, false);

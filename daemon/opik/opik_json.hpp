@@ -20,6 +20,11 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                                  const std::vector<std::pair<std::string, double>>& metric_means,
                                  const std::string& dataset_id);
 
+// A run spec as Opik's studio_config {dataset_name, prompt, llm_model, evaluation, optimizer}, the
+// reasoning model inside optimizer.parameters as Opik keeps it; optd's own additions (a provider,
+// a metric's weight) where they belong, only when they are set.
+nlohmann::json studio_config_json(const core::run_spec& spec);
+
 // Opik's ErrorInfo {exception_type, message, traceback} of a run that ended in error; null when
 // there is none.
 nlohmann::json error_info_json(const store::run_record& run);

@@ -68,12 +68,11 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
     }
   }
 
-  auto stored = db_.find_run(run.id);  // people's metadata is kept with the submission
+  // The run's metadata as the store has it: people's, with the optimizer and optd's version.
+  auto stored = db_.find_run(run.id);
   auto metadata = nlohmann::json::parse(stored && !stored->metadata_json.empty() ? stored->metadata_json : "{}",
                                         nullptr, false);
   if (!metadata.is_object()) metadata = nlohmann::json::object();
-  metadata["optimizer"] = spec.optimizer.type;
-  metadata["optd_version"] = version_;
   out.push_back(message(run.id, "POST", "/v1/private/optimizations",
                         {{"id", run.id},
                          {"name", run.name},

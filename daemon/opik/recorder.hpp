@@ -35,9 +35,9 @@ class recorder final : public engine::run_observer {
   // once per content. `project_name`: where runs without one of their own go. `queued` is called
   // after each enqueue.
   recorder(store::store& db, core::clock& clock, std::string destination, std::string project_name,
-           std::string version, std::function<void()> queued = {})
+           std::function<void()> queued = {})
       : db_(db), clock_(clock), destination_(std::move(destination)), project_(std::move(project_name)),
-        version_(std::move(version)), queued_(std::move(queued)) {}
+        queued_(std::move(queued)) {}
 
   void run_started(const store::run_record& run, const core::run_spec& spec) override;
   void evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) override;
@@ -62,7 +62,6 @@ class recorder final : public engine::run_observer {
   core::clock& clock_;
   std::string destination_;
   std::string project_;
-  std::string version_;
   std::function<void()> queued_;
   std::map<std::string, run_info> runs_;  // from run_started; a resumed run starts again
 };

@@ -44,8 +44,9 @@ class opik_recording : public api_test {
     sender_ = std::make_unique<opik::outbox_sender>(
         ioc_.get_executor(), *db_, client_, cfg, nullptr,
         core::retry_policy{0, std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
-    recorder_ = std::make_unique<opik::recorder>(*db_, clock_, cfg.url + " " + cfg.workspace, "Optimization", "test",
+    recorder_ = std::make_unique<opik::recorder>(*db_, clock_, cfg.url + " " + cfg.workspace, "Optimization",
                                                  [this] { sender_->notify(); });
+    env_->version = "test";
     env_->observer = recorder_.get();
     sender_->start();
   }
@@ -367,7 +368,7 @@ TEST_F(opik_recording, a_run_given_the_id_of_an_optimization_opik_has_adopts_tha
 
 TEST_F(opik_recording, a_long_trial_is_written_as_it_goes_not_only_at_its_end) {
   // The recorder alone, driven as a run executor drives it, with the clock moving 10 s an answer.
-  opik::recorder rec(*db_, clock_, "opik", "Optimization", "test");
+  opik::recorder rec(*db_, clock_, "opik", "Optimization");
   store::run_record run;
   run.id = ids_.next(1);
   run.name = "long";

@@ -21,6 +21,7 @@ TEST_F(api_test, a_studio_config_is_run_and_read_back_with_opik_aggregates) {
   EXPECT_EQ(j["name"], "via-api");
   EXPECT_EQ(j["status"], "completed");
   EXPECT_EQ(j["metadata"]["team"], "search");
+  EXPECT_EQ(j["metadata"]["optimizer"], "meta_prompt");  // what optimized it, as Opik's optimizers write it
   EXPECT_EQ(j["studio_config"]["optimizer"]["type"], "meta_prompt");
   auto trials = db_->trials(id);
   EXPECT_EQ(j["num_trials"], trials.size());
@@ -209,6 +210,13 @@ TEST_F(api_test, yaml_submission_and_health) {
   auto id = json_of(r)["id"].get<std::string>();
   wait_for_status(id, "completed");
   EXPECT_EQ(db_->trials(id).size(), 2u);
+  // A YAML run reads back with Opik's studio_config, as if it had been posted as JSON; optd's own
+  // fields (limits) are not part of it.
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + id))["studio_config"], nlohmann::json::parse(R"({
+    "dataset_name":"skills","prompt":{"messages":[{"role":"user","content":"{{question}}"}]},
+    "llm_model":{"model":"sim-small","parameters":{}},
+    "evaluation":{"metrics":[{"type":"equals","parameters":{}}]},
+    "optimizer":{"type":"meta_prompt","parameters":{}}})"));
   auto health = json_of(call("GET", "/optd/health"));
   EXPECT_EQ(health["status"], "ok");
 }
