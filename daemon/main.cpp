@@ -51,11 +51,8 @@ int main(int argc, char** argv) {
   auto* cancel_cmd = add_client("cancel", "cancel a queued or running run", true);
   auto* logs_cmd = add_client("logs", "print a run's log", true);
 
-  std::string results_id;
-  bool results_json = false;
-  auto* results_cmd = app.add_subcommand("results", "print a run from the store");
-  results_cmd->add_option("id", results_id, "run id or a unique prefix of it")->required();
-  results_cmd->add_flag("--json", results_json, "print as JSON");
+  auto* results_cmd = add_client("results", "print a run from the local store, else from the daemon", true);
+  results_cmd->add_flag("--json", client.json, "print as JSON");
 
   try {
     app.parse(argc, argv);
@@ -74,7 +71,7 @@ int main(int argc, char** argv) {
       serve.common = common;
       return optd::app::serve_command(serve, std::cout, std::cerr);
     }
-    if (*submit_cmd || *list_cmd || *status_cmd || *watch_cmd || *cancel_cmd || *logs_cmd) {
+    if (*submit_cmd || *list_cmd || *status_cmd || *watch_cmd || *cancel_cmd || *logs_cmd || *results_cmd) {
       auto cfg = optd::app::load_daemon_config(common.config);
       for (const auto& d : cfg.problems) std::cerr << optd::config::format(d) << "\n";
       if (!cfg.ok()) return optd::app::exit_config;
@@ -85,10 +82,13 @@ int main(int argc, char** argv) {
       if (*status_cmd) return optd::cli::status_command(cfg.config, client, client_id, out, err);
       if (*watch_cmd) return optd::cli::watch_command(cfg.config, client, client_id, out, err);
       if (*cancel_cmd) return optd::cli::cancel_command(cfg.config, client, client_id, out, err);
+      if (*results_cmd) {
+        auto store = optd::app::store_path(optd::app::resolve_state_dir(common.state_dir, cfg.config));
+        return optd::cli::results_command(cfg.config, client, store, client_id, out, err);
+      }
       return optd::cli::logs_command(cfg.config, client, client_id, out, err);
     }
     if (*validate_cmd) return optd::app::validate_command(common, validate_file, std::cout, std::cerr);
-    if (*results_cmd) return optd::app::results_command(common, results_id, results_json, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "optd: " << e.what() << "\n";
     return optd::app::exit_failure;

@@ -6,6 +6,7 @@
 
 #include "opik/opik_json.hpp"
 #include "api/responses.hpp"
+#include "api/run_results.hpp"
 #include "core/run_status.hpp"
 
 namespace optd::api {
@@ -126,6 +127,7 @@ http_response optimizations_api::route(const net::http_request& req) {
     auto tail = path.substr(15);
     auto slash = tail.find('/');
     auto id = tail.substr(0, slash), what = slash == std::string::npos ? "" : tail.substr(slash + 1);
+    if (what.empty()) return results(id);
     if (what == "log") return log_text(id);
     if (what == "events") return events(id);
     if (what == "progress") return progress(id);
@@ -380,6 +382,12 @@ http_response optimizations_api::events(const std::string& id) {
   http_response res{200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}}, {}};
   res.stream = [s] { return next_event(s); };
   return res;
+}
+
+http_response optimizations_api::results(const std::string& id_or_prefix) {
+  auto r = d_.db.find_run(id_or_prefix);
+  if (!r) return error_response(404, "Not found optimization with id '" + id_or_prefix + "' (or the prefix is ambiguous)");
+  return json_response(200, run_results_json(d_.db, *r));
 }
 
 http_response optimizations_api::log_text(const std::string& id) {

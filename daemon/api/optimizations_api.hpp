@@ -2,8 +2,8 @@
 // optd's HTTP API under /api: Opik's optimization endpoints (/api/v1/private/optimizations…),
 // its dataset and experiment endpoints (delegated to datasets_api and experiments_api) with
 // Opik's paths, field names, paging and error bodies, and optd's own under /api/optd/ (YAML
-// submission, a run's log, its live progress as Server-Sent Events, health), and GET /metrics
-// (Prometheus). Requests are handled on the event loop thread; a request never blocks on a run.
+// submission, a run's results by id or unique prefix, its log, its progress once or live as
+// Server-Sent Events, health), and GET /metrics (Prometheus). Requests are handled on the event loop thread; a request never blocks on a run.
 #include <functional>
 #include <map>
 #include <optional>
@@ -59,9 +59,12 @@ class optimizations_api {
   net::http_response remove(std::string_view body);
   net::http_response logs_link(const net::http_request& req, const std::string& id);
   net::http_response log_text(const std::string& id);
-  // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends.
+  // What `optd results` prints (api/run_results.hpp), for an id or a unique prefix of one.
+  net::http_response results(const std::string& id_or_prefix);
+  // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends (what
+  // `optd watch` follows).
   net::http_response events(const std::string& id);
-  // The same state as JSON, once (what `optd watch` polls).
+  // The same state as JSON, once.
   net::http_response progress(const std::string& id);
   std::optional<engine::run_progress> current_progress(const std::string& id);
   std::optional<store::run_record> find_exact(const std::string& id);

@@ -1,5 +1,5 @@
 #pragma once
-// The subcommands that work on the local store. Each returns the process exit code and writes
+// The subcommands that run here: in the foreground, as the daemon, or on a config alone. Each returns the process exit code and writes
 // what a person reads to `out` and problems to `err`.
 #include <iosfwd>
 #include <string>
@@ -27,7 +27,5 @@ struct serve_options {
 int serve_command(const serve_options& options, std::ostream& out, std::ostream& err);
 int run_command(const run_options& options, std::ostream& out, std::ostream& err);
 int validate_command(const common_options& common, const std::string& file, std::ostream& out, std::ostream& err);
-int results_command(const common_options& common, const std::string& run_id, bool json, std::ostream& out,
-                    std::ostream& err);
 
 }  // namespace optd::app

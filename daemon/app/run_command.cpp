@@ -13,7 +13,7 @@
 #include "app/commands.hpp"
 #include "app/paths.hpp"
 #include "app/providers.hpp"
-#include "app/results_view.hpp"
+#include "api/run_results.hpp"
 #include "app/run_loading.hpp"
 #include "engine/clock.hpp"
 #include "engine/run_executor.hpp"
@@ -126,8 +126,9 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
     }
     return exit_failure;
   }
-  if (options.json) out << results_json(db, *final_record).dump(2) << "\n";
-  else print_results(db, *final_record, out);
+  auto results = api::run_results_json(db, *final_record);
+  if (options.json) out << results.dump(2) << "\n";
+  else api::print_run_results(results, out);
   if (final_record->status == "cancelled") return exit_cancelled;
   return final_record->status == "completed" ? exit_ok : exit_failure;
 }

@@ -2,6 +2,7 @@
 #include "cli/client_commands.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -10,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "api/run_results.hpp"
 #include "cli/daemon_client.hpp"
 #include "config/run_config.hpp"
 #include "core/run_status.hpp"
@@ -71,13 +73,32 @@ std::optional<nlohmann::json> get_run(daemon_client& c, const std::string& id, s
   return nlohmann::json::parse(r->body);
 }
 
-// A client and the full id of the run `id` names; an empty id (reported) when there is none.
+// What the daemon has of the run `id` names (a unique prefix is enough): its results
+// (api/run_results.hpp), or the exit code when there is no such run or no daemon (reported).
+struct found_run {
+  nlohmann::json results;
+  int code = exit_ok;
+  std::string id() const { return results.value("id", std::string()); }
+};
+
+found_run find_run(daemon_client& c, const std::string& id, std::ostream& err) {
+  auto r = c.call("GET", "/optd/runs/" + id);
+  if (r && r->status == 404) {
+    err << "optd: no run '" << id << "' on " << c.server() << " (or the prefix is ambiguous)\n";
+    return {nullptr, exit_failure};
+  }
+  if (!r || r->status != 200) return {nullptr, report(r, c, err)};
+  return {nlohmann::json::parse(r->body, nullptr, false), exit_ok};
+}
+
+// A client and the full id of the run `id` names; an empty id (reported, with its exit code in
+// `code`) when there is none.
 std::pair<daemon_client, std::string> connect_to_run(const config::daemon_config& cfg, const client_options& o,
-                                                     const std::string& id, std::ostream& err) {
+                                                     const std::string& id, std::ostream& err, int& code) {
   auto c = connect(cfg, o);
-  auto full = c.resolve_run_id(id);
-  if (full.empty()) err << "optd: no run '" << id << "' on " << c.server() << " (or the prefix is ambiguous)\n";
-  return {std::move(c), std::move(full)};
+  auto found = find_run(c, id, err);
+  code = found.code;
+  return {std::move(c), found.code == exit_ok ? found.id() : std::string()};
 }
 
 }  // namespace
@@ -149,9 +170,9 @@ int list_command(const config::daemon_config& cfg, const client_options& o, std:
 
 int status_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                    std::ostream& out, std::ostream& err) {
-  auto [c, id] = connect_to_run(cfg, o, id_in, err);
-  if (id.empty()) return exit_failure;
   int code = exit_ok;
+  auto [c, id] = connect_to_run(cfg, o, id_in, err, code);
+  if (id.empty()) return code;
   auto run = get_run(c, id, err, code);
   if (!run) return code;
   if (o.json) {
@@ -172,46 +193,82 @@ int status_command(const config::daemon_config& cfg, const client_options& o, co
 
 int watch_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                   std::ostream& out, std::ostream& err) {
-  auto [c, id] = connect_to_run(cfg, o, id_in, err);
-  if (id.empty()) return exit_failure;
+  int code = exit_ok;
+  auto [c, id] = connect_to_run(cfg, o, id_in, err, code);
+  if (id.empty()) return code;
   bool tty = isatty(STDERR_FILENO) == 1;
-  engine::run_progress last;
-  for (;;) {
-    auto r = c.call("GET", "/optd/runs/" + id + "/progress");
-    if (!r || r->status != 200) return report(r, c, err);
-    auto p = engine::progress_from_json(nlohmann::json::parse(r->body, nullptr, false));
+  std::optional<engine::run_progress> last;
+  const daemon_client::event_handler draw = [&](std::string_view event, std::string_view data) {
+    if (event != "progress") return;
+    auto p = engine::progress_from_json(nlohmann::json::parse(data, nullptr, false));
     // A bar redrawn in place on a terminal; elsewhere a line per trial and per status.
     if (tty) err << "\r" << engine::render_progress(p) << "\x1b[K" << std::flush;
-    else if (p.trials_done != last.trials_done || p.status != last.status) err << engine::render_progress(p) << "\n";
+    else if (!last || p.trials_done != last->trials_done || p.status != last->status)
+      err << engine::render_progress(p) << "\n";
     last = p;
-    if (core::is_final_status(p.status)) {
-      int code = exit_ok;
-      auto run = get_run(c, id, err, code);
-      if (!run) return code;
+  };
+  // The daemon streams the run's progress as it changes and ends the stream after a final
+  // status. A stream that ends before (the daemon is stopping; it resumes the run when it starts
+  // again) is followed again once the daemon is back, if that takes less than a minute.
+  for (int waited_s = 0;;) {
+    auto r = c.follow("/optd/runs/" + id + "/events", draw);
+    if (r && r->status != 200) return report(r, c, err);
+    if (last && core::is_final_status(last->status)) break;
+    if (r) {
       if (tty) err << "\n";
-      err << line_of(*run) << "\n";
-      out << id << " " << p.status << "\n";
-      return exit_for(p.status);
+      err << "optd: the daemon ended the stream of run " << id << " before the run ended; waiting for it\n";
+      waited_s = 0;
+    } else if (waited_s >= 60) {
+      err << "optd: gave up following run " << id << ": cannot reach the daemon at " << c.server() << ": "
+          << r.error().message() << "\n";
+      return exit_unavailable;
     }
-    // A person watches at this pace; it is not a wait anything depends on.
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    // A person is waiting for a daemon to come back; nothing else depends on this pause.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    ++waited_s;
   }
+  auto run = get_run(c, id, err, code);
+  if (!run) return code;
+  if (tty) err << "\n";
+  err << line_of(*run) << "\n";
+  out << id << " " << last->status << "\n";
+  return exit_for(last->status);
 }
 
 int cancel_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                    std::ostream& out, std::ostream& err) {
-  auto [c, id] = connect_to_run(cfg, o, id_in, err);
-  if (id.empty()) return exit_failure;
+  int code = exit_ok;
+  auto [c, id] = connect_to_run(cfg, o, id_in, err, code);
+  if (id.empty()) return code;
   auto r = c.call("PUT", "/v1/private/optimizations/" + id, R"({"status":"cancelled"})");
   if (!r || r->status != 204) return report(r, c, err);
   out << id << " cancelled\n";
   return exit_ok;
 }
 
+int results_command(const config::daemon_config& cfg, const client_options& o, const std::string& store_path,
+                    const std::string& id, std::ostream& out, std::ostream& err) {
+  nlohmann::json results;
+  if (o.server.empty() && std::filesystem::exists(store_path)) {
+    store::store db(store_path);
+    if (auto run = db.find_run(id)) results = api::run_results_json(db, *run);
+  }
+  if (results.is_null()) {
+    auto c = connect(cfg, o);
+    auto found = find_run(c, id, err);
+    if (found.code != exit_ok) return found.code;
+    results = std::move(found.results);
+  }
+  if (o.json) out << results.dump(2) << "\n";
+  else api::print_run_results(results, out);
+  return exit_ok;
+}
+
 int logs_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,
                  std::ostream& out, std::ostream& err) {
-  auto [c, id] = connect_to_run(cfg, o, id_in, err);
-  if (id.empty()) return exit_failure;
+  int code = exit_ok;
+  auto [c, id] = connect_to_run(cfg, o, id_in, err, code);
+  if (id.empty()) return code;
   auto link = c.call("GET", "/v1/private/optimizations/studio/" + id + "/logs");
   if (!link || link->status != 200) return report(link, c, err);
   auto url = nlohmann::json::parse(link->body).value("url", std::string());

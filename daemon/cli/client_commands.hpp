@@ -1,6 +1,7 @@
 #pragma once
-// The subcommands that talk to a running `optd serve` over its HTTP API. Each returns the exit
-// code and writes what a person reads to `out`, problems to `err`.
+// The subcommands that talk to a running `optd serve` over its HTTP API (and `optd results`,
+// which reads a local store first). Each returns the exit code and writes what a person reads to
+// `out`, problems to `err`.
 #include <iosfwd>
 #include <string>
 
@@ -24,6 +25,11 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
                   std::ostream& err);
 int cancel_command(const config::daemon_config& cfg, const client_options& o, const std::string& id,
                    std::ostream& out, std::ostream& err);
+// `optd results ID`: the run as `optd run` prints it at its end, from the store at `store_path`
+// when it is there (a run of `optd run`, or of a daemon on the same store), else from the daemon;
+// with `o.server` given, from the daemon only. `o.json` prints the JSON instead.
+int results_command(const config::daemon_config& cfg, const client_options& o, const std::string& store_path,
+                    const std::string& id, std::ostream& out, std::ostream& err);
 int logs_command(const config::daemon_config& cfg, const client_options& o, const std::string& id, std::ostream& out,
                  std::ostream& err);
 

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "net/event_stream_parser.hpp"
 #include "net/http_client.hpp"
 
 namespace optd::cli {
@@ -22,39 +23,48 @@ daemon_client::daemon_client(const std::string& server, std::string token)
 daemon_client::~daemon_client() = default;
 daemon_client::daemon_client(daemon_client&&) noexcept = default;
 
-boost::system::result<net::http_response> daemon_client::call(const std::string& method, const std::string& target,
-                                                              const std::string& body, const std::string& content_type) {
+namespace {
+
+// Runs one exchange of `client` to its end on `ioc`.
+boost::system::result<net::http_response> run_to_end(
+    boost::asio::io_context& ioc, boost::asio::awaitable<boost::system::result<net::http_response>> exchange) {
+  std::optional<boost::system::result<net::http_response>> out;
+  boost::asio::co_spawn(ioc, std::move(exchange), [&](std::exception_ptr e, boost::system::result<net::http_response> res) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(res);
+  });
+  ioc.restart();
+  ioc.run();
+  return std::move(*out);
+}
+
+}  // namespace
+
+net::http_request daemon_client::request(const std::string& method, const std::string& target, const std::string& body,
+                                         const std::string& content_type) const {
   net::http_request r;
   r.method = method;
   r.target = target;
   r.body = body;
   if (!body.empty()) r.headers.push_back({"Content-Type", content_type});
   if (!token_.empty()) r.headers.push_back({"authorization", token_});
-  std::optional<boost::system::result<net::http_response>> out;
-  const net::http_timeouts timeouts{std::chrono::seconds(5), std::chrono::seconds(60), std::chrono::seconds(60)};
-  boost::asio::co_spawn(impl_->ioc, impl_->http.send(base_, r, timeouts),
-                        [&](std::exception_ptr e, boost::system::result<net::http_response> res) {
-                          if (e) std::rethrow_exception(e);
-                          out = std::move(res);
-                        });
-  impl_->ioc.restart();
-  impl_->ioc.run();
-  return std::move(*out);
+  return r;
 }
 
-std::string daemon_client::resolve_run_id(const std::string& id_or_prefix) {
-  if (id_or_prefix.size() == 36) return id_or_prefix;
-  auto r = call("GET", "/v1/private/optimizations?page=1&size=100000");
-  if (!r || r->status != 200) return {};
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  std::string found;
-  for (const auto& o : j.value("content", nlohmann::json::array())) {
-    auto id = o.value("id", std::string());
-    if (id.rfind(id_or_prefix, 0) != 0) continue;
-    if (!found.empty()) return {};  // ambiguous
-    found = id;
-  }
-  return found;
+boost::system::result<net::http_response> daemon_client::call(const std::string& method, const std::string& target,
+                                                              const std::string& body, const std::string& content_type) {
+  auto r = request(method, target, body, content_type);
+  const net::http_timeouts timeouts{std::chrono::seconds(5), std::chrono::seconds(60), std::chrono::seconds(60)};
+  return run_to_end(impl_->ioc, impl_->http.send(base_, r, timeouts));
+}
+
+boost::system::result<net::http_response> daemon_client::follow(const std::string& target, const event_handler& on_event) {
+  auto r = request("GET", target);
+  r.headers.push_back({"Accept", "text/event-stream"});
+  net::event_stream_parser parser(on_event);
+  const net::http_client::piece_handler feed = [&](std::string_view piece) { parser.feed(piece); };
+  const net::http_timeouts timeouts{std::chrono::seconds(5), std::chrono::seconds(60), std::chrono::seconds(60)};
+  return run_to_end(impl_->ioc, impl_->http.stream(base_, r, timeouts, feed));
 }
 
 std::string error_message(const net::http_response& r) {

@@ -1,6 +1,7 @@
 #pragma once
-// A blocking client of a running `optd serve`, for the CLI subcommands: one request at a time on
-// its own io_context, the API token in Opik's `authorization` header.
+// A blocking client of a running `optd serve`, for the CLI subcommands: one request (or event
+// stream) at a time on its own io_context, the API token in Opik's `authorization` header.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,12 +25,17 @@ class daemon_client {
                                                  const std::string& body = {},
                                                  const std::string& content_type = "application/json");
 
-  // The run whose id is `id_or_prefix` (a unique prefix is enough), or an empty string.
-  std::string resolve_run_id(const std::string& id_or_prefix);
+  // Follows a Server-Sent Events stream until the daemon ends it, handing each event to
+  // `on_event`. Up to a minute of silence is allowed (the daemon sends a comment every 15 s). A
+  // refusal (not 2xx) comes back as the response.
+  using event_handler = std::function<void(std::string_view event, std::string_view data)>;
+  boost::system::result<net::http_response> follow(const std::string& target, const event_handler& on_event);
 
   const std::string& server() const noexcept { return server_; }
 
  private:
+  net::http_request request(const std::string& method, const std::string& target, const std::string& body = {},
+                            const std::string& content_type = "application/json") const;
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string server_;

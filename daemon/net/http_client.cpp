@@ -44,6 +44,34 @@ asio::awaitable<boost::system::error_code> exchange(Stream& stream, beast::flat_
   co_return rec;
 }
 
+// Reads a streamed body piece by piece into `on_piece` (or into `out.body` when it is an error).
+template <class Stream>
+asio::awaitable<boost::system::error_code> read_stream(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+                                                       std::chrono::milliseconds idle, http_response& out,
+                                                       const http_client::piece_handler& on_piece) {
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);  // a stream lasts as long as what it reports
+  lowest.expires_after(idle);
+  auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+  if (hec) co_return hec;
+  out.status = parser.get().result_int();
+  for (const auto& f : parser.get()) out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  bool ok = out.status >= 200 && out.status < 300;
+  char piece[4096];
+  while (!parser.is_done()) {
+    parser.get().body().data = piece;
+    parser.get().body().size = sizeof piece;
+    lowest.expires_after(idle);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec && ec != http::error::need_buffer) co_return ec;
+    std::string_view got(piece, sizeof piece - parser.get().body().size);
+    if (got.empty()) continue;
+    if (ok) on_piece(got);
+    else out.body.append(got);
+  }
+  co_return boost::system::error_code{};
+}
+
 // Errors that mean a reused connection had been closed by the server before our request.
 bool stale_connection_error(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -90,12 +118,9 @@ asio::awaitable<boost::system::result<std::unique_ptr<http_client::connection>>>
   co_return conn;
 }
 
-asio::awaitable<boost::system::result<http_response>> http_client::send(const url& base, const http_request& request,
-                                                                        const http_timeouts& timeouts) {
-  const auto deadline = clock_type::now() + timeouts.total;
-  const auto origin = base.origin();
-  ++stats_.requests;
+namespace {
 
+http::request<http::string_body> beast_request(const url& base, const http_request& request, bool keep_alive) {
   http::request<http::string_body> req;
   req.method(http::string_to_verb(request.method));
   req.target(base.target(request.target));
@@ -104,8 +129,41 @@ asio::awaitable<boost::system::result<http_response>> http_client::send(const ur
   req.set(http::field::user_agent, "optd/0.1");
   for (const auto& h : request.headers) req.set(h.name, h.value);
   req.body() = request.body;
-  req.keep_alive(true);
+  req.keep_alive(keep_alive);
   req.prepare_payload();
+  return req;
+}
+
+}  // namespace
+
+asio::awaitable<boost::system::result<http_response>> http_client::stream(const url& base, const http_request& request,
+                                                                          const http_timeouts& timeouts,
+                                                                          const piece_handler& on_piece) {
+  ++stats_.requests;
+  auto made = co_await connect(base, clock_type::now() + timeouts.connect, timeouts.connect);
+  if (!made) co_return made.error();
+  auto& conn = **made;
+  auto req = beast_request(base, request, false);
+  conn.lowest().expires_after(timeouts.read);
+  boost::system::error_code ec;
+  http_response out;
+  if (conn.secure) {
+    std::tie(ec, std::ignore) = co_await http::async_write(*conn.secure, req, use_tuple);
+    if (!ec) ec = co_await read_stream(*conn.secure, conn.lowest(), conn.buffer, timeouts.read, out, on_piece);
+  } else {
+    std::tie(ec, std::ignore) = co_await http::async_write(*conn.plain, req, use_tuple);
+    if (!ec) ec = co_await read_stream(*conn.plain, conn.lowest(), conn.buffer, timeouts.read, out, on_piece);
+  }
+  if (ec) co_return ec;
+  co_return out;
+}
+
+asio::awaitable<boost::system::result<http_response>> http_client::send(const url& base, const http_request& request,
+                                                                        const http_timeouts& timeouts) {
+  const auto deadline = clock_type::now() + timeouts.total;
+  const auto origin = base.origin();
+  ++stats_.requests;
+  auto req = beast_request(base, request, true);
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<connection> conn;

@@ -10,6 +10,7 @@
 // the awaiting coroutine was cancelled.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -51,6 +52,15 @@ class http_client {
   // `base`, `req` and `timeouts` must outlive the awaited call (no temporaries).
   boost::asio::awaitable<boost::system::result<http_response>> send(const url& base, const http_request& req,
                                                                      const http_timeouts& timeouts);
+
+  // For a streamed response (Server-Sent Events) that ends when the server closes it: sends `req`
+  // on a connection of its own and hands the body to `on_piece` as it arrives. `timeouts.read`
+  // is the longest silence allowed between pieces; `total` does not apply. A response that is not
+  // 2xx comes back whole, body included, without calling `on_piece`. Same lifetimes as send().
+  using piece_handler = std::function<void(std::string_view piece)>;
+  boost::asio::awaitable<boost::system::result<http_response>> stream(const url& base, const http_request& req,
+                                                                       const http_timeouts& timeouts,
+                                                                       const piece_handler& on_piece);
 
   const http_client_stats& stats() const noexcept { return stats_; }
   std::size_t idle_connections() const noexcept;

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
 #include "support/child_process.hpp"
@@ -18,24 +19,39 @@ using ::testing::HasSubstr;
 class client : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = test::temp_dir("client");
+    dir_ = test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     // The demo's daemon config, with an inbox.
     config_ = dir_ + "/optd.yaml";
     std::ofstream(config_) << test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml")
                            << "\ninbox_dir: " << dir_ << "/inbox\n";
-    sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port"}, dir_, "sim");
-    env_.push_back("OPTD_SIM_URL=http://127.0.0.1:" + port(dir_ + "/sim.port") + "/v1");
-    serve_ = child_process::start({OPTD_BIN, "--config", config_, "--state-dir", dir_ + "/state", "serve", "--listen",
-                                   "127.0.0.1:0", "--port-file", dir_ + "/api.port"},
-                                  dir_, "serve", env_);
+    start({});
+  }
+
+  // llm-sim with `sim_args`, and optd serve on it (on `api_port`, or a free one).
+  void start(std::vector<std::string> sim_args, std::string api_port = "0") {
+    std::vector<std::string> sim{LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port"};
+    sim.insert(sim.end(), sim_args.begin(), sim_args.end());
+    std::filesystem::remove(dir_ + "/sim.port");
+    sim_ = child_process::start(sim, dir_, "sim");
+    env_ = {"OPTD_SIM_URL=http://127.0.0.1:" + port(dir_ + "/sim.port") + "/v1"};
+    serve(api_port);
     env_.push_back("OPTD_SERVER=http://127.0.0.1:" + port(dir_ + "/api.port"));
   }
-  void TearDown() override {
+
+  void serve(const std::string& api_port) {
+    std::filesystem::remove(dir_ + "/api.port");
+    serve_ = child_process::start({OPTD_BIN, "--config", config_, "--state-dir", dir_ + "/state", "serve", "--listen",
+                                   "127.0.0.1:" + api_port, "--port-file", dir_ + "/api.port"},
+                                  dir_, "serve" + std::to_string(++serves_), env_);
+  }
+
+  void stop() {
     for (auto* p : {&serve_, &sim_}) {
       p->signal(SIGTERM);
       p->wait();
     }
   }
+  void TearDown() override { stop(); }
 
   std::string port(const std::string& file) {
     EXPECT_TRUE(test::eventually([&] { return std::filesystem::exists(file); }));
@@ -53,7 +69,7 @@ class client : public ::testing::Test {
   std::string config_;
   std::vector<std::string> env_;
   child_process sim_, serve_;
-  int n_ = 0;
+  int n_ = 0, serves_ = 0;
 };
 
 TEST_F(client, submit_watch_list_status_logs_and_cancel) {
@@ -94,6 +110,47 @@ TEST_F(client, submit_watch_list_status_logs_and_cancel) {
   auto clash = optd({"submit", dir_ + "/other.yaml"});
   EXPECT_EQ(clash.wait(), 1);
   EXPECT_THAT(clash.err(), HasSubstr("already has a dataset 'skills' with 26 items"));
+}
+
+TEST_F(client, results_come_from_the_daemon_when_the_local_store_has_no_such_run) {
+  auto submit = optd({"submit", "--watch", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  ASSERT_EQ(submit.wait(), 0) << submit.err();
+  auto id = submit.out().substr(0, 36);
+  // A state directory of its own: the run is only the daemon's.
+  auto results = optd({"--state-dir", dir_ + "/elsewhere", "results", id.substr(0, 13)});
+  ASSERT_EQ(results.wait(), 0) << results.err();
+  EXPECT_THAT(results.out(), HasSubstr("run " + id + "  (skills-demo)\n  status      completed · perfect_score"));
+  EXPECT_THAT(results.out(), HasSubstr("  trials      6\n"));
+  EXPECT_THAT(results.out(), HasSubstr("← best"));
+  EXPECT_THAT(results.out(), HasSubstr("best prompt:\n  [system] "));
+  // The same JSON as a local store gives, with the daemon's store behind it.
+  auto json = optd({"--state-dir", dir_ + "/state", "results", "--json", id});
+  auto remote = optd({"--state-dir", dir_ + "/elsewhere", "results", "--json", id});
+  ASSERT_EQ(json.wait(), 0);
+  ASSERT_EQ(remote.wait(), 0);
+  EXPECT_EQ(nlohmann::json::parse(json.out()), nlohmann::json::parse(remote.out()));
+  auto missing = optd({"--state-dir", dir_ + "/elsewhere", "results", "ffffffff"});
+  EXPECT_EQ(missing.wait(), 1);
+  EXPECT_THAT(missing.err(), HasSubstr("no run 'ffffffff' on http://127.0.0.1:"));
+}
+
+TEST_F(client, watch_follows_a_run_through_a_daemon_restart) {
+  stop();
+  start({"--latency-ms", "100", "--latency-sigma", "0"});  // a run of a few seconds
+  auto submit = optd({"submit", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  ASSERT_EQ(submit.wait(), 0) << submit.err();
+  auto id = submit.out().substr(0, 36);
+  auto watch = optd({"watch", id});
+  ASSERT_TRUE(test::eventually([&] { return watch.err().find("] trial 1/12 ·") != std::string::npos; })) << watch.err();
+  // The daemon drains and stops mid-run, and starts again on the same address: it resumes the run.
+  auto api_port = port(dir_ + "/api.port");
+  serve_.signal(SIGTERM);
+  EXPECT_EQ(serve_.wait(), 0);
+  serve(api_port);
+  EXPECT_EQ(watch.wait(), 0) << watch.err();
+  EXPECT_THAT(watch.err(), HasSubstr("the daemon ended the stream of run " + id + " before the run ended"));
+  EXPECT_THAT(watch.err(), HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
+  EXPECT_THAT(watch.out(), HasSubstr(id + " completed"));
 }
 
 TEST_F(client, errors_are_clear) {

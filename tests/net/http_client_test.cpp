@@ -128,6 +128,50 @@ TEST(http_client, https_without_a_tls_context_is_refused) {
   }());
 }
 
+TEST(http_client, a_streamed_body_arrives_piece_by_piece_until_the_server_closes_it) {
+  asio::io_context ioc;
+  // Three pieces, the second larger than the client's read buffer, then the end of the stream.
+  auto pieces = std::make_shared<std::vector<std::string>>(
+      std::vector<std::string>{"event: a\n\n", std::string(10'000, 'x'), "event: b\n\n"});
+  net::http_server server(ioc.get_executor(), [pieces](http_request r) -> asio::awaitable<http_response> {
+    if (r.target == "/missing") co_return http_response{404, {}, R"({"code":404,"message":"no"})"};
+    http_response res{200, {{"Content-Type", "text/event-stream"}}, {}};
+    auto next = std::make_shared<std::size_t>(0);
+    res.stream = [pieces, next]() -> asio::awaitable<std::optional<std::string>> {
+      if (*next == pieces->size()) co_return std::nullopt;
+      co_return (*pieces)[(*next)++];
+    };
+    co_return res;
+  });
+  auto base = *parse_url("http://127.0.0.1:" + std::to_string(server.listen("127.0.0.1", 0)));
+  server.start();
+  http_client client(ioc.get_executor(), nullptr);
+  std::string got;
+  int calls = 0;
+  http_client::piece_handler collect = [&](std::string_view piece) {
+    got += piece;
+    ++calls;
+  };
+  http_request get;
+  get.method = "GET";
+  get.target = "/events";
+  const http_timeouts timeouts{1s, 5s, 5s};
+  auto r = *test::run(ioc, client.stream(base, get, timeouts, collect));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->header("content-type"), "text/event-stream");
+  EXPECT_EQ(got, (*pieces)[0] + (*pieces)[1] + (*pieces)[2]);
+  EXPECT_GE(calls, 3);
+  // An error answer comes back whole, as from send().
+  get.target = "/missing";
+  got.clear();
+  auto missing = *test::run(ioc, client.stream(base, get, timeouts, collect));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404u);
+  EXPECT_EQ(missing->body, R"({"code":404,"message":"no"})");
+  EXPECT_TRUE(got.empty());
+}
+
 TEST(http_server, answers_400_to_garbage_and_413_to_oversized_bodies) {
   asio::io_context ioc;
   net::http_server server(ioc.get_executor(), [](http_request) -> asio::awaitable<http_response> {
