@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "opik/opik_json.hpp"
 #include "api/responses.hpp"
 #include "api/run_results.hpp"
@@ -42,6 +45,15 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r, const s
   if (op == "=") return actual == value;
   if (op == "!=") return actual != value;
   return actual.find(value) != std::string::npos;
+}
+
+// Compares in time that depends on neither string, so that answers do not tell how much of a
+// guessed token was right: the SHA-256 digests of both, compared with OpenSSL's CRYPTO_memcmp.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
 // What a watcher sees first of a run that is not running (queued or finished): its record.
@@ -119,7 +131,8 @@ http_response optimizations_api::route(const net::http_request& req) {
   if (!d_.cfg.api_token.empty()) {
     auto given = std::string(req.header("authorization"));
     if (given.rfind("Bearer ", 0) == 0) given = given.substr(7);
-    if (given != d_.cfg.api_token.reveal()) return error_response(401, "missing or invalid API token in the authorization header");
+    if (!same_secret(given, d_.cfg.api_token.reveal()))
+      return error_response(401, "missing or invalid API token in the authorization header");
   }
 
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);

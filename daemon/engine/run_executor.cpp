@@ -138,7 +138,11 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   int number = static_cast<int>(trial_records_.size()) + 1;
   progress_.evals_done = 0;
   progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
-  log("trial " + std::to_string(number) + " (" + c.origin + ") started");
+  // The trial's id is its experiment's in Opik: every line about it carries it.
+  auto journaled = env_.db.find_trial(record_.id, number);  // a resumed run replays its trials
+  auto trial_id = journaled ? journaled->id : env_.new_id();
+  auto trial = "trial " + std::to_string(number) + " [" + trial_id + "]";
+  log(trial + " (" + c.origin + ") started");
   stage_ = "in trial " + std::to_string(number) + " (" + c.origin + ")";
   if (env_.metrics) env_.metrics->trial_started();
   publish();
@@ -153,7 +157,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
     if (env_.observer) env_.observer->evaluation_finished(record_, e);
     publish();
   };
-  auto outcome = co_await trials_->run(number, c, on_done);
+  auto outcome = co_await trials_->run(number, trial_id, c, on_done);
   trial_records_.push_back(outcome.record);
   bool all_failed = outcome.record.evaluated_count == 0 && outcome.record.failed_count > 0;
   if (env_.metrics)
@@ -181,7 +185,7 @@ asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
   update_aggregates();
   env_.db.update_run(record_);
   if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
-  log("trial " + std::to_string(number) + " scored " + std::to_string(outcome.result.score) + " on " +
+  log(trial + " scored " + std::to_string(outcome.result.score) + " on " +
       std::to_string(outcome.record.evaluated_count) + " items" +
       (outcome.record.failed_count ? " (" + std::to_string(outcome.record.failed_count) + " failed)" : ""));
   stage_ = "after trial " + std::to_string(number) + ", in the optimizer";

@@ -115,11 +115,11 @@ void trial_runner::commit() {
     for (const auto* r : rows) (*done_)(*r);
 }
 
-asio::awaitable<trial_outcome> trial_runner::run(int number, const core::candidate& candidate,
+asio::awaitable<trial_outcome> trial_runner::run(int number, std::string id, const core::candidate& candidate,
                                                  const evaluation_done& done) {
   trial_outcome out;
   auto& t = out.record;
-  t.id = env_.new_id();
+  t.id = std::move(id);
   t.run_id = run_id_;
   t.number = number;
   t.origin = candidate.origin;

@@ -34,7 +34,9 @@ class trial_runner {
                std::vector<std::unique_ptr<core::evaluation_metric>> metrics, core::llm_provider& provider,
                core::model_price price, std::string run_id);
 
-  boost::asio::awaitable<trial_outcome> run(int number, const core::candidate& candidate, const evaluation_done& done);
+  // `id` is the trial's (its Opik experiment's); a trial the journal has already keeps its own.
+  boost::asio::awaitable<trial_outcome> run(int number, std::string id, const core::candidate& candidate,
+                                            const evaluation_done& done);
 
   // Cancels the evaluations in flight; they stay pending in the store.
   void cancel();

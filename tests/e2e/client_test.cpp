@@ -91,7 +91,8 @@ TEST_F(client, submit_watch_list_status_logs_and_cancel) {
 
   auto logs = optd({"logs", id});
   ASSERT_EQ(logs.wait(), 0);
-  EXPECT_THAT(logs.out(), HasSubstr("trial 1 (baseline) started"));
+  EXPECT_THAT(logs.out(), HasSubstr("] (baseline) started\n"));
+  EXPECT_THAT(serve_.err(), HasSubstr("optd: run " + id + ": trial 1 ["));
 
   auto cancel = optd({"cancel", id});
   EXPECT_EQ(cancel.wait(), 1);

@@ -57,11 +57,13 @@ TEST_F(e2e, optd_run_improves_the_demo_prompt_and_results_reads_it_back) {
   EXPECT_THAT(out, HasSubstr("baseline    0.0"));
   EXPECT_THAT(out, HasSubstr("best prompt:"));
   EXPECT_THAT(out, HasSubstr("[user] {{question}}"));
-  EXPECT_THAT(run.err(), HasSubstr("trial 1 (baseline) started"));
-
   store::store db(dir_ + "/state/optd.db");
   auto runs = db.list_runs();
   ASSERT_EQ(runs.size(), 1u);
+  // One line per event, naming the run and the trial (its id is the trial's Opik experiment's).
+  auto first = db.trials(runs[0].id).at(0);
+  EXPECT_THAT(run.err(), HasSubstr("optd: run " + runs[0].id.substr(0, 8) + ": trial 1 [" + first.id +
+                                   "] (baseline) started\n"));
   auto results = optd({"results", "--json", runs[0].id.substr(0, 13)}, "results");
   ASSERT_EQ(results.wait(), 0) << results.err();
   auto j = nlohmann::json::parse(results.out());
