@@ -175,6 +175,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
                                                   {"cancelled", 0}, {"error", 0}};
     for (const auto& [status, n] : db.count_runs_by_status()) by_status[status] = n;
     for (const auto& [status, n] : by_status) metrics.set_runs(status, static_cast<double>(n));
+    metrics.set_evaluations_pending(runs.totals().evaluations_pending);
   });
   // A run whose dataset is in Opik is prepared when it starts, once the dataset is read.
   submission_maker make_submission = [&](config::loaded_run& loaded, std::string id) {

@@ -165,8 +165,10 @@ std::vector<std::string> run_manager::running_ids() const {
 run_manager::summary run_manager::totals() const {
   summary s{running_.size(), queue_.size() + preparing_.size(), 0, 0};
   for (const auto& [id, ex] : running_) {
-    s.trials += ex->progress().trials_done;
-    s.cost_usd += ex->progress().cost_usd;
+    const auto& p = ex->progress();
+    s.trials += p.trials_done;
+    s.cost_usd += p.cost_usd;
+    if (p.evals_done < p.evals_in_trial) s.evaluations_pending += p.evals_in_trial - p.evals_done;
   }
   return s;
 }

@@ -74,6 +74,7 @@ class run_manager {
     std::size_t running = 0, queued = 0;
     int trials = 0;       // done by the running runs
     double cost_usd = 0;  // spent by the running runs
+    int evaluations_pending = 0;  // of their current trials, not yet answered
   };
   summary totals() const;
   std::size_t queued() const noexcept { return queue_.size() + preparing_.size(); }

@@ -58,6 +58,10 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
   llm_in_flight_ = &pm::BuildGauge().Name("optd_llm_requests_in_flight").Help("LLM requests holding a provider slot").Register(r);
   llm_waiting_ = &pm::BuildGauge().Name("optd_llm_requests_waiting")
                       .Help("Evaluations queued for a provider slot").Register(r);
+  evaluations_pending_ = &pm::BuildGauge().Name("optd_evaluations_pending")
+                              .Help("Evaluations of running trials journaled and not yet answered (in flight, "
+                                    "waiting for a slot, or not yet started)")
+                              .Register(r).Add({});
   trials_started_ = &pm::BuildCounter().Name("optd_trials_started_total").Help("Trials started").Register(r).Add({});
   trials_finished_ = &pm::BuildCounter().Name("optd_trials_finished_total").Help("Trials finished, by outcome").Register(r);
   store_write_ = &pm::BuildHistogram().Name("optd_store_write_duration_seconds")
@@ -156,6 +160,8 @@ void metrics::llm_request(const llm_observation& o) {
 void metrics::set_llm_in_flight(std::string_view provider, double n) {
   llm_in_flight_->Add({{"provider", std::string(provider)}}).Set(n);
 }
+void metrics::set_evaluations_pending(double n) { evaluations_pending_->Set(n); }
+
 void metrics::set_llm_waiting(std::string_view provider, double n) {
   llm_waiting_->Add({{"provider", std::string(provider)}}).Set(n);
 }

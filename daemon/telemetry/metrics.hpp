@@ -53,6 +53,8 @@ class metrics {
   void llm_request(const llm_observation& o);
   void set_llm_in_flight(std::string_view provider, double n);
   void set_llm_waiting(std::string_view provider, double n);
+  // Evaluations of running trials that are journaled and not yet answered.
+  void set_evaluations_pending(double n);
 
   void trial_started();
   // outcome: completed, cancelled (stopped part way), failed (every evaluation failed)
@@ -84,6 +86,7 @@ class metrics {
   prometheus::Family<prometheus::Histogram>* llm_duration_;
   prometheus::Family<prometheus::Gauge>* llm_in_flight_;
   prometheus::Family<prometheus::Gauge>* llm_waiting_;
+  prometheus::Gauge* evaluations_pending_;
   prometheus::Counter* trials_started_;
   prometheus::Family<prometheus::Counter>* trials_finished_;
   prometheus::Histogram* store_write_;

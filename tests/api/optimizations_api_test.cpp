@@ -353,6 +353,22 @@ TEST_F(api_test, a_watcher_of_a_queued_run_sees_it_through_to_its_cancellation) 
   EXPECT_EQ(events.back()["status"], "cancelled");
 }
 
+TEST_F(api_test, evaluations_not_yet_answered_are_counted_until_they_are) {
+  TearDown();
+  sim::server_config silent;
+  silent.hang_rate = 1.0;  // no call is ever answered: the baseline's 6 evaluations stay pending
+  start(silent);
+  auto id = create(studio_body);
+  test::poll_until(ioc_, [&] {
+    auto p = runs_->live_progress(id);
+    return p && p->evals_in_trial == 6;
+  });
+  EXPECT_EQ(runs_->totals().evaluations_pending, 6);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 204u);
+  test::poll_until(ioc_, [&] { return runs_->running() == 0; });
+  EXPECT_EQ(runs_->totals().evaluations_pending, 0);
+}
+
 TEST_F(api_test, an_api_token_guards_everything_but_health) {
   TearDown();
   start({}, "s3cret");
