@@ -136,7 +136,20 @@ std::optional<core::completion> parse_completion(const std::string& body) {
 
 openai_compatible::openai_compatible(net::http_client& client, core::clock& clock, openai_compatible_settings settings,
                                      std::uint64_t jitter_seed)
-    : client_(client), clock_(clock), settings_(std::move(settings)), jitter_(jitter_seed) {}
+    : client_(client), clock_(clock), settings_(std::move(settings)), jitter_(jitter_seed) {
+  for (const auto& h : settings_.headers) {
+    std::string_view value = h.value;
+    if (value.rfind("Bearer ", 0) == 0) value.remove_prefix(7);
+    if (value.size() >= 4) secrets_.emplace_back(value);  // a key; shorter values are no secret worth the name
+  }
+}
+
+std::string openai_compatible::redacted(std::string text) const {
+  for (const auto& secret : secrets_)
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+      text.replace(at, secret.size(), "[redacted]");
+  return text;
+}
 
 std::string openai_compatible::request_body(const core::chat_request& request) {
   return core::to_json_body(request, R"("stream":false)");
@@ -188,7 +201,8 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
       if (sent->status == 429) ++rate_limited;
       failure.error = {core::is_retryable_status(sent->status) ? core::errc::provider_unavailable
                                                                : core::errc::provider_http_error,
-                       "HTTP " + std::to_string(sent->status) + ": " + error_text(sent->body), sent->status, attempt};
+                       "HTTP " + std::to_string(sent->status) + ": " + redacted(error_text(sent->body)), sent->status,
+                       attempt};
       failure.retryable = core::is_retryable_status(sent->status);
       auto now_s = duration_cast<seconds>(clock_.now().time_since_epoch()).count();
       failure.server_hint = core::parse_retry_after(sent->header("retry-after"), sent->header("retry-after-ms"), now_s);

@@ -5,6 +5,7 @@
 // backoff and full jitter, or as long as the server asks (Retry-After, retry-after-ms).
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/llm.hpp"
@@ -34,10 +35,15 @@ class openai_compatible final : public core::llm_provider {
   static std::string request_body(const core::chat_request& request);
 
  private:
+  // `text` (a provider's error message, which some echo the request's headers into) with every
+  // value of the configured headers (the key) replaced: errors are logged, stored and sent to Opik.
+  std::string redacted(std::string text) const;
+
   net::http_client& client_;
   core::clock& clock_;
   openai_compatible_settings settings_;
   std::mt19937_64 jitter_;
+  std::vector<std::string> secrets_;
 };
 
 }  // namespace optd::plugins
