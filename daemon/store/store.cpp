@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS evaluations(
   latency_us INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, created_ms INTEGER NOT NULL,
   completed_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS evaluations_by_trial ON evaluations(trial_id);
-CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations(run_id, status);
+-- By run only: an index on the status too would be rewritten by every completion (pending → completed).
+CREATE INDEX IF NOT EXISTS evaluations_of_run ON evaluations(run_id);
 CREATE TABLE IF NOT EXISTS llm_calls(
   id TEXT PRIMARY KEY, run_id TEXT NOT NULL, purpose TEXT NOT NULL, request TEXT NOT NULL, response TEXT NOT NULL,
   error TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL,
@@ -235,8 +236,9 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
     db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
     tx.commit();
   }
-  // On columns a migration may have added.
-  db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';");
+  // On columns a migration may have added; in place of one that cost every completion a write.
+  db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';"
+            "DROP INDEX IF EXISTS evaluations_by_run;");
   st_ = std::make_unique<statements>(*db_);
 }
 
