@@ -3,6 +3,10 @@
 # render, journal, HTTP, parse, score, complete), against llm-sim with zero latency; peak RSS with
 # 1,000 calls in flight; and promptfoo 0.123 on the same simulator for comparison.
 #   N=20000 RUNS=5 CONCURRENCY=64 bench/engine.sh          (PROMPTFOO=0 skips the comparison)
+#   OPTD_B=/path/to/other/optd bench/engine.sh                (A/B: part 1 alternates this tree's optd
+#                                                             and that one, run by run, and stops)
+#   OPTD_B=… INSTRUCTIONS=1 N=5000 bench/engine.sh            (A/B by instructions executed, under
+#                                                             callgrind: the same count every time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -71,18 +75,42 @@ start_sim fast
 dataset "$N" "$work/items.jsonl"
 run_config "$work/run.yaml" "$work/items.jsonl" "$CONCURRENCY"
 daemon_config "$work/optd.yaml" "$SIM_URL"
-: >"$work/cpu" ; : >"$work/rate"
-for r in $(seq "$RUNS"); do
+one_run() {  # one_run OPTD LABEL: one measured run; appends to $work/cpu.LABEL and $work/rate.LABEL
   rm -rf "$work/state"
-  m=$("$measure" "$optd" --config "$work/optd.yaml" --state-dir "$work/state" run --quiet "$work/run.yaml")
+  m=$("$measure" "$1" --config "$work/optd.yaml" --state-dir "$work/state" run --quiet "$work/run.yaml")
   [[ $(json "$m" exit) == 0 ]] || { echo "optd run failed: $m" >&2; exit 1; }
   cpu=$(awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$N" 'BEGIN { printf "%.2f", (u + s) / n * 1e6 }')
   rate=$(awk -v w="$(json "$m" wall_s)" -v n="$N" 'BEGIN { printf "%.0f", n / w }')
-  echo "  run $r: $N calls, $cpu µs CPU/call, $rate calls/s  ($m)"
-  echo "$cpu" >>"$work/cpu"; echo "$rate" >>"$work/rate"
+  echo "  run $r ($2): $N calls, $cpu µs CPU/call, $rate calls/s  ($m)"
+  echo "$cpu" >>"$work/cpu.$2"; echo "$rate" >>"$work/rate.$2"
+}
+# CPU time on a shared machine drifts; instructions do not.
+if [[ -n ${OPTD_B:-} && ${INSTRUCTIONS:-0} == 1 ]]; then
+  for side in "A:$optd" "B:$OPTD_B"; do
+    rm -rf "$work/state"
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "${side#*:}" --config "$work/optd.yaml" \
+      --state-dir "$work/state" run --quiet "$work/run.yaml" >/dev/null 2>"$work/cg.log"
+    n=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/cg.log")
+    echo "${side%%:*} (${side#*:}): $n instructions, $((n / N)) per call"
+    echo "$n" >"$work/ins.${side%%:*}"
+  done
+  awk -v a="$(cat "$work/ins.A")" -v b="$(cat "$work/ins.B")" \
+    'BEGIN { printf "A/B: this tree executes %.3f× the instructions of B\n", a / b }'
+  exit 0
+fi
+# The machine's speed drifts from minute to minute: an A/B comparison alternates the two.
+for r in $(seq "$RUNS"); do
+  one_run "$optd" A
+  [[ -z ${OPTD_B:-} ]] || one_run "$OPTD_B" B
 done
-optd_cpu=$(median <"$work/cpu")
-echo "optd: median $optd_cpu µs CPU per call, $(median <"$work/rate") calls/s (N=$N, concurrency $CONCURRENCY, $RUNS runs)"
+optd_cpu=$(median <"$work/cpu.A")
+echo "optd: median $optd_cpu µs CPU per call, $(median <"$work/rate.A") calls/s (N=$N, concurrency $CONCURRENCY, $RUNS runs)"
+if [[ -n ${OPTD_B:-} ]]; then
+  b_cpu=$(median <"$work/cpu.B")
+  echo "optd B ($OPTD_B): median $b_cpu µs CPU per call, $(median <"$work/rate.B") calls/s"
+  awk -v a="$optd_cpu" -v b="$b_cpu" 'BEGIN { printf "A/B: this tree spends %.3f× the CPU per call of B\n", a / b }'
+  exit 0
+fi
 
 # 2. Peak RSS with INFLIGHT calls in flight (the simulator holds every answer for 3 s), against
 #    the same run with one call at a time.

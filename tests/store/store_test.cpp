@@ -14,6 +14,26 @@ class store_test : public ::testing::Test {
   int next_ = 0;
   std::function<std::string()> ids_ = [this] { return "id-" + std::to_string(++next_); };
 
+  // Runs `sql` on the file behind the store's back, as an older optd or a person would.
+  void raw_sql(const std::string& sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  // The first column of the first row `sql` gives.
+  int raw_int(const std::string& sql) {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(raw, sql.c_str(), -1, &q, nullptr);
+    sqlite3_step(q);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    return n;
+  }
+
   run_record run(const std::string& id) {
     run_record r;
     r.id = id;
@@ -106,21 +126,15 @@ TEST_F(store_test, runs_survive_reopening_and_are_found_by_unique_prefix) {
 }
 
 TEST_F(store_test, a_version_1_store_is_migrated_and_keeps_its_runs) {
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "CREATE TABLE runs(id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
-                         "objective_name TEXT NOT NULL, dataset_name TEXT NOT NULL, spec TEXT NOT NULL, created_ms "
-                         "INTEGER NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, finish_reason TEXT "
-                         "NOT NULL, error TEXT NOT NULL, baseline_score REAL, best_score REAL, best_trial_id TEXT NOT "
-                         "NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, "
-                         "llm_calls INTEGER NOT NULL);"
-                         "INSERT INTO runs VALUES('old','n','completed','equals','d','{}',1,1,2,'max_trials','',0.1,"
-                         "0.5,'t',0.01,1,2,3);"
-                         "PRAGMA user_version=1;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  raw_sql("CREATE TABLE runs(id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
+          "objective_name TEXT NOT NULL, dataset_name TEXT NOT NULL, spec TEXT NOT NULL, created_ms "
+          "INTEGER NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, finish_reason TEXT "
+          "NOT NULL, error TEXT NOT NULL, baseline_score REAL, best_score REAL, best_trial_id TEXT NOT "
+          "NULL, cost_usd REAL NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, "
+          "llm_calls INTEGER NOT NULL);"
+          "INSERT INTO runs VALUES('old','n','completed','equals','d','{}',1,1,2,'max_trials','',0.1,"
+          "0.5,'t',0.01,1,2,3);"
+          "PRAGMA user_version=1;");
   store db(path_);
   auto r = db.find_run("old");
   ASSERT_TRUE(r);
@@ -130,19 +144,19 @@ TEST_F(store_test, a_version_1_store_is_migrated_and_keeps_its_runs) {
 }
 
 TEST_F(store_test, a_version_2_store_gains_what_opiks_experiments_carry_and_keeps_its_trials) {
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "CREATE TABLE trials(id TEXT PRIMARY KEY, run_id TEXT NOT NULL, number INTEGER NOT NULL, "
-                         "origin TEXT NOT NULL, prompt TEXT NOT NULL, status TEXT NOT NULL, score REAL, evaluated_count "
-                         "INTEGER NOT NULL, failed_count INTEGER NOT NULL, median_duration_s REAL NOT NULL, cost_usd REAL "
-                         "NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, started_ms INTEGER NOT NULL, "
-                         "ended_ms INTEGER NOT NULL);"
-                         "INSERT INTO trials VALUES('t1','r1',1,'baseline','[]','completed',0.5,4,0,1.5,0.01,10,2,1,2);"
-                         "PRAGMA user_version=2;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  raw_sql("CREATE TABLE trials(id TEXT PRIMARY KEY, run_id TEXT NOT NULL, number INTEGER NOT NULL, "
+          "origin TEXT NOT NULL, prompt TEXT NOT NULL, status TEXT NOT NULL, score REAL, evaluated_count "
+          "INTEGER NOT NULL, failed_count INTEGER NOT NULL, median_duration_s REAL NOT NULL, cost_usd REAL "
+          "NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, started_ms INTEGER NOT NULL, "
+          "ended_ms INTEGER NOT NULL);"
+          "INSERT INTO trials VALUES('t1','r1',1,'baseline','[]','completed',0.5,4,0,1.5,0.01,10,2,1,2);"
+          "CREATE TABLE evaluations(id TEXT PRIMARY KEY, run_id TEXT NOT NULL, trial_id TEXT NOT NULL, item_id TEXT "
+          "NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL, output TEXT NOT NULL, scores TEXT NOT NULL, "
+          "objective REAL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL, "
+          "latency_us INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, created_ms INTEGER NOT "
+          "NULL, completed_ms INTEGER NOT NULL);"
+          "CREATE INDEX evaluations_by_run ON evaluations(run_id, status);"
+          "PRAGMA user_version=2;");
   store db(path_);
   auto t = db.trial_by_id("t1");
   ASSERT_TRUE(t);
@@ -152,6 +166,9 @@ TEST_F(store_test, a_version_2_store_gains_what_opiks_experiments_carry_and_keep
   EXPECT_EQ(t->experiment_scores_json, "[]");
   store again(path_);  // opening a current store changes nothing
   EXPECT_EQ(again.trial_by_id("t1")->origin, "baseline");
+  // The index every completion had to rewrite is gone; the one by run alone took its place.
+  EXPECT_EQ(raw_int("SELECT count(*) FROM sqlite_master WHERE name='evaluations_by_run'"), 0);
+  EXPECT_EQ(raw_int("SELECT count(*) FROM sqlite_master WHERE name='evaluations_of_run'"), 1);
 }
 
 TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
@@ -184,27 +201,14 @@ TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
 
   // Finished trials keep their means; reading them gives the same answer, and so does a store
   // whose finished trials have none kept (written before optd kept them).
-  auto cached = [&] {
-    sqlite3* raw = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-    sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(raw, "SELECT count(*) FROM trial_means", -1, &q, nullptr);
-    sqlite3_step(q);
-    int n = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(raw);
-    return n;
-  };
+  auto cached = [&] { return raw_int("SELECT count(*) FROM trial_means"); };
   for (auto t : db.trials("r1")) {
     t.status = "completed";
     db.update_trial(t);
   }
   EXPECT_EQ(cached(), 2);
   EXPECT_EQ(db.best_metric_means("r1"), means);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM trial_means WHERE trial_id='t2'", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  raw_sql("DELETE FROM trial_means WHERE trial_id='t2'");
   EXPECT_EQ(db.best_metric_means("r1"), means);
 
   db.delete_run("r1");
@@ -216,10 +220,7 @@ TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
 
 TEST_F(store_test, refuses_a_store_from_a_newer_optd) {
   { store db(path_); }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  raw_sql("PRAGMA user_version=99");
   EXPECT_THROW(store{path_}, std::runtime_error);
 }
 
