@@ -21,6 +21,25 @@ std::int64_t time_of(const nlohmann::json& j, const char* key, std::int64_t fall
   return core::parse_iso8601(j[key].get<std::string>()).value_or(fallback);
 }
 
+// What optd keeps of a trace's output: its llm_output, else the whole output as JSON.
+std::optional<std::string> output_of(const nlohmann::json& trace) {
+  if (!trace.contains("output") || trace["output"].is_null()) return std::nullopt;
+  const auto& out = trace["output"];
+  if (out.is_object() && out.contains("llm_output") && out["llm_output"].is_string()) return out["llm_output"].get<std::string>();
+  return out.dump();
+}
+
+std::optional<core::token_usage> tokens_of(const nlohmann::json& span) {
+  if (!span.contains("usage") || !span["usage"].is_object()) return std::nullopt;
+  return core::token_usage{span["usage"].value("prompt_tokens", std::int64_t{0}),
+                           span["usage"].value("completion_tokens", std::int64_t{0})};
+}
+
+std::optional<double> cost_of(const nlohmann::json& span) {
+  if (!span.contains("total_estimated_cost") || !span["total_estimated_cost"].is_number()) return std::nullopt;
+  return span["total_estimated_cost"].get<double>();
+}
+
 // A list field of a batch body, or the 422 Opik gives when it is missing.
 const nlohmann::json* list_of(const nlohmann::json& body, const char* key) {
   return body.is_object() && body.contains(key) && body[key].is_array() && !body[key].empty() ? &body[key] : nullptr;
@@ -97,11 +116,17 @@ std::optional<http_response> writes_api::route(const net::http_request& req) {
   const auto& m = req.method;
   auto body = [&]() { return nlohmann::json::parse(req.body, nullptr, false); };
   auto bad = [](const nlohmann::json& j) { return j.is_discarded() || !j.is_object(); };
-  const std::string experiments = base + "/experiments/";
-  if (m == "PATCH" && path.rfind(experiments, 0) == 0 && path.find('/', experiments.size()) == std::string::npos) {
+  // PATCH /experiments/{id}, /traces/{id}, /spans/{id}
+  using updater = http_response (writes_api::*)(const std::string&, const nlohmann::json&);
+  for (auto [prefix, update] : {std::pair<std::string, updater>{base + "/experiments/", &writes_api::update_experiment},
+                                {base + "/traces/", &writes_api::update_trace},
+                                {base + "/spans/", &writes_api::update_span}}) {
+    if (m != "PATCH" || path.rfind(prefix, 0) != 0 || path.size() == prefix.size() ||
+        path.find('/', prefix.size()) != std::string::npos)
+      continue;
     auto j = body();
     if (bad(j)) return error_response(400, "Unable to process JSON");
-    return update_experiment(path.substr(experiments.size()), j);
+    return (this->*update)(path.substr(prefix.size()), j);
   }
   using handler = http_response (writes_api::*)(const nlohmann::json&);
   handler h = nullptr;
@@ -160,20 +185,45 @@ http_response writes_api::traces(const nlohmann::json& body) {
     r.id = t["id"].get<std::string>();
     r.start_ms = time_of(t, "start_time", now);
     r.end_ms = time_of(t, "end_time", r.start_ms);
-    const auto& out = t.contains("output") ? t["output"] : nlohmann::json();
-    r.output = out.is_object() && out.contains("llm_output") && out["llm_output"].is_string()
-                   ? out["llm_output"].get<std::string>()
-                   : (out.is_null() ? "" : out.dump());
+    r.output = output_of(t).value_or("");
     r.failed = t.contains("error_info") && !t["error_info"].is_null();
     db_.receive_trace(r);
     received.insert(r.id);
-    if (t.contains("tags") && t["tags"].is_array())
-      for (const auto& tag : t["tags"])
-        if (tag.is_string())
-          if (auto run = db_.find_run(tag.get<std::string>()); run && run->id == tag.get<std::string>())
-            if (!db_.trace_linked(r.id)) db_.tag_received_trace(r.id, run->id);
+    tag(r.id, t);
   }
   relink(received);
+  return no_content();
+}
+
+void writes_api::tag(const std::string& trace_id, const nlohmann::json& trace) {
+  if (!trace.contains("tags") || !trace["tags"].is_array()) return;
+  for (const auto& tag : trace["tags"])
+    if (tag.is_string())
+      if (auto run = db_.find_run(tag.get<std::string>()); run && run->id == tag.get<std::string>())
+        if (!db_.trace_linked(trace_id)) db_.tag_received_trace(trace_id, run->id);
+}
+
+http_response writes_api::update_trace(const std::string& id, const nlohmann::json& body) {
+  std::optional<std::int64_t> end;
+  if (body.contains("end_time") && body["end_time"].is_string()) {
+    end = core::parse_iso8601(body["end_time"].get<std::string>());
+    if (!end) return error_response(400, "Unable to process JSON: end_time is not an ISO-8601 instant");
+  }
+  std::optional<bool> failed;
+  if (body.contains("error_info")) failed = !body["error_info"].is_null();
+  db_.patch_received_trace(id, end, output_of(body), failed, clock_.now_ms());
+  tag(id, body);
+  relink({id});
+  return no_content();
+}
+
+http_response writes_api::update_span(const std::string& id, const nlohmann::json& body) {
+  if (!body.contains("trace_id") || !body["trace_id"].is_string())
+    return errors_response(422, {"trace_id must not be null"});
+  auto trace = body["trace_id"].get<std::string>();
+  db_.patch_received_span(id, trace, cost_of(body), tokens_of(body));
+  if (auto run = db_.tagged_run(trace)) refresh_run(*run);
+  relink({trace});
   return no_content();
 }
 
@@ -183,12 +233,7 @@ http_response writes_api::spans(const nlohmann::json& body) {
   std::set<std::string> runs, traces;  // whose optimizer calls these spans cost; whose items they are
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("trace_id")) return errors_response(422, {"every span needs id and trace_id"});
-    core::token_usage tokens;
-    if (s.contains("usage") && s["usage"].is_object())
-      tokens = {s["usage"].value("prompt_tokens", std::int64_t{0}), s["usage"].value("completion_tokens", std::int64_t{0})};
-    double cost = s.contains("total_estimated_cost") && s["total_estimated_cost"].is_number()
-                      ? s["total_estimated_cost"].get<double>() : 0.0;
-    db_.receive_span(s.value("id", ""), s.value("trace_id", ""), cost, tokens);
+    db_.receive_span(s.value("id", ""), s.value("trace_id", ""), cost_of(s).value_or(0.0), tokens_of(s).value_or(core::token_usage{}));
     if (auto run = db_.tagged_run(s.value("trace_id", ""))) runs.insert(*run);
     traces.insert(s.value("trace_id", ""));
   }

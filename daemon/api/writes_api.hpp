@@ -7,7 +7,9 @@
 //   PATCH /api/v1/private/experiments/{id}         its name, metadata, type, experiment_scores
 //   POST  /api/v1/private/traces/batch             traces (times, output; tagged with an
 //                                                  optimization id: its optimizer's own calls)
+//   PATCH /api/v1/private/traces/{id}              its end_time, output, error_info, tags
 //   POST  /api/v1/private/spans/batch              spans (usage, total_estimated_cost)
+//   PATCH /api/v1/private/spans/{id}               its usage, total_estimated_cost
 //   PUT   /api/v1/private/traces/feedback-scores   trace scores
 //   POST  /api/v1/private/experiments/items        links a trace to a trial: it becomes an evaluation
 // Each trial's score, duration and cost follow from its items as optd computes them for its own
@@ -37,6 +39,10 @@ class writes_api {
  private:
   net::http_response create_experiment(const nlohmann::json& body);
   net::http_response update_experiment(const std::string& id, const nlohmann::json& body);
+  net::http_response update_trace(const std::string& id, const nlohmann::json& body);
+  net::http_response update_span(const std::string& id, const nlohmann::json& body);
+  // Tags the trace with the optimization its tags name, unless it is an experiment item.
+  void tag(const std::string& trace_id, const nlohmann::json& trace);
   net::http_response traces(const nlohmann::json& body);
   net::http_response spans(const nlohmann::json& body);
   net::http_response scores(const nlohmann::json& body);

@@ -556,6 +556,30 @@ void store::receive_score(const std::string& trace_id, const std::string& name, 
       .run();
 }
 
+void store::patch_received_trace(const std::string& id, std::optional<std::int64_t> end_ms,
+                                 std::optional<std::string> output, std::optional<bool> failed, std::int64_t now_ms) {
+  std::optional<std::int64_t> failed_flag;
+  if (failed) failed_flag = *failed ? 1 : 0;
+  db_->prepare(
+         "INSERT INTO received_traces(id, start_ms, end_ms, output, failed) "
+         "VALUES(?1, coalesce(?2, ?5), coalesce(?2, ?5), coalesce(?3, ''), coalesce(?4, 0)) ON CONFLICT(id) DO UPDATE "
+         "SET end_ms = coalesce(?2, end_ms), output = coalesce(?3, output), failed = coalesce(?4, failed)")
+      .bind_all(id, end_ms, output, failed_flag, now_ms)
+      .run();
+}
+
+void store::patch_received_span(const std::string& id, const std::string& trace_id, std::optional<double> cost_usd,
+                                std::optional<core::token_usage> tokens) {
+  std::optional<std::int64_t> in, out;
+  if (tokens) in = tokens->prompt_tokens, out = tokens->completion_tokens;
+  db_->prepare(
+         "INSERT INTO received_spans(id, trace_id, cost_usd, tokens_in, tokens_out) "
+         "VALUES(?1, ?2, coalesce(?3, 0), coalesce(?4, 0), coalesce(?5, 0)) ON CONFLICT(id) DO UPDATE "
+         "SET cost_usd = coalesce(?3, cost_usd), tokens_in = coalesce(?4, tokens_in), tokens_out = coalesce(?5, tokens_out)")
+      .bind_all(id, trace_id, cost_usd, in, out)
+      .run();
+}
+
 std::optional<received_trace> store::received(const std::string& trace_id) {
   auto q = db_->prepare(
       "SELECT t.id, t.start_ms, t.end_ms, t.output, t.failed, "

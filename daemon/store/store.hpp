@@ -271,6 +271,12 @@ class store {
   void receive_trace(const received_trace& t);
   void receive_span(const std::string& id, const std::string& trace_id, double cost_usd, const core::token_usage& tokens);
   void receive_score(const std::string& trace_id, const std::string& name, double value, const std::string& reason);
+  // A PATCH of a trace or span changes the fields it gives (the others stay); one not seen yet
+  // is created with what the patch has.
+  void patch_received_trace(const std::string& id, std::optional<std::int64_t> end_ms, std::optional<std::string> output,
+                            std::optional<bool> failed, std::int64_t now_ms);
+  void patch_received_span(const std::string& id, const std::string& trace_id, std::optional<double> cost_usd,
+                           std::optional<core::token_usage> tokens);
   std::optional<received_trace> received(const std::string& trace_id);
   // Traces tagged with an optimization id that are no experiment item (the optimizer's own LLM
   // calls): Opik adds their spans' cost to the optimization's total. Linking a trace to an

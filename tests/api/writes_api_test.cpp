@@ -169,6 +169,29 @@ TEST_F(writes_test, a_patch_moves_an_experiment_into_a_candidate_and_the_aggrega
   EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/" + partial))["type"], "mutation");
 }
 
+TEST_F(writes_test, a_trace_or_span_patched_later_changes_what_its_item_counts) {
+  // As an SDK ends a trace or a span after it sent it: PATCH with the end time, cost or error.
+  auto e = experiment("trial");
+  auto trace = log_items(e, {{"item-1", 0.5, 1000, 0.01}})[0];
+  auto o = optimization();
+  EXPECT_DOUBLE_EQ(o["baseline_duration"].get<double>(), 1.0);
+  post("PATCH", "/v1/private/traces/" + trace, {{"end_time", core::iso8601(1'790'000'004'000)}});
+  EXPECT_DOUBLE_EQ(optimization()["baseline_duration"].get<double>(), 4.0);
+  auto span = ids_.next(1'790'000'000'000);
+  post("PATCH", "/v1/private/spans/" + span, {{"trace_id", trace}, {"total_estimated_cost", 0.04}});  // a span first seen in a patch
+  EXPECT_DOUBLE_EQ(optimization()["baseline_cost"].get<double>(), 0.05);
+  post("PATCH", "/v1/private/spans/" + span, {{"trace_id", trace}, {"usage", {{"prompt_tokens", 5}}}});  // the cost stays
+  EXPECT_DOUBLE_EQ(optimization()["baseline_cost"].get<double>(), 0.05);
+  post("PATCH", "/v1/private/traces/" + trace,
+       {{"error_info", {{"exception_type", "Timeout"}, {"message", "took too long"}, {"traceback", "…"}}}});
+  o = optimization();
+  EXPECT_TRUE(o["baseline_objective_score"].is_null()) << o.dump();  // its one item failed: nothing scored
+  EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/" + e))["trace_count"], 1);
+
+  post("PATCH", "/v1/private/spans/" + span, {{"total_estimated_cost", 1.0}}, 422);  // no trace_id
+  post("PATCH", "/v1/private/traces/" + trace, {{"end_time", "yesterday"}}, 400);
+}
+
 TEST_F(writes_test, an_item_whose_scores_never_arrive_is_a_trace_but_not_part_of_the_mean) {
   auto baseline = experiment("trial");
   log_items(baseline, {{"item-1", 0.4, 1000, 0.01}, {"item-2", 0.4, 1000, 0.01}});

@@ -119,6 +119,46 @@ await api.optimizations.cancelStudioOptimizations(second);
 const cancelled = await waitFor(second, ["cancelled", "completed", "error"]);
 assert.equal(cancelled.status, "cancelled");
 
+step("an optimizer that runs elsewhere logs its optimization into optd through the SDK");
+// As Opik's optimizers log one: traces with an LLM span and a score, linked to trial experiments.
+// The SDK sends the experiment items at once, the traces, spans and scores from queues that
+// flush later: optd must count them whatever the order.
+const logged = uuidv7();
+await api.optimizations.createOptimization({
+  id: logged, name: "sdk-logged", datasetName, objectiveName: "accuracy", status: "running",
+  metadata: { optimizer: "ExternalOptimizer" },
+});
+const datasetItems = await dataset.getItems();
+async function logExperiment(type, accuracyOf, count) {
+  const experiment = await client.createExperiment({
+    datasetName, type, optimizationId: logged,
+    experimentConfig: { configuration: { prompt: [{ role: "user", content: "{{question}}" }] } },
+  });
+  const refs = datasetItems.slice(0, count).map((item, i) => {
+    const trace = client.trace({ name: "evaluation_task", input: { question: item.question },
+                                 output: { llm_output: item.answer }, tags: [logged, "Evaluation"] });
+    trace.span({ name: "llm", type: "llm", model: "sim-small",
+                 usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }, totalEstimatedCost: 0.001 }).end();
+    trace.score({ name: "accuracy", value: accuracyOf(i) });
+    trace.end();
+    return { datasetItemId: item.id, traceId: trace.data.id };
+  });
+  await experiment.insert(refs);
+  return experiment;
+}
+await logExperiment("trial", (i) => (i % 2 ? 1 : 0), 8);  // the baseline: 4 of 8
+await logExperiment("mini-batch", () => 1, 2);            // a screening: perfect, but never the best
+const full = await logExperiment("trial", (i) => (i === 0 ? 0 : 1), 8);  // 7 of 8
+await client.flush();
+const read = await api.optimizations.getOptimizationById(logged);
+assert.equal(read.numTrials, 3);
+assert.equal(read.baselineObjectiveScore, 0.5);
+assert.equal(read.bestObjectiveScore, 0.875);
+assert.ok(Math.abs(read.totalOptimizationCost - 0.018) < 1e-9, `cost ${read.totalOptimizationCost}`);  // 18 spans
+const fullItems = await (await client.getExperimentById(full.id)).getItems();
+assert.equal(fullItems.length, 8);
+assert.equal(fullItems.filter((it) => it.feedbackScores.some((s) => s.name === "accuracy" && s.value === 1)).length, 7);
+
 step("errors reach the SDK as Opik's");
 await assert.rejects(api.optimizations.getOptimizationById(uuidv7()), (e) => e.statusCode === 404);
 await assert.rejects(client.getDataset(`missing-${Date.now()}`));
