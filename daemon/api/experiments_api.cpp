@@ -154,21 +154,37 @@ nlohmann::json experiment_json(const experiment_view& x, const std::optional<sto
   return j;
 }
 
-// Every experiment optd has, newest first, with the runs they belong to.
+// The experiments optd has, newest first, with the runs they belong to: every one, those of one
+// run, or those with given ids (the last two read only what they need from the store).
 class experiment_index {
  public:
-  explicit experiment_index(store::store& db) : db_(db), runs_(db.list_runs(1'000'000)) {}
+  explicit experiment_index(store::store& db) : db_(db) {}
 
+  // The experiments `keep` keeps, of the run `only_run` when it names one, else of every run.
   template <typename Keep>
-  std::vector<experiment_view> select(Keep keep, bool with_items = true) {
+  std::vector<experiment_view> select(Keep keep, bool with_items = true, const std::string& only_run = {}) {
     std::vector<experiment_view> out;
-    for (const auto& run : runs_)
+    auto add = [&](const store::run_record& run) {
       for (auto& t : db_.trials(run.id))
         if (keep(run, t)) out.push_back({std::move(t), &run, {}});
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.trial.id > b.trial.id; });
-    if (with_items)
-      for (auto& x : out) x.items = finished_items(x.trial.id);
-    return out;
+    };
+    if (!only_run.empty()) {
+      if (const auto* run = run_of(only_run)) add(*run);
+    } else {
+      for (auto& run : db_.list_runs(1'000'000)) {
+        auto id = run.id;
+        add(runs_.try_emplace(id, std::move(run)).first->second);
+      }
+    }
+    return finish(std::move(out), with_items);
+  }
+
+  std::vector<experiment_view> with_ids(const std::vector<std::string>& ids) {
+    std::vector<experiment_view> out;
+    for (const auto& id : std::set<std::string>(ids.begin(), ids.end()))
+      if (auto t = db_.trial_by_id(id))
+        if (const auto* run = run_of(t->run_id)) out.push_back({std::move(*t), run, {}});
+    return finish(std::move(out), true);
   }
 
   std::vector<store::evaluation_record> finished_items(const std::string& trial_id) {
@@ -178,8 +194,21 @@ class experiment_index {
   }
 
  private:
+  const store::run_record* run_of(const std::string& id) {
+    if (auto it = runs_.find(id); it != runs_.end()) return &it->second;
+    auto r = db_.find_run(id);
+    if (!r || r->id != id) return nullptr;
+    return &runs_.emplace(id, std::move(*r)).first->second;
+  }
+  std::vector<experiment_view> finish(std::vector<experiment_view> out, bool with_items) {
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.trial.id > b.trial.id; });
+    if (with_items)
+      for (auto& x : out) x.items = finished_items(x.trial.id);
+    return out;
+  }
+
   store::store& db_;
-  std::vector<store::run_record> runs_;
+  std::map<std::string, store::run_record> runs_;  // by id; experiment_views point into it
 };
 
 // `["a","b"]` → {a, b}; nullopt when the text is not a JSON array of strings.
@@ -295,13 +324,12 @@ http_response experiments_api::find(const net::http_request& req) {
   auto matched = index.select(
       [&](const store::run_record& run, const store::trial_record& t) {
         if (types && !types->empty() && std::find(types->begin(), types->end(), t.type) == types->end()) return false;
-        if (!optimization.empty() && run.id != optimization) return false;
         if (!dataset_name.empty() && run.dataset_name != dataset_name) return false;
         if (!name.empty() && lower(experiment_name(run, t)).find(name) == std::string::npos) return false;
         if (ids && std::find(ids->begin(), ids->end(), t.id) == ids->end()) return false;
         return true;
       },
-      false);
+      false, optimization);
   auto content = nlohmann::json::array();
   auto first = static_cast<std::size_t>((*page - 1) * *size);
   for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i) {
@@ -400,9 +428,7 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
   if (!dataset || dataset->id != dataset_id) return error_response(404, "Dataset not found");
 
   experiment_index index(db_);
-  auto experiments = index.select([&](const store::run_record&, const store::trial_record& t) {
-    return std::find(ids->begin(), ids->end(), t.id) != ids->end();
-  });
+  auto experiments = index.with_ids(*ids);
   struct scored_item {
     const store::evaluation_record* e;
     const std::string* objective_name;  // of its run

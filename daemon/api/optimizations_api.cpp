@@ -276,10 +276,13 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
   auto dataset_id = q.count("dataset_id") ? q.at("dataset_id") : "";
   auto project_id = q.count("project_id") ? q.at("project_id") : "";
   std::vector<store::run_record> matched;
+  std::map<std::string, std::string> dataset_ids;  // by name: many runs share a dataset
   for (auto& r : d_.db.list_runs(1'000'000)) {
     if (!name.empty() && lower(r.name).find(name) == std::string::npos) continue;
     if (!dataset.empty() && lower(r.dataset_name).find(dataset) == std::string::npos) continue;
-    auto r_dataset_id = dataset_id_of(r.dataset_name);
+    auto [known, fresh] = dataset_ids.try_emplace(r.dataset_name);
+    if (fresh) known->second = dataset_id_of(r.dataset_name);
+    const auto& r_dataset_id = known->second;
     if (!dataset_id.empty() && r_dataset_id != dataset_id) continue;
     if (!project_id.empty() && (r.project_name.empty() || opik::project_id_of(r.project_name) != project_id)) continue;
     if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r, r_dataset_id); }))
