@@ -1,0 +1,267 @@
+// Trials, their evaluations, the reasoning model's calls, and what they sum to.
+#include "store/store.hpp"
+
+#include "core/uuid.hpp"
+#include "store/store_rows.hpp"
+
+namespace optd::store {
+
+using rows::evaluation_columns;
+using rows::read_evaluation;
+using rows::read_trial;
+using rows::sql;
+using rows::trial_columns;
+
+std::vector<core::trial_stats> trial_stats(const std::vector<trial_record>& trials, const std::string& objective_name) {
+  std::vector<core::trial_stats> stats;
+  stats.reserve(trials.size());
+  for (const auto& t : trials) {
+    auto& s = stats.emplace_back();
+    s.id = t.id;
+    s.candidate_id = t.candidate_id;
+    s.screening = t.type == "mini-batch" || t.type == "mutation";
+    s.created_order = t.number;
+    s.trace_count = t.evaluated_count + t.failed_count;
+    s.score = t.score;
+    if (!s.score)  // Opik's fallback: an experiment-level score of the objective's name
+      for (const auto& e : parse_scores(t.experiment_scores_json))
+        if (e.name == objective_name) s.score = e.value;
+    if (s.trace_count > 0) s.median_duration_s = t.median_duration_s;
+    s.cost_usd = t.cost_usd;
+  }
+  return stats;
+}
+
+void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations) {
+  double sum = 0;
+  std::vector<double> durations;
+  t.evaluated_count = t.failed_count = 0;
+  t.cost_usd = 0;
+  t.tokens = {};
+  for (const auto* e : evaluations) {
+    t.cost_usd += e->cost_usd;
+    t.tokens.prompt_tokens += e->tokens.prompt_tokens;
+    t.tokens.completion_tokens += e->tokens.completion_tokens;
+    if (e->status == "pending") continue;
+    durations.push_back(static_cast<double>(e->latency_us) / 1e6);
+    if (e->status == "completed" && e->objective) {
+      ++t.evaluated_count;
+      sum += *e->objective;
+    } else {
+      ++t.failed_count;
+    }
+  }
+  t.score = t.evaluated_count ? std::optional<double>(sum / static_cast<double>(t.evaluated_count)) : std::nullopt;
+  t.median_duration_s = core::median(std::move(durations));
+}
+
+std::string trace_id_of(const evaluation_record& e) {
+  return e.trace_id.empty() ? core::derived_uuid_v7(e.id, "trace") : e.trace_id;
+}
+
+std::int64_t call_started_ms(const evaluation_record& e) {
+  if (e.completed_ms == 0) return e.created_ms;
+  return std::max(e.created_ms, e.completed_ms - e.latency_us / 1000);
+}
+
+std::vector<metric_score> parse_scores(const std::string& scores_json) {
+  std::vector<metric_score> out;
+  auto scores = nlohmann::json::parse(scores_json, nullptr, false);
+  if (scores.is_array())
+    for (const auto& s : scores)
+      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", 0.0), s.value("reason", "")});
+  return out;
+}
+
+std::vector<metric_score> trace_scores(const evaluation_record& e, const std::string& objective_name) {
+  auto metrics = parse_scores(e.scores_json);
+  std::vector<metric_score> out;
+  out.reserve(metrics.size() + 1);
+  if (e.objective) out.push_back({objective_name, *e.objective, ""});
+  for (auto& m : metrics) {
+    if (m.name != objective_name) out.push_back(std::move(m));
+    else if (!e.objective) out.push_back(std::move(m));
+    else out.front().reason = std::move(m.reason);  // the objective is this metric: keep its reason
+  }
+  return out;
+}
+
+std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? AND number=?"));
+  q.bind_all(run_id, number);
+  if (!q.step()) return std::nullopt;
+  return read_trial(q);
+}
+
+std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, const std::string& request_json,
+                                                    int occurrence) {
+  auto q = db_->prepare(
+      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
+      "FROM llm_calls WHERE run_id=? AND request=? ORDER BY rowid LIMIT 1 OFFSET ?");
+  q.bind_all(run_id, request_json, occurrence);
+  if (!q.step()) return std::nullopt;
+  return llm_call_record{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
+                         q.real(8), q.int64(9), q.int64(10)};
+}
+
+std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {
+  // Finished trials' means from trial_means; the others' (running, or finished before that table
+  // existed) from their evaluations.
+  auto q = db_->prepare(
+      "SELECT name, max(mean) FROM ("
+      " SELECT json_extract(m.value, '$.name') AS name, json_extract(m.value, '$.mean') AS mean"
+      " FROM trials t JOIN trial_means c ON c.trial_id = t.id, json_each(c.means) m"
+      " WHERE t.run_id = ?1 AND t.status != 'running'"
+      " UNION ALL"
+      " SELECT json_extract(s.value, '$.name'), avg(json_extract(s.value, '$.value'))"
+      " FROM trials t JOIN evaluations e ON e.trial_id = t.id, json_each(e.scores) s"
+      " WHERE t.run_id = ?1 AND e.status = 'completed'"
+      "  AND (t.status = 'running' OR NOT EXISTS (SELECT 1 FROM trial_means c WHERE c.trial_id = t.id))"
+      " GROUP BY t.id, 1) GROUP BY name ORDER BY name");
+  q.bind(1, run_id);
+  std::vector<std::pair<std::string, double>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.real(1));
+  return out;
+}
+
+void store::insert_trial(const trial_record& t) {
+  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+      .bind_all(t.id, t.run_id, t.number, t.origin, t.prompt_json, t.status, t.score, t.evaluated_count,
+                t.failed_count, t.median_duration_s, t.cost_usd, t.tokens.prompt_tokens, t.tokens.completion_tokens,
+                t.started_ms, t.ended_ms, t.type, t.candidate_id, t.name, t.metadata_json, t.experiment_scores_json)
+      .run();
+}
+
+void store::update_trial(const trial_record& t) {
+  transaction tx(*db_);
+  st_->update_trial
+      .bind_all(t.id, t.status, t.score, t.evaluated_count, t.failed_count, t.median_duration_s, t.cost_usd,
+                t.tokens.prompt_tokens, t.tokens.completion_tokens, t.ended_ms)
+      .run();
+  if (t.status != "running")  // a running trial's means are computed when read
+    db_->prepare(
+           "INSERT OR REPLACE INTO trial_means(trial_id, means) SELECT ?1, json_group_array(json_object('name', "
+           "name, 'mean', mean)) FROM (SELECT json_extract(s.value, '$.name') AS name, avg(json_extract(s.value, "
+           "'$.value')) AS mean FROM evaluations e, json_each(e.scores) s WHERE e.trial_id = ?1 AND e.status = "
+           "'completed' GROUP BY name)")
+        .bind_all(t.id)
+        .run();
+  tx.commit();
+}
+
+void store::update_trial_details(const trial_record& t) {
+  db_->prepare(
+         "UPDATE trials SET type=?2, candidate_id=?3, name=?4, metadata=?5, prompt=?6, origin=?7, "
+         "experiment_scores=?8 WHERE id=?1")
+      .bind_all(t.id, t.type, t.candidate_id, t.name, t.metadata_json, t.prompt_json, t.origin, t.experiment_scores_json)
+      .run();
+}
+
+std::vector<trial_record> store::trials(const std::string& run_id) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? ORDER BY number"));
+  q.bind(1, run_id);
+  std::vector<trial_record> out;
+  while (q.step()) out.push_back(read_trial(q));
+  return out;
+}
+
+std::optional<trial_record> store::trial_by_id(const std::string& id) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE id=?"));
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_trial(q);
+}
+
+void store::begin_evaluations(const std::vector<const evaluation_record*>& rows) {
+  transaction tx(*db_);
+  auto& ins = st_->insert_evaluation;
+  for (const auto* row : rows) {
+    const auto& e = *row;
+    ins.bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
+                 e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
+                 e.created_ms, e.completed_ms, e.trace_id)
+        .run();
+  }
+  tx.commit();
+}
+
+void store::complete_evaluation(const evaluation_record& e) {
+  st_->complete_evaluation
+      .bind_all(e.id, e.status, e.output, e.scores_json, e.objective, e.tokens.prompt_tokens,
+                e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error, e.completed_ms)
+      .run();
+}
+
+void store::complete_evaluations(const std::vector<const evaluation_record*>& rows) {
+  if (rows.empty()) return;
+  transaction tx(*db_);
+  for (const auto* e : rows) complete_evaluation(*e);
+  tx.commit();
+}
+
+std::vector<evaluation_record> store::evaluations(const std::string& trial_id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE trial_id=? ORDER BY rowid"));
+  q.bind(1, trial_id);
+  std::vector<evaluation_record> out;
+  while (q.step()) out.push_back(read_evaluation(q));
+  return out;
+}
+
+std::optional<evaluation_record> store::evaluation_by_id(const std::string& id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE id=?"));
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_evaluation(q);
+}
+
+void store::replace_evaluation(const evaluation_record& e) {
+  db_->prepare(sql("INSERT OR REPLACE INTO evaluations(", evaluation_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+      .bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
+                e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
+                e.created_ms, e.completed_ms, e.trace_id)
+      .run();
+}
+
+std::vector<evaluation_record> store::evaluations_of_trace(const std::string& trace_id) {
+  auto q = db_->prepare(sql("SELECT ", evaluation_columns, " FROM evaluations WHERE trace_id=? AND trace_id != ''"));
+  q.bind(1, trace_id);
+  std::vector<evaluation_record> out;
+  while (q.step()) out.push_back(read_evaluation(q));
+  return out;
+}
+
+bool store::trace_linked(const std::string& trace_id) {
+  auto q = db_->prepare("SELECT 1 FROM evaluations WHERE trace_id=? AND trace_id != '' LIMIT 1");
+  q.bind(1, trace_id);
+  return q.step();
+}
+
+std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {
+  auto q = db_->prepare("SELECT count(*) FROM evaluations WHERE run_id=?1 AND (?2 = '' OR status=?2)");
+  q.bind_all(run_id, status);
+  q.step();
+  return q.int64(0);
+}
+
+void store::record_llm_call(const llm_call_record& c) {
+  db_->prepare(
+         "INSERT INTO llm_calls(id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, "
+         "latency_us, created_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
+      .bind_all(c.id, c.run_id, c.purpose, c.request_json, c.response, c.error, c.tokens.prompt_tokens,
+                c.tokens.completion_tokens, c.cost_usd, c.latency_us, c.created_ms)
+      .run();
+}
+
+std::vector<llm_call_record> store::llm_calls(const std::string& run_id) {
+  auto q = db_->prepare(
+      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
+      "FROM llm_calls WHERE run_id=? ORDER BY rowid");
+  q.bind(1, run_id);
+  std::vector<llm_call_record> out;
+  while (q.step())
+    out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
+                   q.real(8), q.int64(9), q.int64(10)});
+  return out;
+}
+
+}  // namespace optd::store
