@@ -5,6 +5,7 @@
 namespace optd::engine {
 
 std::string human_duration(std::chrono::milliseconds d) {
+  if (d.count() < 1000) return std::to_string(d.count()) + "ms";  // a short run is not 0.0s long
   long long s = static_cast<long long>(d.count() / 1000);
   long long tenths = static_cast<long long>((d.count() % 1000) / 100);
   char buf[32];

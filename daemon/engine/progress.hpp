@@ -37,7 +37,7 @@ std::string render_progress(const run_progress& p, int width = 20);
 nlohmann::json to_json(const run_progress& p);
 run_progress progress_from_json(const nlohmann::json& j);
 
-// "1m05s"-style durations for people.
+// "1m05s", "2.5s", "84ms": durations for people.
 std::string human_duration(std::chrono::milliseconds d);
 
 }  // namespace optd::engine

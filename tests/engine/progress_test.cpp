@@ -35,7 +35,15 @@ TEST(progress, between_trials_the_line_counts_finished_trials) {
 TEST(progress, a_run_without_scores_yet_shows_dashes_and_no_eta) {
   run_progress p;
   p.max_trials = 4;
-  EXPECT_EQ(render_progress(p, 4), "[----] trial 0/4 · 0/0 evals · best - (baseline -) · $0.0000 · 0.0s");
+  EXPECT_EQ(render_progress(p, 4), "[----] trial 0/4 · 0/0 evals · best - (baseline -) · $0.0000 · 0ms");
+}
+
+TEST(progress, durations_read_as_people_say_them) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(human_duration(milliseconds(84)), "84ms");
+  EXPECT_EQ(human_duration(milliseconds(2'540)), "2.5s");
+  EXPECT_EQ(human_duration(milliseconds(65'400)), "1m05s");
+  EXPECT_EQ(human_duration(milliseconds(7'384'000)), "2h03m");
 }
 
 TEST(progress, the_wire_form_reads_back_the_same) {
