@@ -26,13 +26,11 @@ struct experiment_view {
   std::vector<store::evaluation_record> items;  // finished evaluations only: each had a trace
 };
 
-std::string experiment_name(const store::run_record& run, const store::trial_record& t) {
-  return t.name.empty() ? run.name + "-trial-" + std::to_string(t.number) : t.name;
-}
+using opik::experiment_name;
 
 std::string experiment_status(const store::run_record& run, const store::trial_record& t) {
   if (t.status != "running") return "completed";
-  return run.status == "running" || run.status == "initialized" ? "running" : "cancelled";
+  return core::is_final(run.status) ? "cancelled" : "running";
 }
 
 // Opik's usage map: prompt, completion and total tokens.
@@ -105,17 +103,7 @@ nlohmann::json experiment_json(const experiment_view& x, const std::optional<sto
   auto feedback = nlohmann::json::array();
   for (const auto& [name, sn] : sums) feedback.push_back({{"name", name}, {"value", sn.first / sn.second}});
   auto count = static_cast<double>(x.items.size());
-  // What an SDK logged with its experiment; optd's own trials describe themselves.
-  auto metadata = nlohmann::json::parse(t.metadata_json.empty() ? "null" : t.metadata_json, nullptr, false);
-  if (!metadata.is_object()) {
-    auto prompt_json = nlohmann::json::parse(t.prompt_json.empty() ? "[]" : t.prompt_json, nullptr, false);
-    auto spec = nlohmann::json::parse(x.run->spec_json.empty() ? "{}" : x.run->spec_json, nullptr, false);
-    auto optimizer = spec.is_object() && spec.contains("optimizer") ? spec["optimizer"].value("type", "") : "";
-    metadata = {{"optimizer", optimizer},
-                {"trial", t.number},
-                {"origin", t.origin},
-                {"configuration", {{"prompt", prompt_json}}}};
-  }
+  auto metadata = opik::experiment_metadata(*x.run, t);
   auto experiment_scores = nlohmann::json::array();
   for (const auto& s : store::parse_scores(t.experiment_scores_json))
     experiment_scores.push_back({{"name", s.name}, {"value", s.value}});

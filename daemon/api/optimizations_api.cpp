@@ -35,7 +35,7 @@ bool filter_matches(const nlohmann::json& f, const store::run_record& r, const s
   auto field = f.value("field", ""), op = f.value("operator", "");
   std::string value = f.contains("value") ? (f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump()) : "";
   std::string actual;
-  if (field == "status") actual = r.status;
+  if (field == "status") actual = core::to_string(r.status);
   else if (field == "dataset_id") actual = dataset_id;
   else {
     auto meta = nlohmann::json::parse(r.metadata_json, nullptr, false);
@@ -54,6 +54,12 @@ bool same_secret(std::string_view given, std::string_view expected) {
   SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
   SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
   return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+// Opik's answer to a cancel of a run that has ended.
+std::string cannot_cancel(core::run_status s) {
+  return "Cannot cancel optimization with status '" + std::string(core::to_string(s)) +
+         "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled.";
 }
 
 // What a watcher sees first of a run that is not running (queued or finished): its record.
@@ -92,7 +98,7 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
   if (s->first) {
     auto p = std::move(*s->first);
     s->first.reset();
-    s->done = core::is_final_status(p.status);
+    s->done = core::is_final(p.status);
     co_return sse_event(p);
   }
   auto e = co_await s->subscription->next(std::chrono::seconds(15));
@@ -101,7 +107,7 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
     case engine::progress_event::kind::closed: co_return std::nullopt;
     case engine::progress_event::kind::update: break;
   }
-  s->done = core::is_final_status(e.progress.status);
+  s->done = core::is_final(e.progress.status);
   co_return sse_event(e.progress);
 }
 
@@ -213,13 +219,14 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     if (j.value("dataset_name", std::string()).empty()) problems.push_back("dataset_name must not be blank");
     if (j.value("objective_name", std::string()).empty()) problems.push_back("objective_name must not be blank");
     if (!j.contains("status") || !j["status"].is_string()) problems.push_back("status must not be null");
-    else if (!core::is_status(j["status"].get<std::string>())) return error_response(400, "Unable to process JSON: unknown status");
+    else if (!core::run_status_from_string(j["status"].get<std::string>()))
+      return error_response(400, "Unable to process JSON: unknown status");
     if (!problems.empty()) return errors_response(422, std::move(problems));
     store::run_record r;
     r.id = id;
     r.name = j.value("name", std::string());
     if (r.name.empty()) r.name = "optimization-" + id.substr(0, 8);
-    r.status = j["status"].get<std::string>();
+    r.status = *core::run_status_from_string(j["status"].get<std::string>());
     r.objective_name = j["objective_name"].get<std::string>();
     r.dataset_name = j["dataset_name"].get<std::string>();
     r.project_name = j.value("project_name", std::string());
@@ -317,19 +324,17 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
   auto r = find_exact(id);
   if (!r) return error_response(404, "Not found optimization with id '" + id + "'");
   if (j.contains("status") && !j["status"].is_null()) {
-    if (!j["status"].is_string() || !core::is_status(j["status"].get<std::string>()))
-      return error_response(400, "Unable to process JSON: unknown status");
-    auto status = j["status"].get<std::string>();
-    if (status == "cancelled") {
+    auto status = j["status"].is_string() ? core::run_status_from_string(j["status"].get<std::string>()) : std::nullopt;
+    if (!status) return error_response(400, "Unable to process JSON: unknown status");
+    if (*status == core::run_status::cancelled) {
       auto c = d_.runs.cancel(id);
       if (c == engine::cancel_result::already_finished)
-        return errors_response(409, {"Cannot cancel optimization with status '" + r->status +
-                                               "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."});
+        return errors_response(409, {cannot_cancel(r->status)});
     } else if (!r->studio_config_json.empty()) {
-      if (status != r->status)
+      if (*status != r->status)
         return errors_response(409, {"optd sets the status of a run it executes; only 'cancelled' may be written"});
     } else {
-      r->status = status;
+      r->status = *status;
       r->updated_ms = d_.clock.now_ms();
       if (j.contains("error_info") && j["error_info"].is_object()) r->error = j["error_info"].value("message", "");
       d_.db.update_run(*r);
@@ -354,8 +359,7 @@ http_response optimizations_api::cancel(const std::string& id) {
     case engine::cancel_result::already_finished: break;
   }
   auto r = find_exact(id);
-  return errors_response(409, {"Cannot cancel optimization with status '" + (r ? r->status : "") +
-                                         "'. Only optimizations with status [INITIALIZED, RUNNING] can be cancelled."});
+  return errors_response(409, {cannot_cancel(r ? r->status : core::run_status::error)});
 }
 
 http_response optimizations_api::remove(std::string_view body) {

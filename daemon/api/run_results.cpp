@@ -34,7 +34,7 @@ nlohmann::json run_results_json(store::store& db, const store::run_record& run) 
   }
   return {{"id", run.id},
           {"name", run.name},
-          {"status", run.status},
+          {"status", core::to_string(run.status)},
           {"finish_reason", run.finish_reason},
           {"error", run.error},
           {"objective_name", run.objective_name},

@@ -129,8 +129,8 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
   auto results = api::run_results_json(db, *final_record);
   if (options.json) out << results.dump(2) << "\n";
   else api::print_run_results(results, out);
-  if (final_record->status == "cancelled") return exit_cancelled;
-  return final_record->status == "completed" ? exit_ok : exit_failure;
+  if (final_record->status == core::run_status::cancelled) return exit_cancelled;
+  return final_record->status == core::run_status::completed ? exit_ok : exit_failure;
 }
 
 }  // namespace optd::app

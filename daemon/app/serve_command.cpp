@@ -54,7 +54,7 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
     if (r.source.empty()) continue;
     auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
     if (!loaded.ok()) {
-      r.status = "error";
+      r.status = core::run_status::error;
       r.finish_reason = "error";
       r.error = "cannot resume: " + config::format(loaded.problems.front());
       r.ended_ms = r.updated_ms = clock.now_ms();
@@ -66,7 +66,7 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
     auto submission = make_submission(loaded, r.id);
     submission.source = r.source;
     submission.resumed = true;
-    log.run(telemetry::priority::notice, r.id, "resuming (was " + r.status + ")");
+    log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + ")");
     db.append_log(r.id, clock.now_ms(), "resuming after a restart");
     runs.submit(std::move(submission));
   }

@@ -213,7 +213,7 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
   for (int waited_s = 0;;) {
     auto r = c.follow("/optd/runs/" + id + "/events", draw);
     if (r && r->status != 200) return report(r, c, err);
-    if (last && core::is_final_status(last->status)) break;
+    if (last && core::is_final(last->status)) break;
     if (r) {
       if (tty) err << "\n";
       err << "optd: the daemon ended the stream of run " << id << " before the run ended; waiting for it\n";
@@ -231,8 +231,8 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
   if (!run) return code;
   if (tty) err << "\n";
   err << line_of(*run) << "\n";
-  out << id << " " << last->status << "\n";
-  return exit_for(last->status);
+  out << id << " " << core::to_string(last->status) << "\n";
+  return exit_for(std::string(core::to_string(last->status)));
 }
 
 int cancel_command(const config::daemon_config& cfg, const client_options& o, const std::string& id_in,

@@ -13,6 +13,13 @@ struct metric_result {
   std::string reason;
 };
 
+// One metric's score of one evaluated item, under the metric's name (its type).
+struct metric_score {
+  std::string name;
+  double value = 0;
+  std::string reason;
+};
+
 class evaluation_metric {
  public:
   virtual ~evaluation_metric() = default;

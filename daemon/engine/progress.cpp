@@ -19,7 +19,7 @@ nlohmann::json to_json(const run_progress& p) {
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
   nlohmann::json j = {{"id", p.run_id},
                       {"name", p.name},
-                      {"status", p.status},
+                      {"status", core::to_string(p.status)},
                       {"trials_done", p.trials_done},
                       {"max_trials", p.max_trials},
                       {"evals_done", p.evals_done},
@@ -33,6 +33,8 @@ nlohmann::json to_json(const run_progress& p) {
                       {"failed_calls", p.failed_calls},
                       {"elapsed_ms", p.elapsed.count()}};
   if (p.eta) j["eta_ms"] = p.eta->count();
+  if (p.budget_total > 0)
+    j["budget"] = {{"used", p.budget_used}, {"total", p.budget_total}, {"unit", p.budget_unit}};
   return j;
 }
 
@@ -43,7 +45,7 @@ run_progress progress_from_json(const nlohmann::json& j) {
   };
   p.run_id = j.value("id", "");
   p.name = j.value("name", "");
-  p.status = j.value("status", "");
+  p.status = core::run_status_from_string(j.value("status", "")).value_or(core::run_status::initialized);
   p.trials_done = j.value("trials_done", 0);
   p.max_trials = j.value("max_trials", 0);
   p.evals_done = j.value("evals_done", 0);
@@ -56,6 +58,11 @@ run_progress progress_from_json(const nlohmann::json& j) {
   p.failed_calls = j.value("failed_calls", std::int64_t{0});
   p.elapsed = std::chrono::milliseconds(j.value("elapsed_ms", std::int64_t{0}));
   if (j.contains("eta_ms") && j["eta_ms"].is_number()) p.eta = std::chrono::milliseconds(j["eta_ms"].get<std::int64_t>());
+  if (j.contains("budget") && j["budget"].is_object()) {
+    p.budget_used = j["budget"].value("used", 0.0);
+    p.budget_total = j["budget"].value("total", 0.0);
+    p.budget_unit = j["budget"].value("unit", "");
+  }
   return p;
 }
 
@@ -63,7 +70,9 @@ std::string render_progress(const run_progress& p, int width) {
   // `trials_done` counts finished trials; while one is being evaluated, it is the next one.
   bool in_trial = p.evals_in_trial > 0 && p.evals_done < p.evals_in_trial;
   double trial_part = in_trial ? static_cast<double>(p.evals_done) / p.evals_in_trial : 0.0;
-  double done = p.max_trials > 0 ? (p.trials_done + trial_part) / p.max_trials : 0.0;
+  double done = p.budget_total > 0 ? p.budget_used / p.budget_total
+               : p.max_trials > 0   ? (p.trials_done + trial_part) / p.max_trials
+                                    : 0.0;
   if (done < 0) done = 0;
   if (done > 1) done = 1;
   int filled = static_cast<int>(done * width + 0.5);
@@ -76,11 +85,16 @@ std::string render_progress(const run_progress& p, int width) {
     return std::string(s);
   };
   std::string best = score(p.best), base = score(p.baseline);
-  std::snprintf(buf, sizeof buf, " trial %d/%d · %d/%d evals · best %s (baseline %s) · $%.4f · %s",
-                p.trials_done + (in_trial ? 1 : 0),
-                p.max_trials, p.evals_done, p.evals_in_trial, best.c_str(), base.c_str(), p.cost_usd,
-                human_duration(p.elapsed).c_str());
-  std::string out = bar + buf;
+  std::string trial = " trial " + std::to_string(p.trials_done + (in_trial ? 1 : 0));
+  if (p.budget_total > 0) {
+    std::snprintf(buf, sizeof buf, " · %.0f/%.0f %s", p.budget_used, p.budget_total, p.budget_unit.c_str());
+    trial += buf;
+  } else {
+    trial += "/" + std::to_string(p.max_trials);
+  }
+  std::snprintf(buf, sizeof buf, " · %d/%d evals · best %s (baseline %s) · $%.4f · %s", p.evals_done, p.evals_in_trial,
+                best.c_str(), base.c_str(), p.cost_usd, human_duration(p.elapsed).c_str());
+  std::string out = bar + trial + buf;
   if (p.eta) out += " · ETA " + human_duration(*p.eta);
   return out;
 }

@@ -8,17 +8,22 @@
 #include <nlohmann/json.hpp>
 
 #include "core/price.hpp"
+#include "core/run_status.hpp"
 
 namespace optd::engine {
 
 struct run_progress {
   std::string run_id;
   std::string name;
-  std::string status = "initialized";
-  int trials_done = 0;
+  core::run_status status = core::run_status::initialized;
+  int trials_done = 0;      // experiments finished (trials, mini-batches, mutations)
   int max_trials = 0;
-  int evals_done = 0;       // in the current trial
+  int evals_done = 0;       // of the experiments in flight
   int evals_in_trial = 0;
+  // The optimizer's own budget when it is not trials (GEPA: metric calls): how much is spent.
+  double budget_used = 0;
+  double budget_total = 0;
+  std::string budget_unit;
   std::optional<double> baseline;
   std::optional<double> best;
   double cost_usd = 0;
@@ -29,7 +34,8 @@ struct run_progress {
   std::optional<std::chrono::milliseconds> eta;
 };
 
-// "[#####-----] trial 3/10 · 12/20 evals · best 0.62 (baseline 0.41) · $0.0012 · 00:12 · ETA 00:30"
+// "[#####-----] trial 3/10 · 12/20 evals · best 0.62 (baseline 0.41) · $0.0012 · 00:12 · ETA 00:30";
+// with a budget of the optimizer's own, "trial 7 · 120/400 metric calls · …" and the bar by it.
 // `width` is the bar's width in cells.
 std::string render_progress(const run_progress& p, int width = 20);
 

@@ -8,6 +8,7 @@
 
 #include "core/aggregates.hpp"
 #include "core/budget.hpp"
+#include "core/digest.hpp"
 #include "core/run_error.hpp"
 
 namespace optd::engine {
@@ -53,7 +54,6 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
                            progress_sink sink)
     : env_(env),
       spec_(std::move(spec)),
-      dataset_(std::move(dataset)),
       optimizer_(std::move(optimizer)),
       sink_(std::move(sink)),
       rng_(seed_of(spec_)) {
@@ -67,13 +67,15 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
   progress_.name = spec_.name;
   progress_.max_trials = spec_.limits.max_trials;
 
-  std::vector<core::dataset_item> sample;
-  for (auto pos : core::sample_positions(dataset_.size(), spec_.limits.n_samples, seed_of(spec_)))
-    sample.push_back(dataset_[pos]);
+  for (auto pos : core::sample_positions(dataset.size(), spec_.limits.n_samples, seed_of(spec_))) {
+    position_of_.emplace(dataset[pos].id, sample_.size());
+    sample_.push_back(std::move(dataset[pos]));
+  }
   auto* provider = env_.provider(spec_.llm_model.provider);
   if (provider == nullptr) throw std::invalid_argument("unknown provider '" + spec_.llm_model.provider + "'");
-  trials_ = std::make_unique<trial_runner>(env_, spec_, std::move(sample), std::move(metrics), *provider,
+  trials_ = std::make_unique<trial_runner>(env_, spec_, sample_, std::move(metrics), *provider,
                                            env_.price(spec_.llm_model.provider, spec_.llm_model.model), record_.id);
+  on_done_ = [this](const store::evaluation_record& e) { evaluation_done(e); };
   auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
   reasoning_provider_ = env_.provider(reasoning_provider_name);
   if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
@@ -87,7 +89,7 @@ void run_executor::cancel() {
   if (cancel_requested_) return;
   cancel_requested_ = true;
   trials_->cancel();
-  if (reasoning_call_) reasoning_call_->cancel();
+  for (auto* call : reasoning_calls_) call->cancel();
 }
 
 void run_executor::suspend(bool now) {
@@ -95,15 +97,13 @@ void run_executor::suspend(bool now) {
   trials_->stop_new_work();
   if (now) {
     trials_->cancel();
-    if (reasoning_call_) reasoning_call_->cancel();
+    for (auto* call : reasoning_calls_) call->cancel();
   }
 }
 
-int run_executor::trials_left() const noexcept { return spec_.limits.max_trials - static_cast<int>(trial_records_.size()); }
-
 bool run_executor::should_stop() const noexcept {
-  core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
-                           duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
+  core::budget_usage usage{counts_.trials, record_.cost_usd, duration_cast<milliseconds>(env_.clock.now() - started_),
+                           cancel_requested_};
   return suspend_requested_ || core::budget_stop(spec_.limits, usage).has_value();
 }
 
@@ -112,16 +112,26 @@ void run_executor::log(std::string_view line) {
   if (env_.log) env_.log(record_.id, line);
 }
 
+void run_executor::report_budget(double used, double total, std::string_view unit) {
+  progress_.budget_used = used;
+  progress_.budget_total = total;
+  progress_.budget_unit = unit;
+}
+
 void run_executor::publish() {
   progress_.status = record_.status;
   progress_.elapsed = duration_cast<milliseconds>(env_.clock.now() - started_);
   progress_.cost_usd = record_.cost_usd;
   progress_.tokens = record_.tokens;
+  progress_.llm_calls = record_.llm_calls;
   progress_.baseline = record_.baseline_score;
   progress_.best = record_.best_score;
   progress_.trials_done = static_cast<int>(trial_records_.size());
-  if (progress_.trials_done > 0 && progress_.trials_done < progress_.max_trials)
-    progress_.eta = progress_.elapsed / progress_.trials_done * (progress_.max_trials - progress_.trials_done);
+  double done = progress_.budget_total > 0 ? progress_.budget_used / progress_.budget_total
+                : progress_.max_trials > 0 ? static_cast<double>(progress_.trials_done) / progress_.max_trials
+                                           : 0.0;
+  if (done > 0 && done < 1)
+    progress_.eta = duration_cast<milliseconds>(progress_.elapsed * ((1 - done) / done));
   else
     progress_.eta.reset();
   if (sink_) sink_(progress_);
@@ -134,122 +144,244 @@ void run_executor::update_aggregates() {
   record_.best_trial_id = agg.best_trial_id;
 }
 
-asio::awaitable<core::trial_result> run_executor::evaluate(core::candidate c) {
-  int number = static_cast<int>(trial_records_.size()) + 1;
-  progress_.evals_done = 0;
-  progress_.evals_in_trial = static_cast<int>(trials_->sample_size());
-  // The trial's id is its experiment's in Opik: every line about it carries it.
-  auto journaled = env_.db.find_trial(record_.id, number);  // a resumed run replays its trials
-  auto trial_id = journaled ? journaled->id : env_.new_id();
-  auto trial = "trial " + std::to_string(number) + " [" + trial_id + "]";
-  log(trial + " (" + c.origin + ") started");
-  stage_ = "in trial " + std::to_string(number) + " (" + c.origin + ")";
-  if (env_.metrics) env_.metrics->trial_started();
+void run_executor::evaluation_done(const store::evaluation_record& e) {
+  ++progress_.evals_done;
+  ++record_.llm_calls;
+  if (e.status == "failed") ++progress_.failed_calls;
+  record_.cost_usd += e.cost_usd;
+  record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
+  record_.tokens.completion_tokens += e.tokens.completion_tokens;
+  if (env_.observer) env_.observer->evaluation_finished(record_, e);
   publish();
-  // A named callback, not a temporary inside co_await (GCC 12 destroys those twice).
-  trial_runner::evaluation_done on_done = [this](const store::evaluation_record& e) {
-    ++progress_.evals_done;
-    ++record_.llm_calls;
-    if (e.status == "failed") ++progress_.failed_calls;
-    record_.cost_usd += e.cost_usd;
-    record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
-    record_.tokens.completion_tokens += e.tokens.completion_tokens;
-    if (env_.observer) env_.observer->evaluation_finished(record_, e);
-    publish();
-  };
-  auto outcome = co_await trials_->run(number, trial_id, c, on_done);
-  trial_records_.push_back(outcome.record);
-  bool all_failed = outcome.record.evaluated_count == 0 && outcome.record.failed_count > 0;
-  if (env_.metrics)
-    env_.metrics->trial_finished(all_failed ? "failed" : outcome.cancelled ? "cancelled" : "completed");
-  if (all_failed) {
-    // Recorders see this trial too: its calls happened and cost what they cost.
-    if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
-    // Nothing could be scored: going on would only spend money on a provider that does not answer.
-    std::map<std::string, int> errors;  // each distinct error, with how often it came
-    std::string first_error;
-    for (const auto& e : outcome.result.examples) {
-      constexpr std::string_view prefix = "evaluation failed: ";
-      auto error = e.reason.rfind(prefix, 0) == 0 ? e.reason.substr(prefix.size()) : e.reason;
-      if (error.empty()) continue;
-      if (first_error.empty()) first_error = error;
-      ++errors[error];
-    }
-    std::string details;
-    for (const auto& [error, n] : errors) details += (details.empty() ? "" : "\n") + std::to_string(n) + " × " + error;
-    throw core::run_error("AllEvaluationsFailedError",
-                          "all " + std::to_string(outcome.record.failed_count) + " evaluations of trial " +
-                              std::to_string(number) + " failed; first: " + first_error,
-                          details);
-  }
-  update_aggregates();
-  env_.db.update_run(record_);
-  if (env_.observer) env_.observer->trial_finished(record_, outcome.record);
-  log(trial + " scored " + std::to_string(outcome.result.score) + " on " +
-      std::to_string(outcome.record.evaluated_count) + " items" +
-      (outcome.record.failed_count ? " (" + std::to_string(outcome.record.failed_count) + " failed)" : ""));
-  stage_ = "after trial " + std::to_string(number) + ", in the optimizer";
-  publish();
-  co_return std::move(outcome.result);
 }
 
-asio::awaitable<core::completion_result> run_executor::reason(core::chat_request request) {
-  if (cancel_requested_) co_return core::llm_error{core::errc::cancelled, "cancelled", 0, 0};
-  request.share_key = record_.id;
-  store::llm_call_record call;
-  call.id = env_.new_id();
-  call.run_id = record_.id;
-  call.purpose = "reasoning";
-  call.request_json = core::to_json_body(request);
-  call.created_ms = env_.clock.now_ms();
-
-  // A resumed run replays the reasoning model's answers from the journal, in order.
-  int occurrence = reasoning_seen_[call.request_json]++;
-  if (auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence)) {
-    if (env_.observer) env_.observer->reasoning_call(record_, *hit);
-    ++record_.llm_calls;
-    record_.cost_usd += hit->cost_usd;
-    record_.tokens.prompt_tokens += hit->tokens.prompt_tokens;
-    record_.tokens.completion_tokens += hit->tokens.completion_tokens;
-    if (!hit->error.empty()) co_return core::llm_error{core::errc::provider_unavailable, hit->error, 0, 0};
-    core::completion replayed;
-    replayed.text = hit->response;
-    replayed.usage = hit->tokens;
-    replayed.attempts = 0;
-    co_return replayed;
+struct run_executor::planned_trial {
+  store::trial_record record;
+  bool journaled = false;
+  core::prompt_messages prompt;
+  std::vector<std::size_t> positions;
+  trial_outcome outcome;
+  // "trial 3 [id]", "mini-batch 4 [id]": how log lines name it (a trial's id is its experiment's in Opik).
+  std::string label() const {
+    return (record.type == "trial" ? "trial " : record.type + " ") + std::to_string(record.number) + " [" +
+           record.id + "]";
   }
+};
 
-  // The call runs as a child task so that cancel() can interrupt it.
-  std::optional<core::completion_result> result;
-  task_group group(co_await asio::this_coro::executor);
-  group.spawn(complete_into(reasoning_provider_, request, &result));
-  reasoning_call_ = &group;
-  co_await group.wait();
-  reasoning_call_ = nullptr;
-  if (!result) co_return core::llm_error{core::errc::cancelled, "cancelled", 0, 0};
-
-  if (*result) {
-    call.response = (*result)->text;
-    call.tokens = (*result)->usage;
-    call.cost_usd = core::cost_usd(reasoning_price_, call.tokens);
-    call.latency_us = (*result)->latency.count();
+run_executor::planned_trial run_executor::plan(core::evaluation_request& r) {
+  planned_trial p;
+  if (r.item_ids.empty()) {
+    p.positions.resize(sample_.size());
+    for (std::size_t i = 0; i < sample_.size(); ++i) p.positions[i] = i;
   } else {
-    call.error = result->error().message;
+    p.positions.reserve(r.item_ids.size());
+    for (const auto& id : r.item_ids) {
+      auto it = position_of_.find(id);
+      if (it == position_of_.end()) throw std::logic_error("the optimizer asked for item " + id + ", which is not in the run's sample");
+      p.positions.push_back(it->second);
+    }
   }
-  env_.db.record_llm_call(call);
+  switch (r.type) {
+    case core::experiment_type::trial: ++counts_.trials; break;
+    case core::experiment_type::mini_batch: ++counts_.mini_batches; break;
+    case core::experiment_type::mutation: ++counts_.mutations; break;
+  }
+  counts_.item_evaluations += static_cast<long long>(p.positions.size());
+
+  auto& t = p.record;
+  t.run_id = record_.id;
+  t.origin = r.candidate.origin;
+  t.prompt_json = core::to_json(r.candidate.messages).dump();
+  t.type = std::string(core::to_string(r.type));
+  t.candidate_id = r.candidate.id();
+  t.name = record_.name + "-" + (r.type == core::experiment_type::trial ? "trial" : t.type) + "-";
+  // What was asked, so that a resumed run finds this trial again whatever number it gets.
+  auto key = core::fnv1a(t.prompt_json, core::fnv1a(t.type));
+  for (auto pos : p.positions) key = core::fnv1a(sample_[pos].id, core::fnv1a(",", key));
+  t.request_key = core::digest_hex(key);
+  auto journaled = env_.db.find_trial(record_.id, t.request_key, trials_asked_[t.request_key]++);
+  if (!journaled)  // journaled by an optd before request keys: found by its number and prompt
+    if (auto old = env_.db.find_trial(record_.id, last_number_ + 1);
+        old && old->request_key.empty() && old->prompt_json == t.prompt_json)
+      journaled = std::move(old);
+  if (journaled) {
+    p.journaled = true;
+    t.id = journaled->id;
+    t.number = journaled->number;
+    t.started_ms = journaled->started_ms;
+  } else {
+    t.id = env_.new_id();
+    t.number = std::max(last_number_, journal_last_number_) + 1;
+    t.started_ms = env_.clock.now_ms();
+  }
+  last_number_ = std::max(last_number_, t.number);
+  t.name += std::to_string(t.number);
+
+  // The experiment's metadata, as Opik's optimizers write it (what the UI shows and the
+  // aggregates read), with the optimizer's additions.
+  nlohmann::json configuration = {{"prompt", core::to_json(r.candidate.messages)}};
+  nlohmann::json metadata = {{"optimizer", spec_.optimizer.type},
+                             {"trial", t.number},
+                             {"origin", t.origin},
+                             {"candidate_id", t.candidate_id},
+                             {"parent_candidate_ids", r.candidate.parent_ids},
+                             {"step_index", r.candidate.step},
+                             {"num_items", p.positions.size()},
+                             {"metric", spec_.objective_name},
+                             {"dataset_training", spec_.dataset_name}};
+  if (r.metadata.is_object())
+    for (auto& [k, v] : r.metadata.items()) {
+      if (k == "configuration" && v.is_object()) configuration.update(v);
+      else metadata[k] = std::move(v);
+    }
+  metadata["configuration"] = std::move(configuration);
+  t.metadata_json = metadata.dump();
+  p.prompt = std::move(r.candidate.messages);
+  return p;
+}
+
+asio::awaitable<void> run_executor::run_trial(planned_trial& p) {
+  p.outcome = co_await trials_->run(p.record, p.journaled, p.prompt, p.positions, on_done_);
+  const auto& t = p.outcome.record;
+  const auto& result = p.outcome.result;
+  trial_records_.push_back(t);
+  if (env_.metrics)
+    env_.metrics->trial_finished(result.all_failed() ? "failed" : result.cancelled ? "cancelled" : "completed");
+  update_aggregates();
+  env_.db.update_run(record_);
+  // Recorders see every trial, one whose every call failed too: its calls happened and cost what they cost.
+  if (env_.observer) env_.observer->trial_finished(record_, t);
+  log(p.label() + " scored " + (t.score ? std::to_string(*t.score) : "nothing") + " on " +
+      std::to_string(t.evaluated_count) + " items" +
+      (t.failed_count ? " (" + std::to_string(t.failed_count) + " failed)" : ""));
+}
+
+asio::awaitable<std::vector<core::evaluation_result>> run_executor::evaluate_all(std::vector<core::evaluation_request> requests) {
+  std::vector<core::evaluation_result> out(requests.size());
+  if (should_stop()) {
+    for (auto& r : out) r.cancelled = true;
+    co_return out;
+  }
+  std::vector<planned_trial> plans;
+  plans.reserve(requests.size());
+  for (auto& r : requests) plans.push_back(plan(r));
+  std::string numbers;
+  for (const auto& p : plans) {
+    auto subset = p.positions.size() != sample_.size() ? " on " + std::to_string(p.positions.size()) + " items" : "";
+    log(p.label() + " (" + p.record.origin + ") started" + subset);
+    progress_.evals_in_trial += static_cast<int>(p.positions.size());
+    numbers += (numbers.empty() ? "" : ", ") + std::to_string(p.record.number);
+    if (env_.metrics) env_.metrics->trial_started();
+  }
+  stage_ = (plans.size() == 1 ? "in trial " + numbers + " (" + plans.front().record.origin + ")" : "in trials " + numbers);
+  trials_in_flight_ += static_cast<int>(plans.size());
+  publish();
+  std::exception_ptr failure;
+  try {
+    if (plans.size() == 1) {
+      co_await run_trial(plans.front());
+    } else {
+      task_group group(co_await asio::this_coro::executor);
+      for (auto& p : plans) group.spawn(run_trial(p));
+      co_await group.wait();
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  trials_in_flight_ -= static_cast<int>(plans.size());
+  if (trials_in_flight_ == 0) progress_.evals_done = progress_.evals_in_trial = 0;
+  if (failure) std::rethrow_exception(failure);
+  // A run that ends because nothing of a trial could be scored stops in that trial.
+  if (std::none_of(plans.begin(), plans.end(), [](const auto& p) { return p.outcome.result.all_failed(); }))
+    stage_ = "after trial " + numbers + ", in the optimizer";
+  publish();
+  for (std::size_t i = 0; i < plans.size(); ++i) out[i] = std::move(plans[i].outcome.result);
+  co_return out;
+}
+
+void run_executor::count_call(const store::llm_call_record& call) {
   if (env_.observer) env_.observer->reasoning_call(record_, call);
   ++record_.llm_calls;
   record_.cost_usd += call.cost_usd;
   record_.tokens.prompt_tokens += call.tokens.prompt_tokens;
   record_.tokens.completion_tokens += call.tokens.completion_tokens;
-  env_.db.update_run(record_);
-  publish();
-  co_return std::move(*result);
+}
+
+asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(std::vector<core::chat_request> requests) {
+  const core::llm_error cancelled{core::errc::cancelled, "cancelled", 0, 0};
+  std::vector<std::optional<core::completion_result>> results(requests.size());
+  std::vector<store::llm_call_record> calls(requests.size());
+  std::vector<std::size_t> to_send;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    ++counts_.reasoning_calls;
+    if (should_stop()) {
+      results[i] = cancelled;
+      continue;
+    }
+    auto& request = requests[i];
+    request.share_key = record_.id;
+    auto& call = calls[i];
+    call.id = env_.new_id();
+    call.run_id = record_.id;
+    call.purpose = "reasoning";
+    call.request_json = core::to_json_body(request);
+    call.created_ms = env_.clock.now_ms();
+    // A resumed run replays the reasoning model's answers from the journal, in order.
+    int occurrence = reasoning_seen_[call.request_json]++;
+    if (auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence)) {
+      count_call(*hit);
+      if (!hit->error.empty()) {
+        results[i] = core::llm_error{core::errc::provider_unavailable, hit->error, 0, 0};
+      } else {
+        core::completion replayed;
+        replayed.text = hit->response;
+        replayed.usage = hit->tokens;
+        replayed.attempts = 0;
+        results[i] = std::move(replayed);
+      }
+      continue;
+    }
+    to_send.push_back(i);
+  }
+
+  if (!to_send.empty()) {
+    // The calls run as child tasks so that cancel() can interrupt them.
+    std::vector<std::optional<core::completion_result>> answers(requests.size());
+    task_group group(co_await asio::this_coro::executor);
+    for (auto i : to_send) group.spawn(complete_into(reasoning_provider_, requests[i], &answers[i]));
+    auto me = reasoning_calls_.insert(reasoning_calls_.end(), &group);
+    co_await group.wait();
+    reasoning_calls_.erase(me);
+    // Journaled in the order they were asked, so that a replay finds each where it was.
+    for (auto i : to_send) {
+      auto& call = calls[i];
+      if (!answers[i] || (!*answers[i] && answers[i]->error().code == core::errc::cancelled)) {
+        results[i] = cancelled;
+        continue;
+      }
+      if (*answers[i]) {
+        call.response = (*answers[i])->text;
+        call.tokens = (*answers[i])->usage;
+        call.cost_usd = core::cost_usd(reasoning_price_, call.tokens);
+        call.latency_us = (*answers[i])->latency.count();
+      } else {
+        call.error = answers[i]->error().message;
+      }
+      env_.db.record_llm_call(call);
+      count_call(call);
+      results[i] = std::move(*answers[i]);
+    }
+    env_.db.update_run(record_);
+    publish();
+  }
+  std::vector<core::completion_result> out;
+  out.reserve(results.size());
+  for (auto& r : results) out.push_back(std::move(*r));
+  co_return out;
 }
 
 void run_executor::record_failure(std::exception_ptr failure) {
   std::string type = "InternalError", details;
-  record_.status = "error";
   record_.finish_reason = "error";
   try {
     std::rethrow_exception(failure);
@@ -288,13 +420,14 @@ void run_executor::record_failure(std::exception_ptr failure) {
 asio::awaitable<store::run_record> run_executor::run() {
   started_ = env_.clock.now();
   record_.created_ms = record_.started_ms = record_.updated_ms = env_.clock.now_ms();
-  record_.status = "running";
-  if (auto queued = env_.db.find_run(record_.id)) {  // recorded at submission (optd serve)
+  record_.status = *core::next_status(core::run_status::initialized, core::run_event::start);
+  if (auto queued = env_.db.find_run(record_.id)) {  // recorded at submission (optd serve), or resumed
     record_.created_ms = queued->created_ms;
     env_.db.update_run(record_);
   } else {
     env_.db.insert_run(record_);
   }
+  journal_last_number_ = env_.db.last_trial_number(record_.id);
   // The optimization's metadata says what optimized it, as Opik's optimizers' does.
   if (auto stored = env_.db.find_run(record_.id)) {
     auto metadata = nlohmann::json::parse(stored->metadata_json.empty() ? "{}" : stored->metadata_json, nullptr, false);
@@ -303,8 +436,8 @@ asio::awaitable<store::run_record> run_executor::run() {
     if (!env_.version.empty()) metadata["optd_version"] = env_.version;
     env_.db.update_run_details(record_.id, stored->name, metadata.dump(), record_.updated_ms);
   }
-  log("run started: " + std::to_string(trials_->sample_size()) + " items per trial, up to " +
-      std::to_string(spec_.limits.max_trials) + " trials, optimizer " + spec_.optimizer.type);
+  log("run started: " + std::to_string(sample_.size()) + " items, up to " + std::to_string(spec_.limits.max_trials) +
+      " trials, optimizer " + spec_.optimizer.type);
   if (env_.observer) env_.observer->run_started(record_, spec_);
   publish();
 
@@ -319,31 +452,37 @@ asio::awaitable<store::run_record> run_executor::run() {
   }
 
   record_.ended_ms = env_.clock.now_ms();
-  core::budget_usage usage{static_cast<int>(trial_records_.size()), record_.cost_usd,
-                           duration_cast<milliseconds>(env_.clock.now() - started_), cancel_requested_};
+  core::budget_usage usage{counts_.trials, record_.cost_usd, duration_cast<milliseconds>(env_.clock.now() - started_),
+                           cancel_requested_};
+  auto event = core::run_event::complete;
   if (failure && !task_group::is_cancellation(failure)) {
+    event = core::run_event::fail;
     record_failure(failure);
   } else if (suspend_requested_ && !cancel_requested_) {
-    record_.status = "running";  // stays live in the store: the next start resumes it
+    event = core::run_event::suspend;  // stays live in the store: the next start resumes it
     record_.ended_ms = 0;
-  } else if (cancel_requested_ || failure) {
-    record_.status = "cancelled";
+  } else if (cancel_requested_ || failure || outcome.reason == core::finish_reason::cancelled) {
+    event = core::run_event::cancel;
     record_.finish_reason = "cancelled";
   } else {
     auto reason = outcome.reason;
     if (reason == core::finish_reason::budget)
       reason = core::budget_stop(spec_.limits, usage).value_or(core::finish_reason::budget);
-    record_.status = reason == core::finish_reason::cancelled ? "cancelled" : "completed";
     record_.finish_reason = std::string(core::to_string(reason));
   }
+  record_.status = core::next_status(record_.status, event).value_or(record_.status);
   try {
     env_.db.update_run(record_);
   } catch (...) {
     if (!failure) throw;
   }
-  if (record_.status == "running") log("suspended; it resumes when optd starts again");
-  else if (env_.observer) env_.observer->run_finished(record_);
-  if (record_.status != "running") log("run " + record_.status + " (" + record_.finish_reason + ")" + (record_.error.empty() ? "" : ": " + record_.error));
+  if (event == core::run_event::suspend) {
+    log("suspended; it resumes when optd starts again");
+  } else {
+    if (env_.observer) env_.observer->run_finished(record_);
+    log("run " + std::string(core::to_string(record_.status)) + " (" + record_.finish_reason + ")" +
+        (record_.error.empty() ? "" : ": " + record_.error));
+  }
   publish();
   co_return record_;
 }

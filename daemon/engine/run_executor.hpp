@@ -1,15 +1,18 @@
 #pragma once
-// Drives one run: records it, samples the dataset, hands the optimizer an optimizer_context whose
-// evaluate() runs a trial and whose reason() calls the reasoning model, keeps baseline and best
-// as Opik computes them, enforces the budgets, and records how the run ended.
+// Drives one run: records it, samples the dataset, and hands the optimizer an optimizer_context
+// whose evaluate_all() runs experiments (trials, mini-batches, mutations; several at once) and
+// whose reason_all() calls the reasoning model; keeps baseline and best as Opik computes them,
+// enforces the budgets, and records how the run ended.
 //
 // Use from the event loop thread. run() returns the final run record; it throws only for
 // infrastructure failures (the store), after trying to record the run as `error`. A failure that
 // ends the run (a core::run_error, or any other exception) is recorded with Opik's error_info.
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <random>
+#include <unordered_map>
 
 #include "core/optimizer.hpp"
 #include "engine/progress.hpp"
@@ -45,13 +48,23 @@ class run_executor final : private core::optimizer_context {
   void fail_at_start(std::exception_ptr error) { start_error_ = std::move(error); }
 
  private:
-  boost::asio::awaitable<core::trial_result> evaluate(core::candidate c) override;
-  boost::asio::awaitable<core::completion_result> reason(core::chat_request request) override;
-  int trials_left() const noexcept override;
+  struct planned_trial;
+  const std::vector<core::dataset_item>& sample() const noexcept override { return sample_; }
+  boost::asio::awaitable<std::vector<core::evaluation_result>> evaluate_all(
+      std::vector<core::evaluation_request> requests) override;
+  boost::asio::awaitable<std::vector<core::completion_result>> reason_all(std::vector<core::chat_request> requests) override;
+  const core::run_counts& counts() const noexcept override { return counts_; }
+  const core::run_limits& limits() const noexcept override { return spec_.limits; }
   bool should_stop() const noexcept override;
   std::mt19937_64& rng() noexcept override { return rng_; }
   void log(std::string_view line) override;
+  void report_budget(double used, double total, std::string_view unit) override;
 
+  // The experiment a request becomes: its record (found in the journal on a resume) and items.
+  planned_trial plan(core::evaluation_request& request);
+  boost::asio::awaitable<void> run_trial(planned_trial& p);
+  void count_call(const store::llm_call_record& call);
+  void evaluation_done(const store::evaluation_record& e);
   void update_aggregates();
   void publish();
   // Records `failure` as the run's error and its error_info: type, message, and a traceback-like
@@ -60,10 +73,12 @@ class run_executor final : private core::optimizer_context {
 
   run_environment& env_;
   core::run_spec spec_;
-  std::vector<core::dataset_item> dataset_;
+  std::vector<core::dataset_item> sample_;
+  std::unordered_map<std::string, std::size_t> position_of_;  // item id → position in sample_
   std::unique_ptr<core::optimizer> optimizer_;
   std::unique_ptr<trial_runner> trials_;
-  std::vector<store::trial_record> trial_records_;
+  trial_runner::evaluation_done on_done_;
+  std::vector<store::trial_record> trial_records_;  // finished ones
   store::run_record record_;
   run_progress progress_;
   progress_sink sink_;
@@ -71,8 +86,13 @@ class run_executor final : private core::optimizer_context {
   std::chrono::system_clock::time_point started_;
   core::llm_provider* reasoning_provider_ = nullptr;
   core::model_price reasoning_price_;
-  task_group* reasoning_call_ = nullptr;
+  core::run_counts counts_;
+  int last_number_ = 0;                        // the highest trial number given out
+  int journal_last_number_ = 0;                // the highest the journal had when the run (re)started
+  std::map<std::string, int> trials_asked_;    // request key → times asked, to find the journal's
   std::map<std::string, int> reasoning_seen_;  // request → times asked, to replay the journal in order
+  std::list<task_group*> reasoning_calls_;     // in flight, to cancel
+  int trials_in_flight_ = 0;
   bool cancel_requested_ = false;
   bool suspend_requested_ = false;
   std::exception_ptr start_error_;

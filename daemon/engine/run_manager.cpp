@@ -26,7 +26,7 @@ void run_manager::submit(run_submission s) {
   store::run_record r;
   r.id = s.id;
   r.name = s.spec.name;
-  r.status = "initialized";
+  r.status = core::run_status::initialized;
   r.objective_name = s.spec.objective_name;
   r.dataset_name = s.spec.dataset_name;
   r.spec_json = "{}";
@@ -126,8 +126,9 @@ cancel_result run_manager::cancel(const std::string& id) {
   // Queued, being prepared, or live in the store with no executor (left by a crash): record the cancellation.
   auto r = env_.db.find_run(id);
   if (!r || r->id != id) return cancel_result::not_found;
-  if (r->status != "initialized" && r->status != "running") return cancel_result::already_finished;
-  r->status = "cancelled";
+  auto cancelled = core::next_status(r->status, core::run_event::cancel);
+  if (!cancelled) return cancel_result::already_finished;
+  r->status = *cancelled;
   r->finish_reason = "cancelled";
   r->ended_ms = r->updated_ms = env_.clock.now_ms();
   env_.db.update_run(*r);
@@ -181,7 +182,7 @@ void run_manager::set_max_running(int n) {
 void run_manager::published(const run_progress& p) {
   hub_.publish(p);
   if (!env_.metrics) return;
-  if (p.status == "running") env_.metrics->run_progress(p.run_id, p.name, p.trials_done, p.best, p.cost_usd);
+  if (p.status == core::run_status::running) env_.metrics->run_progress(p.run_id, p.name, p.trials_done, p.best, p.cost_usd);
   else env_.metrics->end_run(p.run_id);  // ended, or suspended for a restart
 }
 

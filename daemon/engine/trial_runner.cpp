@@ -18,32 +18,45 @@ struct trial_runner::slot {
   const core::dataset_item* item = nullptr;
   core::chat_request request;
   store::evaluation_record row;
-  std::vector<core::metric_result> scores;
+  std::vector<core::metric_score> scores;
   bool scored = false;
 };
 
-trial_runner::trial_runner(run_environment& env, const core::run_spec& spec, std::vector<core::dataset_item> sample,
+struct trial_runner::execution {
+  std::string key;  // the trial's id: experiments take the run's slots in turn
+  std::vector<slot> slots;
+  std::size_t next = 0;
+  const evaluation_done* done = nullptr;
+};
+
+trial_runner::trial_runner(run_environment& env, const core::run_spec& spec, const std::vector<core::dataset_item>& sample,
                            std::vector<std::unique_ptr<core::evaluation_metric>> metrics, core::llm_provider& provider,
                            core::model_price price, std::string run_id)
     : env_(env),
       spec_(spec),
-      sample_(std::move(sample)),
+      sample_(sample),
       metrics_(std::move(metrics)),
       provider_(provider),
       price_(price),
-      run_id_(std::move(run_id)) {
+      run_id_(std::move(run_id)),
+      slots_(static_cast<std::size_t>(std::max(1, spec.limits.max_concurrency))) {
   for (const auto& m : spec_.metrics) weight_sum_ += m.weight;
 }
 
+trial_runner::~trial_runner() = default;
+
 void trial_runner::cancel() {
   cancelled_ = true;
-  if (in_flight_) in_flight_->cancel();
+  for (auto* group : in_flight_) group->cancel();
 }
 
 void trial_runner::restore_scores(slot& s) {
-  for (auto& m : store::parse_scores(s.row.scores_json)) s.scores.push_back({m.value, std::move(m.reason)});
+  s.scores = store::parse_scores(s.row.scores_json);
   s.scored = s.row.objective.has_value() && s.scores.size() == metrics_.size();
-  if (!s.scored) s.row.status = "pending";  // an unreadable row is asked again rather than trusted
+  if (!s.scored) {
+    s.row.status = "pending";  // an unreadable row is asked again rather than trusted
+    s.scores.clear();
+  }
 }
 
 void trial_runner::score(slot& s, const core::completion& c) {
@@ -54,7 +67,7 @@ void trial_runner::score(slot& s, const core::completion& c) {
     r.value = std::clamp(r.value, 0.0, 1.0);
     objective += r.value * spec_.metrics[i].weight;
     scores.push_back({{"name", metrics_[i]->name()}, {"value", r.value}, {"reason", r.reason}});
-    s.scores.push_back(std::move(r));
+    s.scores.push_back({std::string(metrics_[i]->name()), r.value, std::move(r.reason)});
   }
   s.row.objective = weight_sum_ > 0 ? objective / weight_sum_ : 0.0;
   s.row.scores_json = scores.dump();
@@ -63,10 +76,13 @@ void trial_runner::score(slot& s, const core::completion& c) {
   s.scored = true;
 }
 
-asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t& next) {
-  while (next < slots.size() && !cancelled_ && !draining_) {
-    auto& s = slots[next++];
-    if (s.row.status != "pending") continue;  // failed to render: already final
+asio::awaitable<void> trial_runner::worker(execution& x) {
+  while (x.next < x.slots.size() && !cancelled_ && !draining_) {
+    auto& s = x.slots[x.next++];
+    if (s.row.status != "pending") continue;  // failed to render, or replayed: already final
+    co_await slots_.acquire(x.key);
+    semaphore_permit permit(slots_);  // held until the answer is committed
+    if (cancelled_ || draining_) co_return;  // stopped while it waited: stays pending
     auto sent = env_.clock.now();
     auto result = co_await provider_.complete(s.request);
     if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
@@ -84,7 +100,7 @@ asio::awaitable<void> trial_runner::worker(std::vector<slot>& slots, std::size_t
       // How long it tried: a failed call's trace lasts that long, as a completed one's does.
       s.row.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(env_.clock.now() - sent).count();
     }
-    uncommitted_.push_back(&s.row);
+    uncommitted_.emplace_back(&s.row, x.done);
     if (commit_scheduled_) {
       co_await committed_->async_wait(asio::as_tuple(asio::use_awaitable));
     } else {
@@ -107,49 +123,47 @@ void trial_runner::timed_write(Write write) {
 void trial_runner::commit() {
   commit_scheduled_ = false;
   if (uncommitted_.empty()) return;
-  auto rows = std::move(uncommitted_);
+  auto pending = std::move(uncommitted_);
   uncommitted_.clear();
+  std::vector<const store::evaluation_record*> rows;
+  rows.reserve(pending.size());
+  for (const auto& [row, done] : pending) rows.push_back(row);
   timed_write([&] { env_.db.complete_evaluations(rows); });
   if (committed_) committed_->cancel();  // the timer never expires: only a commit ends a wait
-  if (done_ && *done_)
-    for (const auto* r : rows) (*done_)(*r);
+  for (const auto& [row, done] : pending)
+    if (done && *done) (*done)(*row);
 }
 
-asio::awaitable<trial_outcome> trial_runner::run(int number, std::string id, const core::candidate& candidate,
-                                                 const evaluation_done& done) {
+asio::awaitable<trial_outcome> trial_runner::run(store::trial_record trial, bool journaled,
+                                                 const core::prompt_messages& prompt,
+                                                 const std::vector<std::size_t>& positions, const evaluation_done& done) {
   trial_outcome out;
-  auto& t = out.record;
-  t.id = std::move(id);
-  t.run_id = run_id_;
-  t.number = number;
-  t.origin = candidate.origin;
-  t.prompt_json = core::to_json(candidate.messages).dump();
-  t.started_ms = env_.clock.now_ms();
-  // A resumed run replays its trials: the journal's trial row and its evaluations are reused, and
-  // only evaluations still pending are requested again.
-  std::map<std::string, store::evaluation_record> journaled;
-  if (auto existing = env_.db.find_trial(run_id_, number)) {
-    if (existing->prompt_json != t.prompt_json)
-      throw std::runtime_error("cannot resume: trial " + std::to_string(number) +
-                               " proposes a different prompt than the journal holds");
-    t.id = existing->id;
-    t.started_ms = existing->started_ms;
-    for (auto& e : env_.db.evaluations(t.id)) journaled.emplace(e.item_id, std::move(e));
+  auto& t = out.record = std::move(trial);
+  // A resumed run replays its trials: the journal's evaluations are reused, and only those still
+  // pending are requested again.
+  std::map<std::string, store::evaluation_record> replayed;
+  if (journaled) {
+    for (auto& e : env_.db.evaluations(t.id)) replayed.emplace(e.item_id, std::move(e));
   } else {
     env_.db.insert_trial(t);
   }
 
-  std::vector<slot> slots(sample_.size());
+  auto ex = co_await asio::this_coro::executor;
+  if (!committed_) committed_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  execution x;
+  x.key = t.id;
+  x.done = &done;
+  x.slots.resize(positions.size());
   std::vector<const store::evaluation_record*> rows;
-  rows.reserve(slots.size());
-  for (std::size_t i = 0; i < sample_.size(); ++i) {
-    auto& s = slots[i];
-    s.item = &sample_[i];
+  rows.reserve(x.slots.size());
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    auto& s = x.slots[i];
+    s.item = &sample_[positions[i]];
     s.request.model = spec_.llm_model.model;
     s.request.parameters = spec_.llm_model.parameters;
     s.request.share_key = run_id_;
     std::string render_error;
-    for (const auto& m : candidate.messages) {
+    for (const auto& m : prompt) {
       std::string missing;
       auto text = core::render_template(m.content, s.item->data, &missing);
       if (!text) {
@@ -159,7 +173,7 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, std::string id, con
       s.request.messages.push_back({m.role, std::move(*text)});
     }
     auto& r = s.row;
-    if (auto j = journaled.find(s.item->id); j != journaled.end()) {
+    if (auto j = replayed.find(s.item->id); j != replayed.end()) {
       r = std::move(j->second);
       if (r.status == "completed") restore_scores(s);
       continue;
@@ -178,49 +192,56 @@ asio::awaitable<trial_outcome> trial_runner::run(int number, std::string id, con
     rows.push_back(&r);
   }
   timed_write([&] { env_.db.begin_evaluations(rows); });  // journal first: every request is on disk before it is sent
-  for (const auto& s : slots)
+  for (const auto& s : x.slots)
     if (s.row.status != "pending" && done) done(s.row);  // failed to render, or replayed
 
-  task_group workers(co_await asio::this_coro::executor);
-  committed_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor,
-                                                    asio::steady_timer::time_point::max());
-  std::size_t next = 0;
-  auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), slots.size());
-  in_flight_ = &workers;
-  done_ = &done;
-  for (std::size_t w = 0; w < n_workers; ++w) workers.spawn(worker(slots, next));
+  task_group workers(ex);
+  auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), x.slots.size());
+  auto me = in_flight_.insert(in_flight_.end(), &workers);
+  for (std::size_t w = 0; w < n_workers; ++w) workers.spawn(worker(x));
   std::exception_ptr failure;
   try {
     co_await workers.wait();
   } catch (...) {
     failure = std::current_exception();
   }
+  in_flight_.erase(me);
   commit();  // a committer cancelled during its yield leaves rows behind: they are stored, never dropped
-  committed_.reset();
-  in_flight_ = nullptr;
-  done_ = nullptr;
   if (failure) std::rethrow_exception(failure);
 
+  auto& result = out.result;
+  result.items.reserve(x.slots.size());
   std::vector<const store::evaluation_record*> all;  // the journaled ones too
-  for (auto& s : slots) {
+  all.reserve(x.slots.size());
+  bool unfinished = false;
+  for (auto& s : x.slots) {
     all.push_back(&s.row);
+    auto& item = result.items.emplace_back();
+    item.item = s.item;
+    item.tokens = s.row.tokens;
+    item.cost_usd = s.row.cost_usd;
+    item.latency = std::chrono::microseconds(s.row.latency_us);
     if (s.scored) {
-      std::string reason;
-      for (std::size_t i = 0; i < s.scores.size(); ++i)
-        reason += (i ? "; " : "") + std::string(metrics_[i]->name()) + ": " + s.scores[i].reason;
-      out.result.examples.push_back({s.item->data, s.row.output, *s.row.objective, std::move(reason)});
-    } else if (s.row.status == "failed") {
-      out.result.examples.push_back({s.item->data, "", 0.0, "evaluation failed: " + s.row.error});
+      item.output = s.row.output;
+      item.scores = std::move(s.scores);
+      item.objective = *s.row.objective;
+    } else {
+      item.failed = true;
+      item.error = s.row.status == "pending" ? "not evaluated: the run stopped" : s.row.error;
+      unfinished = unfinished || s.row.status == "pending";
+      ++result.failed;
     }
   }
-  bool unfinished = std::any_of(slots.begin(), slots.end(), [](const slot& s) { return s.row.status == "pending"; });
-  out.cancelled = cancelled_ && unfinished;
+  result.cancelled = unfinished;
   store::summarize_trial(t, all);
   t.ended_ms = env_.clock.now_ms();
   t.status = !unfinished ? "completed" : draining_ ? "running" : "cancelled";  // a drained trial resumes later
   env_.db.update_trial(t);
-  out.result.number = number;
-  out.result.score = t.score.value_or(0.0);
+  result.number = t.number;
+  result.experiment_id = t.id;
+  result.candidate_id = t.candidate_id;
+  result.type = core::experiment_type_from_string(t.type).value_or(core::experiment_type::trial);
+  result.score = t.score;
   co_return out;
 }
 

@@ -1,53 +1,60 @@
 #pragma once
-// Evaluates one candidate prompt on a run's sample: renders each item's messages, journals every
-// evaluation as pending in one transaction, then calls the provider for up to max_concurrency
-// items at once, scores each answer, and completes its row. Failed calls are stored with their
-// error and left out of the trial's mean (the trial then counts fewer evaluated items).
-// Completions are group-committed: those that arrive in the same turn of the event loop share one
-// transaction, and an evaluation is counted (the `done` callback) only once its row is committed.
-// A worker sends its next request only after its answer is committed, so at any moment at most
-// max_concurrency answers are not yet in the journal: after a crash, at most those are asked again.
+// Evaluates candidate prompts on items of a run's sample, one experiment (a trial, to optd) per
+// call of run(), several at once: renders each item's messages, journals every evaluation as
+// pending in one transaction, then calls the provider, scores each answer, and completes its row.
+// Failed calls are stored with their error and left out of the experiment's mean.
+//
+// The run's max_concurrency is one pool of slots shared by every experiment in flight, served in
+// turn; a slot is held from the request until the answer is committed, so at any moment at most
+// max_concurrency answers are not yet in the journal: after a crash, at most those are asked
+// again. Completions are group-committed: those that arrive in the same turn of the event loop,
+// from any experiment, share one transaction, and an evaluation is counted (its experiment's
+// `done` callback) only once its row is committed.
 #include <functional>
+#include <list>
 #include <memory>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "core/evaluation_metric.hpp"
 #include "core/optimizer.hpp"
+#include "engine/async_semaphore.hpp"
 #include "engine/run_environment.hpp"
 #include "engine/task_group.hpp"
-
-#include <boost/asio/steady_timer.hpp>
 
 namespace optd::engine {
 
 struct trial_outcome {
-  core::trial_result result;
+  core::evaluation_result result;
   store::trial_record record;
-  bool cancelled = false;
 };
 
 class trial_runner {
  public:
   using evaluation_done = std::function<void(const store::evaluation_record&)>;
 
-  trial_runner(run_environment& env, const core::run_spec& spec, std::vector<core::dataset_item> sample,
+  trial_runner(run_environment& env, const core::run_spec& spec, const std::vector<core::dataset_item>& sample,
                std::vector<std::unique_ptr<core::evaluation_metric>> metrics, core::llm_provider& provider,
                core::model_price price, std::string run_id);
+  ~trial_runner();
 
-  // `id` is the trial's (its Opik experiment's); a trial the journal has already keeps its own.
-  boost::asio::awaitable<trial_outcome> run(int number, std::string id, const core::candidate& candidate,
-                                            const evaluation_done& done);
+  // Evaluates `prompt` on the sample items at `positions`, in that order, as the experiment
+  // `trial` (its id, number, type, candidate and metadata set). With `journaled`, the trial is in
+  // the journal already (a resumed run): its evaluations there are reused and only those still
+  // pending are requested again; otherwise it is inserted.
+  boost::asio::awaitable<trial_outcome> run(store::trial_record trial, bool journaled, const core::prompt_messages& prompt,
+                                            const std::vector<std::size_t>& positions, const evaluation_done& done);
 
   // Cancels the evaluations in flight; they stay pending in the store.
   void cancel();
   // Starts no new evaluation; those in flight finish and are stored (a drain before a restart).
   void stop_new_work() noexcept { draining_ = true; }
 
-  std::size_t sample_size() const noexcept { return sample_.size(); }
-
  private:
   struct slot;
-  boost::asio::awaitable<void> worker(std::vector<slot>& slots, std::size_t& next);
+  struct execution;
+  boost::asio::awaitable<void> worker(execution& x);
   void commit();
   // A journal write, timed for the store write latency metric.
   template <typename Write>
@@ -57,19 +64,19 @@ class trial_runner {
 
   run_environment& env_;
   const core::run_spec& spec_;
-  std::vector<core::dataset_item> sample_;
+  const std::vector<core::dataset_item>& sample_;
   std::vector<std::unique_ptr<core::evaluation_metric>> metrics_;
   double weight_sum_ = 0;
   core::llm_provider& provider_;
   core::model_price price_;
   std::string run_id_;
-  task_group* in_flight_ = nullptr;
+  async_semaphore slots_;                // the run's max_concurrency, across its experiments
+  std::list<task_group*> in_flight_;     // each running experiment's workers
   bool cancelled_ = false;
   bool draining_ = false;
-  std::vector<const store::evaluation_record*> uncommitted_;
+  std::vector<std::pair<const store::evaluation_record*, const evaluation_done*>> uncommitted_;
   std::unique_ptr<boost::asio::steady_timer> committed_;  // cancelled after each commit: wakes waiting workers
   bool commit_scheduled_ = false;
-  const evaluation_done* done_ = nullptr;
 };
 
 }  // namespace optd::engine

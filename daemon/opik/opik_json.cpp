@@ -41,7 +41,7 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                       {"name", run.name},
                       {"dataset_name", run.dataset_name},
                       {"objective_name", run.objective_name},
-                      {"status", run.status},
+                      {"status", core::to_string(run.status)},
                       {"metadata", nlohmann::json::parse(run.metadata_json.empty() ? "{}" : run.metadata_json, nullptr, false)},
                       {"num_trials", static_cast<long long>(trials.size())},
                       {"feedback_scores", feedback},
@@ -88,12 +88,25 @@ nlohmann::json studio_config_json(const core::run_spec& spec) {
           {"optimizer", {{"type", spec.optimizer.type}, {"parameters", std::move(parameters)}}}};
 }
 
+std::string experiment_name(const store::run_record& run, const store::trial_record& t) {
+  return t.name.empty() ? run.name + "-trial-" + std::to_string(t.number) : t.name;
+}
+
+nlohmann::json experiment_metadata(const store::run_record& run, const store::trial_record& t) {
+  auto metadata = nlohmann::json::parse(t.metadata_json.empty() ? "null" : t.metadata_json, nullptr, false);
+  if (metadata.is_object()) return metadata;
+  auto prompt = nlohmann::json::parse(t.prompt_json.empty() ? "[]" : t.prompt_json, nullptr, false);
+  auto spec = nlohmann::json::parse(run.spec_json.empty() ? "{}" : run.spec_json, nullptr, false);
+  auto optimizer = spec.is_object() && spec.contains("optimizer") ? spec["optimizer"].value("type", "") : "";
+  return {{"optimizer", optimizer}, {"trial", t.number}, {"origin", t.origin}, {"configuration", {{"prompt", prompt}}}};
+}
+
 nlohmann::json error_info_json(const store::run_record& run) {
   if (!run.error_info_json.empty()) {
     auto info = nlohmann::json::parse(run.error_info_json, nullptr, false);
     if (info.is_object()) return info;
   }
-  if (run.status != "error" || run.error.empty()) return nullptr;
+  if (run.status != core::run_status::error || run.error.empty()) return nullptr;
   return {{"exception_type", "OptimizationError"}, {"message", run.error}, {"traceback", run.error}};
 }
 

@@ -25,6 +25,13 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
 // a metric's weight) where they belong, only when they are set.
 nlohmann::json studio_config_json(const core::run_spec& spec);
 
+// An experiment of an optimization as Opik names it and describes it: the trial's own name and
+// metadata (optd's engine writes candidate_id, parent_candidate_ids, step_index and
+// configuration.prompt; an SDK writes what it writes), or for a trial of an older optd,
+// "<run>-trial-<n>" and {optimizer, trial, origin, configuration.prompt}.
+std::string experiment_name(const store::run_record& run, const store::trial_record& trial);
+nlohmann::json experiment_metadata(const store::run_record& run, const store::trial_record& trial);
+
 // Opik's ErrorInfo {exception_type, message, traceback} of a run that ended in error; null when
 // there is none.
 nlohmann::json error_info_json(const store::run_record& run);

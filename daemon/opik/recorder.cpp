@@ -91,43 +91,40 @@ void recorder::run_started(const store::run_record& run, const core::run_spec& s
 
 void recorder::evaluation_finished(const store::run_record& run, const store::evaluation_record& evaluation) {
   auto& r = runs_[run.id];
-  if (r.written.count(evaluation.id)) return;
-  r.unwritten.push_back(evaluation);
-  if (r.unwritten.size() < batch && clock_.now_ms() - r.last_write_ms < progress_interval_ms) return;
-  if (auto trial = db_.trial_by_id(evaluation.trial_id)) write_evaluations(run, *trial, r);
+  auto& ti = r.trials[evaluation.trial_id];
+  if (ti.written.count(evaluation.id)) return;
+  ti.unwritten.push_back(evaluation);
+  if (ti.unwritten.size() < batch && clock_.now_ms() - r.last_write_ms < progress_interval_ms) return;
+  if (auto trial = db_.trial_by_id(evaluation.trial_id)) write_evaluations(run, *trial, r, ti);
 }
 
 void recorder::trial_finished(const store::run_record& run, const store::trial_record& trial) {
   auto& r = runs_[run.id];
-  r.unwritten.clear();  // the store has them all, replayed ones included
+  auto& ti = r.trials[trial.id];
+  ti.unwritten.clear();  // the store has them all, replayed ones included
   for (auto& e : db_.evaluations(trial.id))
-    if (e.status != "pending" && (r.trial_id != trial.id || !r.written.count(e.id))) r.unwritten.push_back(std::move(e));
-  write_evaluations(run, trial, r);
-  r.trial_id.clear();
-  r.written.clear();
+    if (e.status != "pending" && !ti.written.count(e.id)) ti.unwritten.push_back(std::move(e));
+  write_evaluations(run, trial, r, ti);
+  r.trials.erase(trial.id);
 }
 
-void recorder::write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r) {
+void recorder::write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r,
+                                 trial_info& ti) {
   std::vector<store::outbox_message> out;
-  if (r.trial_id != trial.id) {
-    r.trial_id = trial.id;
-    r.written.clear();
-    auto prompt = nlohmann::json::parse(trial.prompt_json.empty() ? "[]" : trial.prompt_json, nullptr, false);
+  if (!ti.created) {
+    ti.created = true;
     out.push_back(message(run.id, "POST", "/v1/private/experiments",
                           {{"id", trial.id},
-                           {"name", run.name + "-trial-" + std::to_string(trial.number)},
+                           {"name", experiment_name(run, trial)},
                            {"dataset_name", run.dataset_name},
                            {"project_name", r.project},
-                           {"type", "trial"},
+                           {"type", trial.type},
                            {"optimization_id", run.id},
-                           {"metadata", {{"optimizer", r.optimizer},
-                                         {"trial", trial.number},
-                                         {"origin", trial.origin},
-                                         {"configuration", {{"prompt", prompt}}}}}}));
+                           {"metadata", experiment_metadata(run, trial)}}));
   }
-  std::vector<store::evaluation_record> done = std::move(r.unwritten);
-  r.unwritten.clear();
-  for (const auto& e : done) r.written.insert(e.id);
+  std::vector<store::evaluation_record> done = std::move(ti.unwritten);
+  ti.unwritten.clear();
+  for (const auto& e : done) ti.written.insert(e.id);
   r.last_write_ms = clock_.now_ms();
   auto input_of = [&r](const std::string& item) {
     auto it = r.items.find(item);
@@ -223,7 +220,7 @@ void recorder::reasoning_call(const store::run_record& run, const store::llm_cal
 }
 
 void recorder::run_finished(const store::run_record& run) {
-  nlohmann::json body = {{"status", run.status}};
+  nlohmann::json body = {{"status", core::to_string(run.status)}};
   if (auto info = error_info_json(run); !info.is_null()) body["error_info"] = std::move(info);
   enqueue({message(run.id, "PUT", "/v1/private/optimizations/" + run.id, body)});
   runs_.erase(run.id);

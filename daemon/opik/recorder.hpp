@@ -7,11 +7,14 @@
 //               status: running, metadata {optimizer, optd_version, …}} (no studio_config: Opik
 //               must not hand the run to its own worker), then
 //               PUT {status: running} (adopts a record Opik already had)
-//   each trial  POST /v1/private/experiments (type trial, optimization_id, configuration.prompt),
+//   each trial  POST /v1/private/experiments (its type: trial, mini-batch or mutation;
+//               optimization_id; metadata with candidate_id, parent_candidate_ids, step_index and
+//               configuration.prompt),
 //               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
 //               feedback scores (objective_name and each metric) and the experiment item: in
 //               batches during the trial (every 200 evaluations, or after a minute), so that a
-//               long trial shows progress in Opik (its stalled-run check), and the rest at its end
+//               long trial shows progress in Opik (its stalled-run check), and the rest at its end;
+//               several trials of a run may be written at once (an optimizer's concurrent ones)
 //   reasoning   per call of the optimizer's reasoning model a trace tagged with the optimization
 //               id and its LLM span (Opik adds such traces' cost to total_optimization_cost)
 //   run end     PUT /v1/private/optimizations/{id} {status[, error_info]}
@@ -46,17 +49,20 @@ class recorder final : public engine::run_observer {
   void run_finished(const store::run_record& run) override;
 
  private:
+  struct trial_info {
+    bool created = false;                             // its experiment is queued
+    std::set<std::string> written;                    // its evaluations sent so far
+    std::vector<store::evaluation_record> unwritten;  // its finished evaluations not sent yet
+  };
   struct run_info {
     std::string project, optimizer, model, provider, reasoning_provider, objective;
     std::map<std::string, nlohmann::json> items;  // dataset item id → data
-    std::string trial_id;                         // the trial whose experiment is written
-    std::set<std::string> written;                // its evaluations sent so far
-    std::vector<store::evaluation_record> unwritten;  // its finished evaluations not sent yet
+    std::map<std::string, trial_info> trials;     // the trials in flight, by id
     std::int64_t last_write_ms = 0;
   };
   void enqueue(std::vector<store::outbox_message> messages);
-  // The trial's experiment (once) and `r.unwritten`, as traces, spans, scores and items.
-  void write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r);
+  // The trial's experiment (once) and its unwritten evaluations, as traces, spans, scores and items.
+  void write_evaluations(const store::run_record& run, const store::trial_record& trial, run_info& r, trial_info& ti);
 
   store::store& db_;
   core::clock& clock_;

@@ -98,6 +98,19 @@ void database::exec(std::string_view sql) {
   }
 }
 
+void database::exec_when_unlocked(std::string_view sql) {
+  constexpr int step_ms = 10, timeout_ms = 5000;
+  for (int waited = 0;; waited += step_ms) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || waited >= timeout_ms) throw std::runtime_error("sqlite: " + msg);
+    sqlite3_sleep(step_ms);
+  }
+}
+
 std::int64_t database::changes() const { return sqlite3_changes64(db_); }
 
 transaction::~transaction() {

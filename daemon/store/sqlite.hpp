@@ -62,6 +62,9 @@ class database {
   ~database();
 
   void exec(std::string_view sql);
+  // exec() for statements SQLite answers "busy" without calling the busy handler (switching a
+  // new file to WAL while another process opens it): tried again for up to the busy timeout.
+  void exec_when_unlocked(std::string_view sql);
   statement prepare(std::string_view sql) const { return statement(db_, sql); }
   std::int64_t changes() const;
 

@@ -13,7 +13,7 @@ using rows::sql;
 
 namespace {
 
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -93,13 +93,16 @@ constexpr added_column added_columns[] = {
     {3, "trials", "metadata", "TEXT NOT NULL DEFAULT ''"},
     {3, "trials", "experiment_scores", "TEXT NOT NULL DEFAULT '[]'"},
     {3, "evaluations", "trace_id", "TEXT NOT NULL DEFAULT ''"},
+    // 4: how optd's engine finds a trial again when it resumes a run (by what was asked).
+    {4, "trials", "request_key", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
 
 store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
   // A 16 MiB page cache keeps a large trial's rows in memory between its insert and its updates.
-  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");
+  db_->exec_when_unlocked("PRAGMA journal_mode=WAL");
+  db_->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");
   auto version = db_->prepare("PRAGMA user_version");
   version.step();
   auto current = version.int64(0);
@@ -125,6 +128,7 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
   }
   // On columns a migration may have added; in place of one that cost every completion a write.
   db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';"
+            "CREATE INDEX IF NOT EXISTS trials_by_request ON trials(run_id, request_key) WHERE request_key != '';"
             "DROP INDEX IF EXISTS evaluations_by_run;");
   st_ = std::make_unique<statements>(*db_);
 }
@@ -133,7 +137,7 @@ store::~store() = default;
 
 void store::insert_run(const run_record& r) {
   db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
-      .bind_all(r.id, r.name, r.status, r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
+      .bind_all(r.id, r.name, core::to_string(r.status), r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
                 r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
                 r.studio_config_json, r.updated_ms, r.source, r.error_info_json)
@@ -142,7 +146,7 @@ void store::insert_run(const run_record& r) {
 
 void store::update_run(const run_record& r) {
   st_->update_run
-      .bind_all(r.id, r.status, r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
+      .bind_all(r.id, core::to_string(r.status), r.started_ms, r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score,
                 r.best_trial_id, r.cost_usd, r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls,
                 r.updated_ms, r.spec_json, r.error_info_json)
       .run();

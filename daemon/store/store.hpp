@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/aggregates.hpp"
+#include "core/evaluation_metric.hpp"
 #include "core/price.hpp"
+#include "core/run_status.hpp"
 #include "core/run_spec.hpp"
 
 namespace optd::store {
@@ -24,11 +26,10 @@ namespace optd::store {
 class database;
 class statement;
 
-// Status values are Opik's (initialized, running, completed, cancelled, error).
 struct run_record {
   std::string id;
   std::string name;
-  std::string status = "initialized";
+  core::run_status status = core::run_status::initialized;
   std::string objective_name;
   std::string dataset_name;
   std::string spec_json;       // the run_spec, as the engine needs it to resume
@@ -74,6 +75,9 @@ struct trial_record {
   std::string name;                   // empty: "<run name>-trial-<number>"
   std::string metadata_json;          // empty: optd's own (optimizer, trial, origin, configuration)
   std::string experiment_scores_json = "[]";  // [{name, value}], experiment-level scores
+  // What optd's engine asked for, as a fingerprint of its type, prompt and items: a resumed run
+  // finds the trial by it (core/optimizer.hpp, "Replay"). Empty for trials an SDK logged.
+  std::string request_key;
 };
 
 // The trials as Opik's aggregation (core/aggregates.hpp) sees them. A trial without scored items
@@ -108,11 +112,7 @@ std::string trace_id_of(const evaluation_record& e);
 std::int64_t call_started_ms(const evaluation_record& e);
 
 // One metric's score of an evaluation, as `scores_json` holds it.
-struct metric_score {
-  std::string name;
-  double value = 0;
-  std::string reason;
-};
+using core::metric_score;
 // The scores in `scores_json`; none when it is empty or unreadable (a row written by a crash).
 std::vector<metric_score> parse_scores(const std::string& scores_json);
 // The feedback scores of the evaluation's trace, as optd writes them to Opik and serves them: the
@@ -224,8 +224,13 @@ class store {
   std::vector<std::pair<std::string, std::int64_t>> count_runs_by_status();
   // Runs that were initialized or running when optd stopped: to resume.
   std::vector<run_record> unfinished_runs();
-  // What a resumed run replays from.
+  // What a resumed run replays from: the `occurrence`-th (0-based) trial of the run asked with
+  // this request key, in the order they were asked.
+  std::optional<trial_record> find_trial(const std::string& run_id, const std::string& request_key, int occurrence);
+  // A trial by its number: how a trial journaled by an optd before request keys is found.
   std::optional<trial_record> find_trial(const std::string& run_id, int number);
+  // The highest trial number of the run; 0 when it has none.
+  int last_trial_number(const std::string& run_id);
   // The `occurrence`-th (0-based) recorded call of this run with exactly this request.
   std::optional<llm_call_record> find_llm_call(const std::string& run_id, const std::string& request_json,
                                                int occurrence);

@@ -18,7 +18,7 @@ constexpr std::string_view run_columns =
 
 constexpr std::string_view trial_columns =
     "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
-    "tokens_in, tokens_out, started_ms, ended_ms, type, candidate_id, name, metadata, experiment_scores";
+    "tokens_in, tokens_out, started_ms, ended_ms, type, candidate_id, name, metadata, experiment_scores, request_key";
 
 constexpr std::string_view evaluation_columns =
     "id, run_id, trial_id, item_id, request, status, output, scores, objective, tokens_in, tokens_out, cost_usd, "
@@ -36,7 +36,7 @@ inline run_record read_run(const statement& s) {
   run_record r;
   r.id = s.text(0);
   r.name = s.text(1);
-  r.status = s.text(2);
+  r.status = core::run_status_from_string(s.text(2)).value_or(core::run_status::error);
   r.objective_name = s.text(3);
   r.dataset_name = s.text(4);
   r.spec_json = s.text(5);
@@ -81,6 +81,7 @@ inline trial_record read_trial(const statement& s) {
   t.name = s.text(17);
   t.metadata_json = s.text(18);
   t.experiment_scores_json = s.text(19);
+  t.request_key = s.text(20);
   return t;
 }
 

@@ -86,11 +86,27 @@ std::vector<metric_score> trace_scores(const evaluation_record& e, const std::st
   return out;
 }
 
+std::optional<trial_record> store::find_trial(const std::string& run_id, const std::string& request_key,
+                                             int occurrence) {
+  auto q = db_->prepare(sql("SELECT ", trial_columns,
+                            " FROM trials WHERE run_id=? AND request_key=? ORDER BY number LIMIT 1 OFFSET ?"));
+  q.bind_all(run_id, request_key, occurrence);
+  if (!q.step()) return std::nullopt;
+  return read_trial(q);
+}
+
 std::optional<trial_record> store::find_trial(const std::string& run_id, int number) {
   auto q = db_->prepare(sql("SELECT ", trial_columns, " FROM trials WHERE run_id=? AND number=?"));
   q.bind_all(run_id, number);
   if (!q.step()) return std::nullopt;
   return read_trial(q);
+}
+
+int store::last_trial_number(const std::string& run_id) {
+  auto q = db_->prepare("SELECT coalesce(max(number), 0) FROM trials WHERE run_id=?");
+  q.bind(1, run_id);
+  q.step();
+  return static_cast<int>(q.int64(0));
 }
 
 std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, const std::string& request_json,
@@ -125,10 +141,11 @@ std::vector<std::pair<std::string, double>> store::best_metric_means(const std::
 }
 
 void store::insert_trial(const trial_record& t) {
-  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO trials(", trial_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(t.id, t.run_id, t.number, t.origin, t.prompt_json, t.status, t.score, t.evaluated_count,
                 t.failed_count, t.median_duration_s, t.cost_usd, t.tokens.prompt_tokens, t.tokens.completion_tokens,
-                t.started_ms, t.ended_ms, t.type, t.candidate_id, t.name, t.metadata_json, t.experiment_scores_json)
+                t.started_ms, t.ended_ms, t.type, t.candidate_id, t.name, t.metadata_json, t.experiment_scores_json,
+                t.request_key)
       .run();
 }
 

@@ -52,7 +52,7 @@ meta_prompt_settings meta_prompt_settings::from(const core::optimizer_spec& spec
 }
 
 core::chat_request meta_prompt::reasoning_request(const core::prompt_messages& best, double best_score,
-                                                  std::vector<core::scored_example> examples, int wanted,
+                                                  std::vector<const core::item_result*> examples, int wanted,
                                                   const std::vector<std::string>& variables) const {
   std::ostringstream user;
   user << "Current prompt (JSON messages):\n" << core::to_json(best).dump() << "\n\n";
@@ -64,13 +64,13 @@ core::chat_request meta_prompt::reasoning_request(const core::prompt_messages& b
     user << ".";
   }
   user << "\n\nScored examples, worst first:\n";
-  std::stable_sort(examples.begin(), examples.end(), [](const auto& a, const auto& b) { return a.score < b.score; });
+  std::stable_sort(examples.begin(), examples.end(), [](const auto* a, const auto* b) { return a->objective < b->objective; });
   if (examples.size() > static_cast<std::size_t>(settings_.examples_per_round))
     examples.resize(static_cast<std::size_t>(settings_.examples_per_round));
-  for (const auto& e : examples) {
-    user << "\ninput: " << e.data.dump() << "\n";
-    user << "output: " << one_line(e.output) << "\n";
-    user << "score: " << e.score << " (" << one_line(e.reason) << ")\n";
+  for (const auto* e : examples) {
+    user << "\ninput: " << e->item->data.dump() << "\n";
+    user << "output: " << one_line(e->output) << "\n";
+    user << "score: " << e->objective << " (" << one_line(e->reason()) << ")\n";
   }
   core::chat_request req;
   req.model = settings_.model;
@@ -123,25 +123,31 @@ asio::awaitable<core::optimizer_outcome> meta_prompt::run(core::optimizer_contex
   const auto variables = core::template_variables(baseline.messages);
   std::vector<core::prompt_messages> tried{baseline.messages};
   core::prompt_messages best_prompt = baseline.messages;
-  auto best = co_await ctx.evaluate(std::move(baseline));
+  auto best_candidate_id = baseline.id();
+  // Every trial of meta_prompt is on the whole sample: one whose every call failed means the
+  // provider does not answer, and going on would only spend money.
+  auto best = co_await core::evaluate_or_fail(ctx, std::move(baseline));
+  if (best.cancelled) co_return core::stopped();
   int stale_rounds = 0;
 
   for (int round = 1;; ++round) {
-    if (best.score >= settings_.perfect_score)
-      co_return core::optimizer_outcome{core::finish_reason::perfect_score, "score " + std::to_string(best.score)};
+    double best_score = best.score.value_or(0.0);
+    if (best_score >= settings_.perfect_score)
+      co_return core::optimizer_outcome{core::finish_reason::perfect_score, "score " + std::to_string(best_score)};
     if (ctx.trials_left() <= 0) co_return core::optimizer_outcome{core::finish_reason::max_trials, {}};
-    if (ctx.should_stop()) co_return core::optimizer_outcome{core::finish_reason::budget, {}};
+    if (ctx.should_stop()) co_return core::stopped();
     if (stale_rounds >= settings_.no_improvement_rounds)
       co_return core::optimizer_outcome{core::finish_reason::no_improvement,
                                         std::to_string(stale_rounds) + " rounds without a better prompt"};
 
     // Shuffle first so that equally scored examples vary from round to round (seeded).
-    auto examples = best.examples;
+    std::vector<const core::item_result*> examples;
+    for (const auto& i : best.items) examples.push_back(&i);
     std::shuffle(examples.begin(), examples.end(), ctx.rng());
     int wanted = std::min(settings_.prompts_per_round, ctx.trials_left());
     // Arguments of co_await are built as named locals: GCC 12 destroys temporaries inside a
     // co_await expression twice.
-    auto request = reasoning_request(best_prompt, best.score, std::move(examples), wanted, variables);
+    auto request = reasoning_request(best_prompt, best_score, std::move(examples), wanted, variables);
     auto reply = co_await ctx.reason(std::move(request));
     if (!reply) {
       ctx.log("round " + std::to_string(round) + ": reasoning model failed: " + reply.error().message);
@@ -159,11 +165,15 @@ asio::awaitable<core::optimizer_outcome> meta_prompt::run(core::optimizer_contex
       if (ctx.trials_left() <= 0 || ctx.should_stop()) break;
       if (std::find(tried.begin(), tried.end(), rewrite) != tried.end()) continue;
       tried.push_back(rewrite);
-      core::candidate next{rewrite, "round " + std::to_string(round) + " rewrite " + std::to_string(index)};
-      auto result = co_await ctx.evaluate(std::move(next));
-      if (result.score > best.score) {
+      core::candidate next{rewrite, "round " + std::to_string(round) + " rewrite " + std::to_string(index),
+                           {best_candidate_id}, round};
+      auto next_id = next.id();
+      auto result = co_await core::evaluate_or_fail(ctx, std::move(next));
+      if (result.cancelled) co_return core::stopped();
+      if (result.score.value_or(0.0) > best.score.value_or(0.0)) {
         best = std::move(result);
         best_prompt = std::move(rewrite);
+        best_candidate_id = std::move(next_id);
         improved = true;
       }
     }

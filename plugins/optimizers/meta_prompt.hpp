@@ -27,7 +27,7 @@ class meta_prompt final : public core::optimizer {
 
   // The reasoning request for one round (exposed for tests and documented in llm-sim's README).
   core::chat_request reasoning_request(const core::prompt_messages& best, double best_score,
-                                       std::vector<core::scored_example> examples, int wanted,
+                                       std::vector<const core::item_result*> examples, int wanted,
                                        const std::vector<std::string>& variables) const;
 
   // Candidates from the reasoning model's reply; `rejected` receives a reason per refused one.

@@ -116,7 +116,7 @@ class api_test : public ::testing::Test {
   void wait_for_status(const std::string& id, const std::string& status) {
     test::poll_until(ioc_, [&] {
       auto r = db_->find_run(id);
-      return r && r->status == status;
+      return r && core::to_string(r->status) == status;
     });
   }
 

@@ -372,7 +372,7 @@ TEST_F(opik_recording, a_long_trial_is_written_as_it_goes_not_only_at_its_end) {
   store::run_record run;
   run.id = ids_.next(1);
   run.name = "long";
-  run.status = "running";
+  run.status = core::run_status::running;
   run.objective_name = "equals";
   run.dataset_name = "skills";
   db_->insert_run(run);

@@ -109,7 +109,7 @@ TEST_F(e2e, ctrl_c_cancels_cleanly_and_records_the_run_as_cancelled) {
   EXPECT_THAT(run.err(), HasSubstr("cancelling"));
   EXPECT_THAT(run.out(), HasSubstr("status      cancelled · cancelled"));
   store::store db(dir_ + "/state/optd.db");
-  EXPECT_EQ(db.list_runs().at(0).status, "cancelled");
+  EXPECT_EQ(db.list_runs().at(0).status, core::run_status::cancelled);
 }
 
 TEST_F(e2e, unknown_subcommand_or_missing_file_is_a_usage_error) {

@@ -99,7 +99,7 @@ class serve_restart : public ::testing::Test {
   std::string status(const std::string& id) {
     store::store db(dir_ + "/state/optd.db");
     auto r = db.find_run(id);
-    return r ? r->status : "";
+    return r ? std::string(core::to_string(r->status)) : "";
   }
 
   std::string dir_, sim_env_, sim_port_, api_port_;

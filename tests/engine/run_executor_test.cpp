@@ -57,6 +57,21 @@ class engine_test : public ::testing::Test {
 
   store::run_record run(run_executor& ex) { return *test::run(ioc_, ex.run()); }
 
+  // An executor of the demo config (its spec and dataset) with another optimizer, under `run_id`.
+  std::unique_ptr<run_executor> with(std::unique_ptr<core::optimizer> opt, const std::string& run_id,
+                                     const std::function<void(core::run_spec&)>& edit = {}) {
+    auto loaded = config::load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+    auto& spec = loaded.spec;
+    if (edit) edit(spec);
+    int n = 0;
+    db_->put_dataset(spec.dataset_name, loaded.dataset_rows, loaded.dataset_hash,
+                     [&] { return "item-" + std::to_string(++n); }, 0);
+    auto items = *db_->dataset_items(spec.dataset_name);
+    std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
+    for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
+    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), run_id);
+  }
+
   // Every coroutine that points at the simulator finishes before the fixture's members go.
   void TearDown() override {
     if (!server_) return;
@@ -83,14 +98,14 @@ TEST_F(engine_test, the_demo_improves_and_the_store_holds_every_trial_and_evalua
   start();
   auto ex = demo();
   auto r = run(*ex);
-  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(r.status, core::run_status::completed);
   ASSERT_TRUE(r.baseline_score && r.best_score);
   EXPECT_LT(*r.baseline_score, 0.1);
   EXPECT_GT(*r.best_score, *r.baseline_score + 0.5);
 
   auto stored = db_->find_run(r.id);
   ASSERT_TRUE(stored);
-  EXPECT_EQ(stored->status, "completed");
+  EXPECT_EQ(stored->status, core::run_status::completed);
   EXPECT_EQ(stored->best_score, r.best_score);
   auto trials = db_->trials(r.id);
   ASSERT_GE(trials.size(), 2u);
@@ -117,6 +132,137 @@ TEST_F(engine_test, the_demo_improves_and_the_store_holds_every_trial_and_evalua
   EXPECT_FALSE(db_->logs(r.id).empty());
 }
 
+// An optimizer that exercises the contract: the baseline, then three experiments at once (a
+// mini-batch and a mutation on subsets, a trial of a child), then two reasoning calls at once.
+class probe final : public core::optimizer {
+ public:
+  explicit probe(bool reversed = false) : reversed_(reversed) {}
+  boost::asio::awaitable<core::optimizer_outcome> run(core::optimizer_context& ctx, core::candidate seed) override {
+    auto base = co_await core::evaluate_or_fail(ctx, seed);
+    results.push_back(base);
+    const auto& items = ctx.sample();
+    auto child_prompt = seed.messages;
+    child_prompt[0].content += " Reply with only the final answer, nothing else.";
+    core::candidate child{child_prompt, "child", {seed.id()}, 1};
+    std::vector<core::evaluation_request> batch(3);
+    batch[0].candidate = seed;
+    batch[0].type = core::experiment_type::mini_batch;
+    batch[0].item_ids = mini_batch = {items[7].id, items[2].id, items[4].id, items[0].id, items[9].id};
+    batch[1].candidate = child;
+    batch[1].type = core::experiment_type::mutation;
+    batch[1].item_ids = {items[3].id, items[1].id, items[5].id};
+    batch[1].metadata = {{"batch_index", 1}, {"configuration", {{"gepa", {{"phase", "minibatch"}}}}}};
+    batch[2].candidate = child;
+    if (reversed_) std::reverse(batch.begin(), batch.end());
+    auto out = co_await ctx.evaluate_all(std::move(batch));
+    if (reversed_) std::reverse(out.begin(), out.end());
+    for (auto& r : out) results.push_back(std::move(r));
+    std::vector<core::chat_request> questions(2);
+    for (int i = 0; i < 2; ++i) {
+      questions[static_cast<std::size_t>(i)].model = "sim-reasoner";
+      questions[static_cast<std::size_t>(i)].messages = {{core::role::system, "You are a prompt engineer."},
+                                                         {core::role::user, "Propose exactly " + std::to_string(i + 1) + " prompts."}};
+    }
+    replies = co_await ctx.reason_all(std::move(questions));
+    counts = ctx.counts();
+    co_return core::optimizer_outcome{core::finish_reason::completed, {}};
+  }
+  std::vector<core::evaluation_result> results;
+  std::vector<core::completion_result> replies;
+  core::run_counts counts;
+  std::vector<std::string> mini_batch;
+
+ private:
+  bool reversed_;
+};
+
+TEST_F(engine_test, experiments_of_several_types_on_subsets_run_at_once_and_are_recorded_as_such) {
+  start({.latency_ms = 2});
+  auto opt = std::make_unique<probe>();
+  auto& p = *opt;
+  auto ex = with(std::move(opt), env_->new_id(), [](core::run_spec& s) { s.limits.max_concurrency = 4; });
+  auto r = run(*ex);
+  ASSERT_EQ(r.status, core::run_status::completed) << r.error;
+  ASSERT_EQ(p.results.size(), 4u);
+  // Results per item, in the order asked, with their ids, scores and costs.
+  const auto& mini = p.results[1];
+  EXPECT_EQ(mini.type, core::experiment_type::mini_batch);
+  ASSERT_EQ(mini.items.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(mini.items[i].item->id, p.mini_batch[i]);
+  for (const auto& i : mini.items) {
+    EXPECT_FALSE(i.failed);
+    ASSERT_EQ(i.scores.size(), 2u);
+    EXPECT_EQ(i.scores[0].name, "equals");
+    EXPECT_GT(i.tokens.prompt_tokens, 0);
+    EXPECT_GT(i.cost_usd, 0);
+  }
+  // The child does better than the seed: "only the final answer" drops "Sure! The answer is".
+  EXPECT_GT(*p.results[3].score, *p.results[0].score);
+  EXPECT_EQ((std::vector<int>{p.results[0].number, p.results[1].number, p.results[2].number, p.results[3].number}),
+            (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(p.counts.trials, 2);
+  EXPECT_EQ(p.counts.mini_batches, 1);
+  EXPECT_EQ(p.counts.mutations, 1);
+  EXPECT_EQ(p.counts.item_evaluations, 26 + 5 + 3 + 26);
+  EXPECT_EQ(p.counts.reasoning_calls, 2);
+  ASSERT_EQ(p.replies.size(), 2u);
+  EXPECT_TRUE(p.replies[0] && p.replies[1]);
+  // The three ran together within the run's max_concurrency.
+  EXPECT_LE(sim_->stats().max_in_flight, 4u);
+  EXPECT_GE(sim_->stats().max_in_flight, 3u);
+
+  auto trials = db_->trials(r.id);
+  ASSERT_EQ(trials.size(), 4u);
+  EXPECT_EQ(trials[1].type, "mini-batch");
+  EXPECT_EQ(trials[2].type, "mutation");
+  EXPECT_EQ(trials[3].type, "trial");
+  EXPECT_EQ(trials[1].candidate_id, trials[0].candidate_id);  // the seed on a mini-batch
+  EXPECT_EQ(trials[2].candidate_id, trials[3].candidate_id);  // one child, two experiments
+  EXPECT_NE(trials[2].candidate_id, trials[0].candidate_id);
+  EXPECT_EQ(db_->evaluations(trials[1].id).size(), 5u);
+  auto meta = nlohmann::json::parse(trials[2].metadata_json);
+  EXPECT_EQ(meta["candidate_id"], trials[2].candidate_id);
+  EXPECT_EQ(meta["parent_candidate_ids"], nlohmann::json::array({trials[0].candidate_id}));
+  EXPECT_EQ(meta["step_index"], 1);
+  EXPECT_EQ(meta["batch_index"], 1);
+  EXPECT_EQ(meta["num_items"], 3);
+  EXPECT_EQ(meta["configuration"]["gepa"]["phase"], "minibatch");
+  EXPECT_THAT(meta["configuration"]["prompt"][0]["content"].get<std::string>(), ::testing::HasSubstr("only the final answer"));
+  // Screenings never win: the best is the child's trial, not a partial mutation of 3 items.
+  EXPECT_EQ(r.best_trial_id, trials[3].id);
+}
+
+TEST_F(engine_test, a_resumed_run_finds_its_experiments_and_calls_by_what_was_asked_not_by_their_numbers) {
+  start();
+  auto id = env_->new_id();
+  auto first = std::make_unique<probe>();
+  auto& a = *first;
+  auto first_run = with(std::move(first), id);
+  auto r = run(*first_run);
+  ASSERT_EQ(r.status, core::run_status::completed);
+  auto answered = sim_->stats().completions;
+
+  // The same run again, its concurrent experiments asked in the other order: every answer comes
+  // from the journal, none from the simulator, and each experiment keeps its id and number.
+  auto second = std::make_unique<probe>(true);
+  auto& b = *second;
+  auto second_run = with(std::move(second), id);
+  auto again = run(*second_run);
+  ASSERT_EQ(again.status, core::run_status::completed);
+  EXPECT_EQ(sim_->stats().completions, answered);
+  ASSERT_EQ(b.results.size(), a.results.size());
+  for (std::size_t i = 0; i < a.results.size(); ++i) {
+    EXPECT_EQ(b.results[i].experiment_id, a.results[i].experiment_id);
+    EXPECT_EQ(b.results[i].number, a.results[i].number);
+    EXPECT_EQ(b.results[i].score, a.results[i].score);
+    ASSERT_EQ(b.results[i].items.size(), a.results[i].items.size());
+    for (std::size_t k = 0; k < a.results[i].items.size(); ++k)
+      EXPECT_EQ(b.results[i].items[k].output, a.results[i].items[k].output);
+  }
+  EXPECT_EQ(b.replies[1]->text, a.replies[1]->text);
+  EXPECT_EQ(db_->trials(id).size(), 4u);
+}
+
 TEST_F(engine_test, the_same_seed_gives_the_same_run) {
   start();
   auto a = run(*demo());
@@ -134,7 +280,7 @@ TEST_F(engine_test, cancel_mid_trial_records_the_run_as_cancelled_and_leaves_uns
   });
   self = ex.get();
   auto r = run(*ex);
-  EXPECT_EQ(r.status, "cancelled");
+  EXPECT_EQ(r.status, core::run_status::cancelled);
   EXPECT_EQ(r.finish_reason, "cancelled");
   auto trials = db_->trials(r.id);
   ASSERT_EQ(trials.size(), 1u);
@@ -148,7 +294,7 @@ TEST_F(engine_test, max_cost_stops_the_run_with_finish_reason_budget) {
   price_ = {1000.0, 1000.0};  // $1000 per million tokens: the baseline alone costs more than $0.10
   auto ex = demo([](core::run_spec& s) { s.limits.max_cost_usd = 0.10; });
   auto r = run(*ex);
-  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(r.status, core::run_status::completed);
   EXPECT_EQ(r.finish_reason, "budget");
   EXPECT_EQ(db_->trials(r.id).size(), 1u);
 }
@@ -156,7 +302,7 @@ TEST_F(engine_test, max_cost_stops_the_run_with_finish_reason_budget) {
 TEST_F(engine_test, a_provider_that_always_fails_ends_the_run_in_error_with_the_reason) {
   start({.fail_rate = 1.0});
   auto r = run(*demo());
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(r.status, core::run_status::error);
   EXPECT_THAT(r.error, ::testing::HasSubstr("all 26 evaluations of trial 1 failed"));
   EXPECT_THAT(r.error, ::testing::HasSubstr("HTTP 503"));
   EXPECT_EQ(db_->count_evaluations(r.id, "failed"), 26);
@@ -166,7 +312,7 @@ TEST_F(engine_test, a_provider_that_always_fails_ends_the_run_in_error_with_the_
 TEST_F(engine_test, transient_faults_are_retried_without_losing_evaluations) {
   start({.fail_rate = 0.2, .reset_rate = 0.1, .fault_seed = 3});
   auto r = run(*demo([](core::run_spec& s) { s.limits.max_trials = 3; }));
-  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(r.status, core::run_status::completed);
   EXPECT_GT(sim_->stats().failed + sim_->stats().reset, 0u);
   EXPECT_EQ(db_->count_evaluations(r.id, "pending"), 0);
 }

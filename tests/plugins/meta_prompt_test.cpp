@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "support/test_support.hpp"
+#include "support/scripted_context.hpp"
 
 namespace optd::plugins {
 namespace {
@@ -13,46 +13,24 @@ namespace {
 namespace asio = boost::asio;
 using ::testing::HasSubstr;
 
-// Scores a prompt by how many of the wanted phrases its system message has; the reasoning model
-// answers from a script of replies.
-class scripted_context final : public core::optimizer_context {
- public:
+// The task: a prompt scores by how many of the wanted phrases its system message has ("concise",
+// "digits"); item 2 is answered wrongly (score 0) until both are there.
+test::scripted_context::scored score(const core::prompt_messages& p, const core::dataset_item& item) {
+  std::string sys = p.empty() ? "" : p.front().content;
+  double v = (sys.find("concise") != std::string::npos ? 0.5 : 0.0) + (sys.find("digits") != std::string::npos ? 0.5 : 0.0);
+  bool wrong = item.id == "item-2" && v < 1;
+  return {wrong ? "wrong" : item.data["answer"].get<std::string>(), wrong ? 0.0 : 0.5 + v / 2, wrong ? "bad" : "good"};
+}
+
+struct scripted_context : test::scripted_context {
   scripted_context(int max_trials, std::vector<std::string> replies)
-      : max_trials_(max_trials), replies_(std::move(replies)) {}
-
-  asio::awaitable<core::trial_result> evaluate(core::candidate c) override {
-    evaluated.push_back(c);
-    core::trial_result r;
-    r.number = static_cast<int>(evaluated.size());
-    std::string sys = c.messages.empty() ? "" : c.messages.front().content;
-    r.score = (sys.find("concise") != std::string::npos ? 0.5 : 0.0) + (sys.find("digits") != std::string::npos ? 0.5 : 0.0);
-    for (int i = 0; i < 4; ++i)
-      r.examples.push_back({{{"question", "q" + std::to_string(i)}, {"answer", std::to_string(i)}},
-                            i == 2 ? "wrong" : std::to_string(i), i == 2 ? 0.0 : 1.0, i == 2 ? "bad" : "good"});
-    co_return r;
+      : test::scripted_context(items(4), score, test::scripted_context::replies(std::move(replies)), limits(max_trials)) {}
+  static core::run_limits limits(int max_trials) {
+    core::run_limits l;
+    l.max_trials = max_trials;
+    return l;
   }
-  asio::awaitable<core::completion_result> reason(core::chat_request request) override {
-    requests.push_back(request);
-    if (next_reply_ >= replies_.size()) co_return core::llm_error{core::errc::provider_unavailable, "no more", 503, 1};
-    core::completion c;
-    c.text = replies_[next_reply_++];
-    co_return c;
-  }
-  int trials_left() const noexcept override { return max_trials_ - static_cast<int>(evaluated.size()); }
-  bool should_stop() const noexcept override { return stop; }
-  std::mt19937_64& rng() noexcept override { return rng_; }
-  void log(std::string_view line) override { logs.emplace_back(line); }
-
-  std::vector<core::candidate> evaluated;
-  std::vector<core::chat_request> requests;
-  std::vector<std::string> logs;
-  bool stop = false;
-
- private:
-  int max_trials_;
-  std::vector<std::string> replies_;
-  std::size_t next_reply_ = 0;
-  std::mt19937_64 rng_{1};
+  const core::candidate& evaluated(std::size_t i) const { return evaluations.at(i).candidate; }
 };
 
 std::string reply(std::initializer_list<std::pair<std::string, std::string>> prompts) {
@@ -66,10 +44,7 @@ core::candidate baseline() {
   return {{{core::role::system, "Answer."}, {core::role::user, "{{question}}"}}, "baseline"};
 }
 
-core::optimizer_outcome run(meta_prompt& opt, scripted_context& ctx) {
-  asio::io_context ioc;
-  return *test::run(ioc, opt.run(ctx, baseline()));
-}
+core::optimizer_outcome run(meta_prompt& opt, scripted_context& ctx) { return ctx.run(opt, baseline().messages); }
 
 TEST(meta_prompt, baseline_first_then_rewrites_until_perfect) {
   scripted_context ctx(10, {reply({{"Be concise.", "{{question}}"}, {"Nothing new.", "{{question}}"}}),
@@ -77,10 +52,10 @@ TEST(meta_prompt, baseline_first_then_rewrites_until_perfect) {
   meta_prompt opt({.prompts_per_round = 2});
   auto out = run(opt, ctx);
   EXPECT_EQ(out.reason, core::finish_reason::perfect_score);
-  ASSERT_EQ(ctx.evaluated.size(), 4u);
-  EXPECT_EQ(ctx.evaluated[0].origin, "baseline");
-  EXPECT_EQ(ctx.evaluated[1].origin, "round 1 rewrite 1");
-  EXPECT_EQ(ctx.evaluated[3].messages[0].content, "Be concise. Use digits.");
+  ASSERT_EQ(ctx.evaluations.size(), 4u);
+  EXPECT_EQ(ctx.evaluated(0).origin, "baseline");
+  EXPECT_EQ(ctx.evaluated(1).origin, "round 1 rewrite 1");
+  EXPECT_EQ(ctx.evaluated(3).messages[0].content, "Be concise. Use digits.");
   // Round 2 starts from round 1's best prompt.
   ASSERT_EQ(ctx.requests.size(), 2u);
   EXPECT_THAT(ctx.requests[1].messages[1].content, HasSubstr("Be concise."));
@@ -112,8 +87,8 @@ TEST(meta_prompt, rewrites_that_drop_a_variable_are_rejected_not_scored) {
   scripted_context ctx(10, {reply({{"Be concise.", "Answer the question."}, {"Use digits.", "{{ question }}"}})});
   meta_prompt opt({.prompts_per_round = 2, .no_improvement_rounds = 1});
   run(opt, ctx);
-  ASSERT_EQ(ctx.evaluated.size(), 2u);  // baseline + the rewrite that kept {{question}}
-  EXPECT_EQ(ctx.evaluated[1].messages[0].content, "Use digits.");
+  ASSERT_EQ(ctx.evaluations.size(), 2u);  // baseline + the rewrite that kept {{question}}
+  EXPECT_EQ(ctx.evaluated(1).messages[0].content, "Use digits.");
   EXPECT_THAT(ctx.logs, ::testing::Contains(HasSubstr("rejected: a rewrite dropped {{question}}")));
 }
 
@@ -123,7 +98,7 @@ TEST(meta_prompt, stops_after_rounds_without_improvement) {
   meta_prompt opt({.prompts_per_round = 1, .no_improvement_rounds = 2});
   auto out = run(opt, ctx);
   EXPECT_EQ(out.reason, core::finish_reason::no_improvement);
-  EXPECT_EQ(ctx.evaluated.size(), 3u);
+  EXPECT_EQ(ctx.evaluations.size(), 3u);
 }
 
 TEST(meta_prompt, never_exceeds_max_trials_and_skips_duplicates) {
@@ -132,8 +107,8 @@ TEST(meta_prompt, never_exceeds_max_trials_and_skips_duplicates) {
   meta_prompt opt({.prompts_per_round = 4});
   auto out = run(opt, ctx);
   EXPECT_EQ(out.reason, core::finish_reason::max_trials);
-  ASSERT_EQ(ctx.evaluated.size(), 3u);  // the rewrite equal to the baseline was not re-evaluated
-  EXPECT_EQ(ctx.evaluated[1].messages[0].content, "A.");
+  ASSERT_EQ(ctx.evaluations.size(), 3u);  // the rewrite equal to the baseline was not re-evaluated
+  EXPECT_EQ(ctx.evaluated(1).messages[0].content, "A.");
 }
 
 TEST(meta_prompt, unparsable_replies_and_failed_calls_count_as_rounds_without_improvement) {
@@ -141,7 +116,7 @@ TEST(meta_prompt, unparsable_replies_and_failed_calls_count_as_rounds_without_im
   meta_prompt opt({.no_improvement_rounds = 2});
   auto out = run(opt, ctx);
   EXPECT_EQ(out.reason, core::finish_reason::no_improvement);
-  EXPECT_EQ(ctx.evaluated.size(), 1u);
+  EXPECT_EQ(ctx.evaluations.size(), 1u);
   EXPECT_THAT(ctx.logs, ::testing::Contains(HasSubstr("reasoning model failed")));
 }
 
@@ -161,8 +136,9 @@ TEST(meta_prompt, stops_when_the_context_says_so) {
   scripted_context ctx(10, {});
   ctx.stop = true;
   meta_prompt opt({});
-  EXPECT_EQ(run(opt, ctx).reason, core::finish_reason::budget);
-  EXPECT_EQ(ctx.evaluated.size(), 1u);  // the baseline always runs
+  EXPECT_EQ(run(opt, ctx).reason, core::finish_reason::budget);  // the engine says why
+  EXPECT_EQ(ctx.evaluations.size(), 0u);
+  EXPECT_TRUE(ctx.requests.empty());
 }
 
 }  // namespace

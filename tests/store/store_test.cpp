@@ -38,7 +38,7 @@ class store_test : public ::testing::Test {
     run_record r;
     r.id = id;
     r.name = "n";
-    r.status = "running";
+    r.status = core::run_status::running;
     r.objective_name = "equals";
     r.dataset_name = "d";
     r.spec_json = "{}";
@@ -107,7 +107,7 @@ TEST_F(store_test, runs_survive_reopening_and_are_found_by_unique_prefix) {
     auto r = run("0197aaaa-0000-7000-8000-000000000001");
     db.insert_run(r);
     db.insert_run(run("0197aaab-0000-7000-8000-000000000002"));
-    r.status = "completed";
+    r.status = core::run_status::completed;
     r.best_score = 0.9;
     r.baseline_score = 0.1;
     db.update_run(r);
@@ -116,7 +116,7 @@ TEST_F(store_test, runs_survive_reopening_and_are_found_by_unique_prefix) {
   store db(path_);
   auto r = db.find_run("0197aaaa");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, "completed");
+  EXPECT_EQ(r->status, core::run_status::completed);
   EXPECT_EQ(*r->best_score, 0.9);
   EXPECT_FALSE(db.find_run("0197aaa"));  // ambiguous
   EXPECT_FALSE(db.find_run("nope"));
