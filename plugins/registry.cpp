@@ -1,6 +1,7 @@
 #include "plugins/registry.hpp"
 
 #include "plugins/metrics/heuristic_metrics.hpp"
+#include "plugins/optimizers/gepa.hpp"
 #include "plugins/optimizers/meta_prompt.hpp"
 
 namespace optd::plugins {
@@ -19,8 +20,10 @@ std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& sp
   return nullptr;
 }
 
-std::unique_ptr<core::optimizer> make_optimizer(const core::optimizer_spec& spec, const std::string& default_model) {
-  if (spec.type == "meta_prompt") return std::make_unique<meta_prompt>(meta_prompt_settings::from(spec, default_model));
+std::unique_ptr<core::optimizer> make_optimizer(const core::run_spec& spec) {
+  const auto& type = spec.optimizer.type;
+  if (type == "meta_prompt") return std::make_unique<meta_prompt>(meta_prompt_settings::from(spec.optimizer, spec.llm_model.model));
+  if (type == "gepa") return std::make_unique<gepa>(gepa_settings::from(spec));
   return nullptr;
 }
 

@@ -14,7 +14,9 @@ namespace optd::plugins {
 std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec,
                                                      const std::vector<core::dataset_item>& dataset);
 
-// `default_model` is the task model, used when the optimizer names no reasoning model.
-std::unique_ptr<core::optimizer> make_optimizer(const core::optimizer_spec& spec, const std::string& default_model);
+// The run's optimizer (spec.optimizer), which may read the rest of the run's spec: the task model
+// is the reasoning model when the optimizer names none, and the metrics tell which field holds
+// the expected answer.
+std::unique_ptr<core::optimizer> make_optimizer(const core::run_spec& spec);
 
 }  // namespace optd::plugins

@@ -302,17 +302,17 @@ http_response experiments_api::find(const net::http_request& req) {
   auto optimization = q.count("optimization_id") ? q["optimization_id"] : "";
   auto dataset_id = q.count("datasetId") ? q["datasetId"] : "";
   auto name = q.count("name") ? lower(q["name"]) : "";
-  std::string dataset_name;
+  // With datasetId, only that dataset's experiments (none, when there is no such dataset).
+  std::optional<std::string> dataset_name;
   if (!dataset_id.empty()) {
     auto d = db_.find_dataset(dataset_id);
-    if (!d || d->id != dataset_id) dataset_name = "\n";  // no such dataset: matches nothing
-    else dataset_name = d->name;
+    dataset_name = d && d->id == dataset_id ? d->name : std::string();
   }
   experiment_index index(db_);
   auto matched = index.select(
       [&](const store::run_record& run, const store::trial_record& t) {
         if (types && !types->empty() && std::find(types->begin(), types->end(), t.type) == types->end()) return false;
-        if (!dataset_name.empty() && run.dataset_name != dataset_name) return false;
+        if (dataset_name && run.dataset_name != *dataset_name) return false;
         if (!name.empty() && lower(experiment_name(run, t)).find(name) == std::string::npos) return false;
         if (ids && std::find(ids->begin(), ids->end(), t.id) == ids->end()) return false;
         return true;

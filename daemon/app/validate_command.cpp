@@ -24,6 +24,7 @@ int validate_command(const common_options& common, const std::string& file, std:
     err << file << ": " << n << (n == 1 ? " problem" : " problems") << "\n";
     return exit_config;
   }
+  for (const auto& n : loaded.notes) err << config::format(n) << "\n";
   const auto& s = loaded.spec;
   auto dataset = loaded.dataset_in_opik
                      ? "dataset '" + s.dataset_name + "' from Opik (read, and the prompt's variables checked, when the run starts)"

@@ -37,7 +37,7 @@ constexpr llm_param_rule llm_params[] = {
 class loader {
  public:
   loader(const std::string& name, std::string base_dir, const load_context& context, loaded_run& out)
-      : r_(name, out.problems, context.limits.max_nodes),
+      : r_(name, out.problems, context.limits.max_nodes, &out.notes),
         base_dir_(std::move(base_dir)),
         lookup_(context.datasets),
         providers_(context.providers),
@@ -97,6 +97,7 @@ class loader {
                                                " metrics, but the objective is their weighted mean; give it a name of "
                                                "its own (by default: multi_metric_objective)");
     load_dataset(root);
+    for (const auto& n : out_.notes) s.notes.push_back(format(n));
   }
 
  private:
@@ -200,16 +201,18 @@ class loader {
       return out;
     }
     if (!r_.expect_map(params, path)) return out;
+    std::vector<std::string_view> known;
+    for (const auto& p : type.params) known.push_back(p.name);
+    known.insert(known.end(), extra_keys.begin(), extra_keys.end());
     for (auto it = params.begin(); it != params.end(); ++it) {
       const auto& key = it->first.Scalar();
-      bool known = std::any_of(type.params.begin(), type.params.end(), [&](const auto& p) { return p.name == key; }) ||
-                   std::find(extra_keys.begin(), extra_keys.end(), key) != extra_keys.end();
-      if (!known) {
-        std::string names;
-        for (const auto& p : type.params) names += (names.empty() ? "" : ", ") + std::string(p.name);
-        r_.error(it->first, "unknown parameter '" + join_path(path, key) + "' for " + std::string(type.type) +
-                                (names.empty() ? " (it takes none)" : " (known: " + names + ")"));
-      }
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string names;
+      for (const auto& p : type.params) names += (names.empty() ? "" : ", ") + std::string(p.name);
+      auto best = yaml_reader::closest(key, known);
+      r_.error(it->first, "unknown parameter '" + join_path(path, key) + "' for " + std::string(type.type) +
+                              (!best.empty() ? "; did you mean '" + std::string(best) + "'?" : "") +
+                              (names.empty() ? " (it takes none)" : " (known: " + names + ")"));
     }
     for (const auto& p : type.params) {
       std::string key(p.name);
@@ -217,9 +220,29 @@ class loader {
         if (p.required) r_.error(params, "missing required parameter '" + join_path(path, key) + "'");
         continue;
       }
-      if (auto v = typed_param(params, key.c_str(), p.kind, p.min, p.max, path)) out[key] = *v;
+      auto v = typed_param(params, key.c_str(), p.kind, p.min, p.max, path);
+      if (!v) continue;
+      if (!p.choices.empty() && v->is_string() &&
+          std::find(p.choices.begin(), p.choices.end(), v->get<std::string>()) == p.choices.end()) {
+        std::string choices;
+        for (auto c : p.choices) choices += (choices.empty() ? "" : ", ") + std::string(c);
+        r_.error(params[key], join_path(path, key) + " must be one of " + choices + ", got '" + v->get<std::string>() + "'");
+        continue;
+      }
+      if (!p.ignored.empty()) {
+        r_.note(it_key(params, key), "note: " + join_path(path, key) + " is accepted and ignored: " + std::string(p.ignored));
+        continue;
+      }
+      out[key] = *v;
     }
     return out;
+  }
+
+  // The key node of `key` in `map` (a note points at the key, not at its value).
+  static YAML::Node it_key(const YAML::Node& map, const std::string& key) {
+    for (auto it = map.begin(); it != map.end(); ++it)
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first;
+    return map;
   }
 
   static std::string type_list(std::span<const core::type_desc> catalog) {
@@ -281,6 +304,9 @@ class loader {
     r_.check_keys(opt, {"type", "parameters"}, path);
     auto& spec = out_.spec.optimizer;
     spec.type = r_.string_at(opt, "type", path, true).value_or("");
+    // Opik's worker takes the type in any case ("GEPA"); optd names it as the catalog does.
+    std::transform(spec.type.begin(), spec.type.end(), spec.type.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     const auto* desc = core::find_type(core::optimizer_catalog(), spec.type);
     if (!spec.type.empty() && desc == nullptr) {
       r_.error(opt["type"], path + ".type: unknown optimizer type '" + spec.type + "'; known: " +
@@ -296,7 +322,25 @@ class loader {
       spec.provider = r_.string_at(params, "provider", ppath, false).value_or("");
       check_provider(params, spec.provider, ppath);
       if (auto mp = params["model_parameters"]) spec.model_parameters = llm_parameters(mp, ppath + ".model_parameters");
+      if (auto rp = params["reasoning_model_parameters"])
+        spec.parameters["reasoning_model_parameters"] = llm_parameters(rp, ppath + ".reasoning_model_parameters");
+      if (spec.type == "gepa" && params["prompt_overrides"]) check_gepa_overrides(params["prompt_overrides"], ppath);
     }
+  }
+
+  // GEPA's prompt_overrides: only reflection_prompt_template, which must hold the markers where
+  // the current instruction and the examples go.
+  void check_gepa_overrides(const YAML::Node& overrides, const std::string& ppath) {
+    auto path = ppath + ".prompt_overrides";
+    if (!r_.expect_map(overrides, path)) return;
+    r_.check_keys(overrides, {"reflection_prompt_template"}, path);
+    auto t = r_.string_at(overrides, "reflection_prompt_template", path, false);
+    if (!t) return;
+    for (const char* marker : {"<curr_param>", "<side_info>"})
+      if (t->find(marker) == std::string::npos)
+        r_.error(overrides["reflection_prompt_template"],
+                 path + ".reflection_prompt_template must contain " + marker + " (where GEPA puts " +
+                     (std::string_view(marker) == "<curr_param>" ? "the current instruction" : "the scored examples") + ")");
   }
 
   void load_limits(const YAML::Node& root) {

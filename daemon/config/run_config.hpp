@@ -23,6 +23,9 @@ struct loaded_run {
   // checks that need its fields (template variables, reference keys) are made then.
   bool dataset_in_opik = false;
   diagnostics problems;
+  // What is accepted but means nothing in optd (a parameter Opik's UI sends and its worker
+  // ignores): each with its place, also in spec.notes for the run's log.
+  diagnostics notes;
   bool ok() const noexcept { return problems.empty(); }
 };
 

@@ -47,6 +47,23 @@ void yaml_reader::error(const YAML::Mark& at, std::string message) {
 
 void yaml_reader::error(const YAML::Node& at, std::string message) { error(at.Mark(), std::move(message)); }
 
+void yaml_reader::note(const YAML::Node& at, std::string message) {
+  if (!notes_) return;
+  auto mark = at.Mark();
+  bool known = mark.line >= 0 && mark.column >= 0 && !mark.is_null();
+  notes_->push_back({file_, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, std::move(message)});
+}
+
+std::string_view yaml_reader::closest(std::string_view key, std::span<const std::string_view> known) {
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (auto a : known) {
+    auto d = edit_distance(key, a);
+    if (d < best_d) best_d = d, best = a;
+  }
+  return best;
+}
+
 nlohmann::json yaml_reader::scalar_value(const YAML::Node& n) {
   const std::string& s = n.Scalar();
   if (!is_plain(n)) return s;
@@ -93,12 +110,7 @@ void yaml_reader::check_keys(const YAML::Node& map, std::initializer_list<std::s
     const auto& key = it->first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string msg = "unknown key '" + join_path(path, key) + "'";
-    std::string_view best;
-    std::size_t best_d = 3;
-    for (auto a : allowed) {
-      auto d = edit_distance(key, a);
-      if (d < best_d) best_d = d, best = a;
-    }
+    auto best = closest(key, std::span<const std::string_view>(allowed.begin(), allowed.size()));
     if (!best.empty()) msg += "; did you mean '" + std::string(best) + "'?";
     error(it->first, std::move(msg));
   }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,16 +18,20 @@ namespace optd::config {
 
 class yaml_reader {
  public:
-  yaml_reader(std::string file, diagnostics& out, std::size_t max_nodes)
-      : file_(std::move(file)), out_(out), nodes_left_(max_nodes) {}
+  // Problems go to `out`; notes (what is accepted but means nothing) to `notes`, when given.
+  yaml_reader(std::string file, diagnostics& out, std::size_t max_nodes, diagnostics* notes = nullptr)
+      : file_(std::move(file)), out_(out), notes_(notes), nodes_left_(max_nodes) {}
 
   void error(const YAML::Node& at, std::string message);
   void error(const YAML::Mark& at, std::string message);
+  void note(const YAML::Node& at, std::string message);
 
   // Reports and returns false unless `node` is a map.
   bool expect_map(const YAML::Node& node, std::string_view path);
   // Reports every key of `map` not in `allowed`, with a suggestion when one is close.
   void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed, std::string_view path);
+  // The closest of `known` to `key` (edit distance under 3), or empty.
+  static std::string_view closest(std::string_view key, std::span<const std::string_view> known);
 
   std::optional<std::string> string_at(const YAML::Node& map, const char* key, std::string_view path,
                                        bool required);
@@ -51,6 +56,7 @@ class yaml_reader {
 
   std::string file_;
   diagnostics& out_;
+  diagnostics* notes_;
   std::size_t nodes_left_;
   bool budget_reported_ = false;
 };

@@ -1,6 +1,7 @@
 #pragma once
-// The metric and optimizer types optd knows, with their parameters. Config validation reads it to
-// reject unknown types and parameters; plugins/registry.cpp builds the implementations.
+// The metric and optimizer types optd knows, with their parameters (Opik's names). Config
+// validation reads it to reject unknown types and parameters and to check each value;
+// plugins/registry.cpp builds the implementations, which read the same names.
 #include <span>
 #include <string_view>
 
@@ -14,6 +15,11 @@ struct param_desc {
   double min = 0;     // numbers and integers only
   double max = 0;     // numbers and integers only; min == max means unbounded
   bool required = false;
+  // Strings only: the values accepted (empty: any).
+  std::span<const std::string_view> choices = {};
+  // Accepted and reported as ignored, with why: a parameter Opik's UI sends or Opik's optimizer
+  // takes that means nothing in optd (it is not refused, so a Studio config runs unchanged).
+  std::string_view ignored = {};
 };
 
 struct type_desc {

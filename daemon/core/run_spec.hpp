@@ -64,6 +64,8 @@ struct run_spec {
   std::vector<metric_spec> metrics;
   optimizer_spec optimizer;
   run_limits limits;
+  // What validation accepted and ignored, said again in the run's log.
+  std::vector<std::string> notes;
 };
 
 struct dataset_item {

@@ -79,8 +79,7 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
   auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
   reasoning_provider_ = env_.provider(reasoning_provider_name);
   if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
-  auto reasoning_model = spec_.optimizer.model.empty() ? spec_.llm_model.model : spec_.optimizer.model;
-  reasoning_price_ = env_.price(reasoning_provider_name, reasoning_model);
+  reasoning_provider_name_ = reasoning_provider_name;
 }
 
 run_executor::~run_executor() = default;
@@ -362,7 +361,7 @@ asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(s
       if (*answers[i]) {
         call.response = (*answers[i])->text;
         call.tokens = (*answers[i])->usage;
-        call.cost_usd = core::cost_usd(reasoning_price_, call.tokens);
+        call.cost_usd = core::cost_usd(env_.price(reasoning_provider_name_, requests[i].model), call.tokens);
         call.latency_us = (*answers[i])->latency.count();
       } else {
         call.error = answers[i]->error().message;
@@ -438,6 +437,7 @@ asio::awaitable<store::run_record> run_executor::run() {
   }
   log("run started: " + std::to_string(sample_.size()) + " items, up to " + std::to_string(spec_.limits.max_trials) +
       " trials, optimizer " + spec_.optimizer.type);
+  for (const auto& note : spec_.notes) log(note);
   if (env_.observer) env_.observer->run_started(record_, spec_);
   publish();
 

@@ -85,7 +85,7 @@ class run_executor final : private core::optimizer_context {
   std::mt19937_64 rng_;
   std::chrono::system_clock::time_point started_;
   core::llm_provider* reasoning_provider_ = nullptr;
-  core::model_price reasoning_price_;
+  std::string reasoning_provider_name_;
   core::run_counts counts_;
   int last_number_ = 0;                        // the highest trial number given out
   int journal_last_number_ = 0;                // the highest the journal had when the run (re)started

@@ -50,7 +50,7 @@ class engine_test : public ::testing::Test {
     auto items = *db_->dataset_items(spec.dataset_name);
     std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
     for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
-    auto opt = plugins::make_optimizer(spec.optimizer, spec.llm_model.model);
+    auto opt = plugins::make_optimizer(spec);
     return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), env_->new_id(),
                                           std::move(sink));
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/catalog.hpp"
 #include "plugins/registry.hpp"
 
 namespace optd::plugins {
@@ -55,10 +56,16 @@ TEST(levenshtein_ratio, edge_cases) {
   EXPECT_DOUBLE_EQ(levenshtein_ratio("abc", "abc"), 1.0);
 }
 
-TEST(registry, unknown_types_have_no_implementation) {
+TEST(registry, every_type_in_the_catalog_has_an_implementation_and_no_other) {
   EXPECT_EQ(make_metric({"bleu", {}, 1.0}, {}), nullptr);
-  EXPECT_EQ(make_optimizer({"gepa", {}, "", "", {}}, "m"), nullptr);
-  EXPECT_NE(make_optimizer({"meta_prompt", {}, "", "", {}}, "m"), nullptr);
+  core::run_spec spec;
+  spec.llm_model.model = "m";
+  for (const auto& t : core::optimizer_catalog()) {
+    spec.optimizer.type = t.type;
+    EXPECT_NE(make_optimizer(spec), nullptr) << t.type;
+  }
+  spec.optimizer.type = "few_shot";
+  EXPECT_EQ(make_optimizer(spec), nullptr);
 }
 
 }  // namespace
