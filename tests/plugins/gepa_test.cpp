@@ -71,9 +71,10 @@ TEST(gepa_state, the_sampler_covers_every_item_once_per_epoch_then_pads_with_the
   std::map<std::size_t, int> second;
   for (std::size_t i = 3; i < 6; ++i)
     for (auto id : s.next(i, rng)) ++second[id];
-  for (auto [id, n] : second) {
-    if (n == 2) EXPECT_EQ(seen[id], 1) << "item " << id << " padded twice in a row";
-  }
+  for (auto [id, n] : second)
+    if (n == 2) {
+      EXPECT_EQ(seen[id], 1) << "item " << id << " padded twice in a row";
+    }
   // The same seed, the same windows.
   std::mt19937_64 a(9), b(9);
   epoch_sampler sa(10, 4), sb(10, 4);
