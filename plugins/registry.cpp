@@ -2,6 +2,7 @@
 
 #include "plugins/metrics/heuristic_metrics.hpp"
 #include "plugins/optimizers/gepa.hpp"
+#include "plugins/optimizers/hierarchical_reflective.hpp"
 #include "plugins/optimizers/meta_prompt.hpp"
 
 namespace optd::plugins {
@@ -24,6 +25,8 @@ std::unique_ptr<core::optimizer> make_optimizer(const core::run_spec& spec) {
   const auto& type = spec.optimizer.type;
   if (type == "meta_prompt") return std::make_unique<meta_prompt>(meta_prompt_settings::from(spec.optimizer, spec.llm_model.model));
   if (type == "gepa") return std::make_unique<gepa>(gepa_settings::from(spec));
+  if (type == "hierarchical_reflective")
+    return std::make_unique<hierarchical_reflective>(hierarchical_reflective_settings::from(spec));
   return nullptr;
 }
 

@@ -5,18 +5,6 @@
 
 namespace optd::plugins {
 
-std::size_t draw(std::mt19937_64& rng, std::size_t n) {
-  if (n <= 1) return 0;
-  // Rejection sampling over the largest multiple of n: no modulo bias.
-  const auto limit = std::mt19937_64::max() - std::mt19937_64::max() % n;
-  std::uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return static_cast<std::size_t>(x % n);
-}
-
-double draw_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-
 int gepa_pool::add(gepa_program p) {
   p.aggregate = p.scores.empty() ? 0.0
                                  : std::accumulate(p.scores.begin(), p.scores.end(), 0.0) / static_cast<double>(p.scores.size());
@@ -114,7 +102,7 @@ int gepa_pool::select(gepa_selection how, std::mt19937_64& rng) const {
 void epoch_sampler::reshuffle(std::mt19937_64& rng) {
   shuffled_.resize(n_);
   std::iota(shuffled_.begin(), shuffled_.end(), std::size_t{0});
-  for (std::size_t i = n_; i > 1; --i) std::swap(shuffled_[i - 1], shuffled_[draw(rng, i)]);  // Fisher–Yates
+  shuffle(shuffled_, rng);
   auto count = [&](std::size_t id) {
     if (freq_[id]++ == 0) first_seen_.push_back(id);
   };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/run_spec.hpp"
+#include "plugins/optimizers/draws.hpp"
 
 namespace optd::plugins {
 
@@ -74,11 +75,5 @@ class epoch_sampler {
 // Opik Studio's reflection mini-batch size for n sampled items and max_trials:
 // max(1, min(n, max(5, ⌈0.2·n⌉), 25, max(1, ⌊max_trials·n / 10⌋))).
 std::size_t studio_minibatch_size(std::size_t n, int max_trials);
-
-// A uniform index in [0, n) from `rng` (the same on every platform, unlike the standard
-// distributions' unspecified algorithms).
-std::size_t draw(std::mt19937_64& rng, std::size_t n);
-// A uniform number in [0, 1).
-double draw_unit(std::mt19937_64& rng);
 
 }  // namespace optd::plugins
