@@ -1,6 +1,7 @@
 #include "plugins/registry.hpp"
 
 #include "plugins/metrics/heuristic_metrics.hpp"
+#include "plugins/optimizers/evolutionary.hpp"
 #include "plugins/optimizers/gepa.hpp"
 #include "plugins/optimizers/hierarchical_reflective.hpp"
 #include "plugins/optimizers/meta_prompt.hpp"
@@ -27,6 +28,7 @@ std::unique_ptr<core::optimizer> make_optimizer(const core::run_spec& spec) {
   if (type == "gepa") return std::make_unique<gepa>(gepa_settings::from(spec));
   if (type == "hierarchical_reflective")
     return std::make_unique<hierarchical_reflective>(hierarchical_reflective_settings::from(spec));
+  if (type == "evolutionary") return std::make_unique<evolutionary>(evolutionary_settings::from(spec));
   return nullptr;
 }
 
