@@ -118,7 +118,7 @@ evaluation:
       parameters: {reference_key: expected, strict: true}
     - type: regex_match
 optimizer:
-  type: gepa
+  type: few_shot
 limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
 )");
   EXPECT_THAT(problems(r),
@@ -134,7 +134,8 @@ limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
                           "15:45: unknown parameter 'evaluation.metrics[1].parameters.strict' for equals (known: "
                           "reference_key, case_sensitive)",
                           "16:7: missing required parameter 'evaluation.metrics[2].parameters.regex'",
-                          "18:9: optimizer.type: unknown optimizer type 'gepa'; known: meta_prompt",
+                          "18:9: optimizer.type: unknown optimizer type 'few_shot'; known: meta_prompt, gepa, "
+                          "hierarchical_reflective, evolutionary",
                           "19:22: limits.max_trials must be between 1 and 10000, got 0",
                           "19:42: limits.max_concurrency must be a whole number, got '2.5'",
                           "19:61: limits.max_duration must be a positive duration like 90s, 30m or 2h, got 'soon'",
@@ -143,6 +144,74 @@ limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
                           "context, question)",
                           "15:35: evaluation.metrics[1]: reference_key 'expected' is not a field of any item of "
                           "dataset 'qa' (fields: answer, context, question)"));
+}
+
+// The optimizer part of a Studio config as Opik's UI builds it (apps/opik-frontend: GEPA sends
+// verbose and seed, Hierarchical Reflective also convergence_threshold, both model and
+// model_parameters).
+std::string studio(const std::string& optimizer) {
+  return R"({"name":"studio","dataset_name":"qa","dataset_file":"qa.jsonl","objective_name":"levenshtein_ratio",
+    "status":"initialized","studio_config":{"dataset_name":"qa",
+      "prompt":{"messages":[{"role":"system","content":"Answer."},{"role":"user","content":"{{question}}"}]},
+      "llm_model":{"model":"gpt-4o-mini","parameters":{"temperature":0.7,"max_tokens":500}},
+      "evaluation":{"metrics":[{"type":"levenshtein_ratio","parameters":{"case_sensitive":false,"reference_key":"answer"}}]},
+      "optimizer":)" + optimizer + "}}";
+}
+
+TEST_F(run_config_test, studio_optimizer_configs_as_opiks_ui_builds_them_are_accepted_and_ignored_parameters_noted) {
+  auto gepa = load(studio(R"({"type":"gepa","parameters":{"verbose":false,"seed":42,"model":"gpt-4o",
+                                "model_parameters":{"temperature":1.0}}})"));
+  ASSERT_TRUE(gepa.ok()) << ::testing::PrintToString(problems(gepa));
+  EXPECT_EQ(gepa.spec.optimizer.type, "gepa");
+  EXPECT_EQ(gepa.spec.optimizer.model, "gpt-4o");
+  EXPECT_EQ(gepa.spec.optimizer.parameters["seed"], 42);
+  EXPECT_FALSE(gepa.spec.optimizer.parameters.contains("verbose"));  // accepted, and ignored
+  ASSERT_EQ(gepa.notes.size(), 1u);
+  EXPECT_THAT(gepa.notes[0].message, HasSubstr("studio_config.optimizer.parameters.verbose is accepted and ignored"));
+  EXPECT_GT(gepa.notes[0].line, 0);
+  ASSERT_EQ(gepa.spec.notes.size(), 1u);  // said again in the run's log
+
+  auto hrpo = load(studio(R"({"type":"hierarchical_reflective","parameters":{"convergence_threshold":0.01,
+                                "verbose":false,"seed":42,"model":"gpt-4o","model_parameters":{"temperature":1.0}}})"));
+  ASSERT_TRUE(hrpo.ok()) << ::testing::PrintToString(problems(hrpo));
+  EXPECT_EQ(hrpo.spec.optimizer.parameters["convergence_threshold"], 0.01);
+
+  auto evo = load(studio(R"({"type":"Evolutionary","parameters":{"population_size":10,"num_generations":5,
+                               "mutation_rate":0.1,"crossover_rate":0.7,"tournament_size":3,"elitism_size":1,
+                               "adaptive_mutation":false,"enable_moo":false,"enable_llm_crossover":false,
+                               "output_style_guidance":"","infer_output_style":false,"n_threads":1,"verbose":false,
+                               "seed":42}})"));
+  ASSERT_TRUE(evo.ok()) << ::testing::PrintToString(problems(evo));
+  EXPECT_EQ(evo.spec.optimizer.type, "evolutionary");  // Opik's worker takes any case
+  EXPECT_EQ(evo.notes.size(), 2u);                     // n_threads and verbose
+}
+
+TEST_F(run_config_test, optimizer_parameters_are_checked_by_name_type_range_and_value) {
+  auto r = load(R"(dataset_file: qa.jsonl
+prompt: {messages: [{role: user, content: "{{question}}"}]}
+llm_model: {model: m}
+evaluation: {metrics: [{type: equals}]}
+optimizer:
+  type: gepa
+  parameters:
+    candidate_selection_stratgy: pareto
+    reflection_minibatch_size: 0
+    use_merge: "yes"
+    reflection_feedback: verbose
+    prompt_overrides: {reflection_prompt_template: "Improve <curr_param>."}
+)");
+  EXPECT_THAT(problems(r),
+              ElementsAre("8:5: unknown parameter 'optimizer.parameters.candidate_selection_stratgy' for gepa; did you "
+                          "mean 'candidate_selection_strategy'? (known: seed, verbose, n_threads, name, "
+                          "skip_perfect_score, perfect_score, prompt_overrides, reflection_minibatch_size, "
+                          "candidate_selection_strategy, use_merge, max_merge_invocations, no_improvement_iterations, "
+                          "max_reflection_calls, raise_on_exception, reflection_feedback, run_dir, track_best_outputs, "
+                          "display_progress_bar)",
+                          "9:32: optimizer.parameters.reflection_minibatch_size must be between 1 and 1000, got 0",
+                          "10:16: optimizer.parameters.use_merge must be true or false, got a string",
+                          "11:26: optimizer.parameters.reflection_feedback must be one of opik, rich, got 'verbose'",
+                          "12:52: optimizer.parameters.prompt_overrides.reflection_prompt_template must contain "
+                          "<side_info> (where GEPA puts the scored examples)"));
 }
 
 TEST_F(run_config_test, one_metric_is_its_own_objective_and_several_need_one_of_their_own) {
