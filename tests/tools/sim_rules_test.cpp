@@ -1,10 +1,19 @@
 #include "sim_rules.hpp"
 
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace optd::sim {
 namespace {
+
+// Which behaviours' instructions a text has, as the task model reads them (e.g. "0110").
+std::string read_fixes(const std::string& instructions) {
+  std::string out;
+  for (auto q : {"What is 17 + 25?", "Reverse the word: cat"}) out += answer_task(instructions, q, 0, 1) + "|";
+  return out;
+}
 
 using ::testing::HasSubstr;
 
@@ -51,7 +60,7 @@ std::vector<sim_message> reasoning(const std::string& examples, int wanted = 3) 
 TEST(sim_rules, the_reasoner_fixes_what_failing_examples_show) {
   auto reply = nlohmann::json::parse(respond(
       reasoning("input: {\"question\":\"What is 17 + 25?\",\"answer\":\"42\"}\noutput: Sure! The answer is forty-two.\n"),
-      0, {.seed = 1, .drop_variable_rate = 0}));
+      0, {.seed = 1, .drop_variable_rate = 0, .format_noise_rate = 0}));
   ASSERT_EQ(reply["prompts"].size(), 3u);
   std::string all;
   for (const auto& p : reply["prompts"]) {
@@ -64,7 +73,7 @@ TEST(sim_rules, the_reasoner_fixes_what_failing_examples_show) {
 }
 
 TEST(sim_rules, without_examples_the_reasoner_cannot_find_the_fixes) {
-  auto reply = nlohmann::json::parse(respond(reasoning(""), 0, {.seed = 1, .drop_variable_rate = 0}));
+  auto reply = nlohmann::json::parse(respond(reasoning(""), 0, {.seed = 1, .drop_variable_rate = 0, .format_noise_rate = 0}));
   for (const auto& p : reply["prompts"]) {
     auto sys = p["messages"][0]["content"].get<std::string>();
     EXPECT_EQ(answer_task(sys, "What is 17 + 25?", 0, 1), "Sure! The answer is forty-two.") << sys;
@@ -77,7 +86,7 @@ TEST(sim_rules, a_prompt_without_a_system_message_gets_one) {
       {"user", "Current prompt (JSON messages):\n" R"([{"role":"user","content":"{{question}}"}])"
                "\n\nPropose exactly 2 improved prompts.\n\nScored examples, worst first:\n"
                "input: {\"question\":\"What is 2 + 2?\",\"answer\":\"4\"}\noutput: Sure! The answer is four.\n"}};
-  auto reply = nlohmann::json::parse(respond(req, 0, {.seed = 3, .drop_variable_rate = 0}));
+  auto reply = nlohmann::json::parse(respond(req, 0, {.seed = 3, .drop_variable_rate = 0, .format_noise_rate = 0}));
   ASSERT_EQ(reply["prompts"].size(), 2u);
   for (const auto& p : reply["prompts"]) {
     ASSERT_EQ(p["messages"].size(), 2u);
@@ -88,7 +97,7 @@ TEST(sim_rules, a_prompt_without_a_system_message_gets_one) {
 }
 
 TEST(sim_rules, rewrites_can_lose_their_variables_when_told_to) {
-  auto reply = nlohmann::json::parse(respond(reasoning(""), 0, {.seed = 1, .drop_variable_rate = 1.0}));
+  auto reply = nlohmann::json::parse(respond(reasoning(""), 0, {.seed = 1, .drop_variable_rate = 1.0, .format_noise_rate = 0}));
   for (const auto& p : reply["prompts"]) EXPECT_EQ(p["messages"][1]["content"], "Answer the question.");
 }
 
@@ -97,6 +106,120 @@ TEST(sim_rules, deterministic_for_a_seed) {
   EXPECT_EQ(respond(r, 0, {.seed = 5}), respond(r, 0, {.seed = 5}));
   EXPECT_EQ(count_tokens("abcdefgh"), 2);
   EXPECT_EQ(count_tokens(""), 1);
+}
+
+sim_request structured(std::string user, nlohmann::json properties, std::string name = "AnyName") {
+  return {{{"system", "Reply with JSON."}, {"user", std::move(user)}},
+          0,
+          {{"type", "json_schema"}, {"json_schema", {{"name", name}, {"schema", {{"properties", properties}}}}}}};
+}
+
+constexpr sim_options quiet{.seed = 7, .drop_variable_rate = 0, .format_noise_rate = 0};
+
+TEST(sim_rules, a_request_is_read_by_what_it_asks_for_not_by_its_wording) {
+  auto field = [](const char* k) { return nlohmann::json{{k, {{"type", "string"}}}}; };
+  EXPECT_EQ(classify(structured("x", field("failure_modes"))), ask::failure_modes);
+  EXPECT_EQ(classify(structured("x", field("unified_failure_modes"))), ask::unified_modes);
+  EXPECT_EQ(classify(structured("x", {{"reasoning", 1}, {"messages", 1}})), ask::improved_prompt);
+  EXPECT_EQ(classify(structured("x", field("prompts"))), ask::prompts);
+  EXPECT_EQ(classify(structured("x", {{"child_1", 1}, {"child_2", 1}})), ask::crossover);
+  EXPECT_EQ(classify(structured("x", field("messages"))), ask::mutated_prompt);
+  EXPECT_EQ(classify(structured("x", field("word"))), ask::word);
+  EXPECT_EQ(classify(structured("x", field("style"))), ask::style);
+  EXPECT_EQ(classify({{{"system", "You are a prompt engineer."}, {"user", "x"}}}), ask::rewrites);
+  EXPECT_EQ(classify({{{"user", "Instructions:\n```\nSolve.\n```\nImprove them."}}}), ask::instruction);
+  EXPECT_EQ(classify({{{"system", "Answer."}, {"user", "What is 2 + 2?"}}}), ask::task);
+}
+
+// GEPA's reflection as optd renders it, with the wording around the examples given.
+std::string reflection(const std::string& intro, const std::string& outro) {
+  return intro + "\n```\nYou are a helpful assistant.\n```\n\n```\n# Example 1\n## Inputs\n### text\nWhat is 17 + 25?\n\n"
+                 "## Generated Outputs\nSure! The answer is forty-two.\n\n## Feedback\nObserved score=0.0000. "
+                 "Expected answer: 42\n\n# Example 2\n## Inputs\n### text\nReverse the word: cat\n\n"
+                 "## Generated Outputs\nSure! The answer is tac.\n\n## Feedback\nObserved score=0.0000. Expected answer: tac\n```\n" +
+         outro;
+}
+
+TEST(sim_rules, a_reflection_gets_a_fenced_instruction_with_the_fixes_its_examples_show_however_it_is_worded) {
+  auto a = respond({{{"user", reflection("My assistant follows these instructions:", "Write better ones in a fence.")}}}, quiet);
+  auto b = respond({{{"user", reflection("Current instructions are", "Give me new instructions, fenced.")}}}, quiet);
+  auto fenced = [](const std::string& r) { return r.substr(r.find("```\n") + 4, r.rfind("\n```") - r.find("```\n") - 4); };
+  // However the examples are introduced, the new instruction keeps the old one and fixes some of
+  // what they show (a sentence around the answer, numbers in words, a final period), nothing else.
+  for (const auto& reply : {a, b}) {
+    auto text = fenced(reply);
+    EXPECT_THAT(text, ::testing::StartsWith("You are a helpful assistant."));
+    EXPECT_NE(read_fixes(text), read_fixes("You are a helpful assistant.")) << text;
+    EXPECT_THAT(text, ::testing::Not(HasSubstr("arithmetic")));
+  }
+}
+
+TEST(sim_rules, batch_analyses_name_failure_modes_from_outputs_and_only_a_vague_one_from_scores_and_reasons) {
+  std::string with_outputs =
+      "Test Case #1 (ID: i1, Trial: t)\n  equals: 0.000\n    Reason: No match: output does not equal reference\n"
+      "  Input: {\"question\":\"What is 17 + 25?\"}\n  Output: Sure! The answer is forty-two.\n  Expected: 42\n";
+  auto modes = nlohmann::json::parse(respond(structured(with_outputs, {{"failure_modes", 1}}), quiet))["failure_modes"];
+  std::set<std::string> names;
+  for (const auto& m : modes) names.insert(m["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"Answer wrapped in a sentence", "Numbers written as words", "Trailing punctuation"}));
+
+  std::string reasons_only = "Test Case #1 (ID: i1, Trial: t)\n  equals: 0.000\n    Reason: No match: output does not equal reference\n"
+                             "Test Case #2 (ID: i2, Trial: t)\n  equals: 1.000\n    Reason: Exact match\n";
+  auto vague = nlohmann::json::parse(respond(structured(reasons_only, {{"failure_modes", 1}}), quiet))["failure_modes"];
+  ASSERT_EQ(vague.size(), 1u);
+  EXPECT_EQ(vague[0]["name"], "Answers differ from the references");
+  EXPECT_THAT(vague[0]["description"].get<std::string>(), HasSubstr("1 of 2 cases"));
+}
+
+TEST(sim_rules, a_synthesis_merges_modes_by_what_they_describe_and_a_rewrite_fixes_the_mode_it_is_given) {
+  auto unified = nlohmann::json::parse(respond(
+      structured("Batch 1 (Test Cases 1–4):\n- Spelled-out numbers\n  Description: numbers come as words\n"
+                 "Batch 2 (Test Cases 5–8):\n- Words for numbers\n  Description: the model writes numbers in words\n",
+                 {{"unified_failure_modes", 1}}),
+      quiet))["unified_failure_modes"];
+  ASSERT_EQ(unified.size(), 1u);
+  EXPECT_EQ(unified[0]["name"], "Numbers written as words");
+
+  // The prompt itself mentions digits: only the failure mode's words count.
+  std::string improve = "--- Prompt: p ---\n"
+                        R"([{"role":"system","content":"Think about digits and letters."},{"role":"user","content":"{{question}}"}])"
+                        "\n\nFailure mode: Trailing punctuation\nDescription: ends with a period\n";
+  auto j = nlohmann::json::parse(respond(structured(improve, {{"reasoning", 1}, {"messages", 1}}), quiet));
+  auto sys = j["messages"][0]["content"].get<std::string>();
+  EXPECT_EQ(sys, "Think about digits and letters. Use no punctuation at the end of the answer.");
+  EXPECT_EQ(j["messages"][1]["content"], "{{question}}");
+}
+
+TEST(sim_rules, populations_crossovers_and_mutations_keep_the_prompts_shape) {
+  std::string current = "Prompt:\n" R"([{"role":"system","content":"Solve."},{"role":"user","content":"{{question}}"}])" "\n\nWrite exactly 4 variations.";
+  auto pop = nlohmann::json::parse(respond(structured(current, {{"prompts", 1}}), quiet))["prompts"];
+  ASSERT_EQ(pop.size(), 4u);
+  for (const auto& p : pop) {
+    EXPECT_THAT(p["prompt"][0]["content"].get<std::string>(), ::testing::StartsWith("Solve. "));
+    EXPECT_EQ(p["prompt"][1]["content"], "{{question}}");
+  }
+  std::string parents = "Parent 1:\n" R"([{"role":"system","content":"Use digits. Be brief."}])" "\n\nParent 2:\n"
+                        R"([{"role":"system","content":"Be kind. Use digits."}])" "\n";
+  auto kids = nlohmann::json::parse(respond(structured(parents, {{"child_1", 1}, {"child_2", 1}}), quiet));
+  EXPECT_EQ(kids["child_1"][0]["content"], "Use digits. Be brief. Be kind.");
+  EXPECT_EQ(kids["child_2"][0]["content"], "Be kind. Use digits. Be brief.");
+  auto word = nlohmann::json::parse(respond(structured("Give one synonym of the word \"helpful\" here", {{"word", 1}}), quiet));
+  EXPECT_EQ(word["word"], "useful");
+}
+
+TEST(sim_rules, with_format_noise_replies_come_fenced_or_wrapped_in_prose) {
+  sim_options noisy{.seed = 7, .drop_variable_rate = 0, .format_noise_rate = 1.0};
+  int fenced = 0, prose = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = respond(structured("Prompt " + std::to_string(i) + ":\n[]\nexactly " + std::to_string(i % 3 + 1), {{"prompts", 1}}), noisy);
+    EXPECT_TRUE(nlohmann::json::parse(r, nullptr, false).is_discarded()) << r;
+    fenced += r.rfind("```json", 0) == 0;
+    prose += r.find("Here is") == 0;
+    auto json = r.substr(r.find('{'), r.rfind('}') - r.find('{') + 1);
+    EXPECT_TRUE(nlohmann::json::parse(json).contains("prompts"));
+  }
+  EXPECT_GT(fenced, 0);
+  EXPECT_GT(prose, 0);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", config.model.seed, "seed for every random choice of the model");
   app.add_option("--drop-variable-rate", config.model.drop_variable_rate,
                  "chance that a reasoning rewrite loses its {{variables}}")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--format-noise-rate", config.model.format_noise_rate,
+                 "chance that a reasoning reply wraps its answer in a fence or prose")->check(CLI::Range(0.0, 1.0));
   app.add_option("--latency-ms", config.latency_ms, "median response latency in milliseconds");
   app.add_option("--latency-sigma", config.latency_sigma, "log-normal spread of the latency (0: fixed)");
   app.add_option("--rpm", config.rpm, "requests per minute before 429 (0: unlimited)");

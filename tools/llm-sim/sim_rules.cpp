@@ -1,41 +1,15 @@
+// llm-sim's task model: answers by the rules of README.md, from the instructions' keywords.
 #include "sim_rules.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
 
+#include "sim_behaviours.hpp"
+
 namespace optd::sim {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
-
-// The four behaviours a prompt can switch on, and the sentence the reasoning model writes for each.
-struct rule {
-  const char* fix;
-};
-constexpr rule concise_rule{"Reply with only the final answer, nothing else."};
-constexpr rule digits_rule{"Write every number with digits."};
-constexpr rule punctuation_rule{"Use no punctuation at the end of the answer."};
-constexpr rule careful_rule{"Work carefully, step by step, and double-check the arithmetic."};
-
-struct flags {
-  bool concise, digits, no_punctuation, careful;
-};
-
-flags read_flags(const std::string& instructions_lower) {
-  const auto& s = instructions_lower;
-  return {has(s, "only") && (has(s, "answer") || has(s, "result")), has(s, "digit") || has(s, "numeral"),
-          has(s, "punctuation"), has(s, "step by step") || has(s, "carefully") || has(s, "double-check")};
-}
 
 std::string trim(std::string s) {
   auto b = s.find_first_not_of(" \t\n\r\"");
@@ -120,140 +94,35 @@ std::string number_to_words(long long n) {
 
 std::string answer_task(std::string_view instructions, std::string_view question, double temperature,
                         std::uint64_t seed) {
-  auto f = read_flags(lower(instructions));
+  auto f = read_flags(instructions);
   auto qhash = fnv1a(question, seed);
   // Temperature makes the model ignore its instructions now and then, deterministically per seed.
   if (temperature > 0) {
     std::mt19937_64 rng(qhash ^ fnv1a(instructions));
     if (std::uniform_real_distribution<double>(0, 1)(rng) < std::min(0.5, temperature * 0.1)) f = {};
   }
-  auto s = solve(question, f.careful, fnv1a(question));
+  auto s = solve(question, f[careful], fnv1a(question));
   if (!s) return "I'm not sure how to answer that.";
-  std::string ans = s->numeric && !f.digits ? number_to_words(s->number) : s->text;
-  if (!f.concise) return "Sure! The answer is " + ans + ".";
-  return f.no_punctuation ? ans : ans + ".";
+  std::string ans = s->numeric && !f[digits] ? number_to_words(s->number) : s->text;
+  if (!f[concise]) return "Sure! The answer is " + ans + ".";
+  return f[no_punctuation] ? ans : ans + ".";
 }
 
-bool is_reasoning_request(const std::vector<sim_message>& messages) {
-  return std::any_of(messages.begin(), messages.end(), [](const sim_message& m) {
-    return m.role == "system" && has(lower(m.content), "prompt engineer");
-  });
-}
-
-namespace {
-
-struct example {
-  std::string expected;
-  std::string output;
-};
-
-std::string expected_of(const nlohmann::json& data) {
-  for (const char* k : {"answer", "expected_output", "expected", "reference"})
-    if (data.contains(k)) return data[k].is_string() ? data[k].get<std::string>() : data[k].dump();
-  return {};
-}
-
-std::vector<example> read_examples(const std::string& text) {
-  std::vector<example> out;
-  std::stringstream ss(text);
-  std::string line;
-  nlohmann::json data;
-  while (std::getline(ss, line)) {
-    if (line.rfind("input: ", 0) == 0) data = nlohmann::json::parse(line.substr(7), nullptr, false);
-    else if (line.rfind("output: ", 0) == 0 && data.is_object()) out.push_back({expected_of(data), line.substr(8)});
-  }
-  return out;
-}
-
-bool all_digits(std::string_view s) {
-  if (!s.empty() && s.front() == '-') s.remove_prefix(1);
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-// Which fixes the failing examples reveal, in a stable order.
-std::vector<const rule*> diagnose(const std::vector<example>& examples, const flags& have) {
-  bool verbose = false, period = false, words = false, arithmetic = false;
-  for (const auto& e : examples) {
-    if (e.output == e.expected || e.expected.empty()) continue;
-    auto out = lower(e.output);
-    if (has(out, "the answer is")) {
-      verbose = true;
-      out = out.substr(out.find("the answer is") + 14);
-    }
-    if (!out.empty() && out.back() == '.' && (e.expected.empty() || e.expected.back() != '.')) {
-      period = true;
-      out.pop_back();
-    }
-    if (all_digits(e.expected) && !all_digits(out) && std::any_of(out.begin(), out.end(), [](unsigned char c) { return std::isalpha(c) != 0; })) words = true;
-    if (all_digits(e.expected) && all_digits(out) && out != e.expected) arithmetic = true;
-  }
-  std::vector<const rule*> fixes;
-  if (verbose && !have.concise) fixes.push_back(&concise_rule);
-  if (words && !have.digits) fixes.push_back(&digits_rule);
-  if (period && !have.no_punctuation) fixes.push_back(&punctuation_rule);
-  if (arithmetic && !have.careful) fixes.push_back(&careful_rule);
-  return fixes;
-}
-
-constexpr const char* generic_phrases[] = {"Be accurate and helpful.", "Stay polite and clear.",
-                                           "Answer the user's question.", "Keep a friendly tone."};
-
-}  // namespace
-
-std::string respond(const std::vector<sim_message>& messages, double temperature, const sim_options& options) {
+std::string respond(const sim_request& request, const sim_options& options) {
+  auto kind = classify(request);
+  if (kind != ask::task) return answer_reasoning(kind, request, options);
   std::string instructions, question;
-  for (const auto& m : messages) {
+  for (const auto& m : request.messages) {
     if (m.role == "system") instructions += m.content + "\n";
     if (m.role == "user") question = m.content;
   }
-  if (!is_reasoning_request(messages)) return answer_task(instructions, question, temperature, options.seed);
+  return answer_task(instructions, question, request.temperature, options.seed);
+}
 
-  // Reasoning: the user message carries the current prompt as JSON and the scored examples.
-  auto start = question.find('[');
-  auto end = question.find("\n\n", start == std::string::npos ? 0 : start);
-  auto current = start == std::string::npos ? nlohmann::json() :
-                 nlohmann::json::parse(question.substr(start, end == std::string::npos ? std::string::npos : end - start),
-                                       nullptr, false);
-  if (!current.is_array()) current = nlohmann::json::array({{{"role", "system"}, {"content", "You are a helpful assistant."}}});
-  std::string system_text;
-  for (const auto& m : current)
-    if (m.value("role", "") == "system") system_text = m.value("content", "");
-  int wanted = 3;
-  std::smatch match;
-  static const std::regex count(R"re(exactly (\d+))re");
-  if (std::regex_search(question, match, count)) wanted = std::clamp(std::stoi(match[1]), 1, 10);
-
-  auto fixes = diagnose(read_examples(question), read_flags(lower(system_text)));
-  std::mt19937_64 rng(fnv1a(question, options.seed));
-  std::uniform_real_distribution<double> u(0, 1);
-  auto prompts = nlohmann::json::array();
-  for (int i = 0; i < wanted; ++i) {
-    std::string addition;
-    if (fixes.empty()) {
-      addition = generic_phrases[rng() % std::size(generic_phrases)];
-    } else {
-      // Each rewrite takes a random subset of the fixes, and never none.
-      std::size_t first = static_cast<std::size_t>(rng() % fixes.size());
-      for (std::size_t k = 0; k < fixes.size(); ++k)
-        if (k == first || u(rng) < 0.5) addition += std::string(addition.empty() ? "" : " ") + fixes[k]->fix;
-    }
-    auto messages_out = nlohmann::json::array();
-    bool has_system = false;
-    bool drop = u(rng) < options.drop_variable_rate;
-    for (auto m : current) {
-      if (m.value("role", "") == "system" && !has_system) {
-        m["content"] = m.value("content", "") + " " + addition;
-        has_system = true;
-      } else if (drop && m.value("role", "") == "user") {
-        m["content"] = "Answer the question.";
-      }
-      messages_out.push_back(m);
-    }
-    if (!has_system)  // an explicit json: a braced list would insert two arrays, not one message
-      messages_out.insert(messages_out.begin(), nlohmann::json{{"role", "system"}, {"content", addition}});
-    prompts.push_back({{"messages", messages_out}});
-  }
-  return nlohmann::json{{"prompts", prompts}}.dump();
+std::string respond(const std::vector<sim_message>& messages, double temperature, const sim_options& options) {
+  return respond(sim_request{messages, temperature, nullptr}, options);
 }
 
 }  // namespace optd::sim
+
+

@@ -1,7 +1,9 @@
 #pragma once
 // llm-sim's rule-based "model". Pure functions of the request and a seed, documented in
-// tools/llm-sim/README.md: task answers depend on instruction keywords in the system prompt, and
-// the "reasoning model" can only find those keywords by reading failing examples.
+// tools/llm-sim/README.md: task answers depend on instruction keywords in the system prompt; the
+// "reasoning model" answers each kind of optimizer request from what it reads in it (failing
+// examples, expected answers, metric reasons, failure modes), never from the wording of optd's
+// instructions, so that rewording a prompt does not break it.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,14 +21,42 @@ struct sim_message {
 struct sim_options {
   std::uint64_t seed = 42;
   double drop_variable_rate = 0.1;  // reasoning: chance a rewrite loses its {{variables}}
+  double format_noise_rate = 0.2;   // reasoning: chance a reply wraps its answer in a fence or prose
 };
 
-// The answer text for a chat request.
-std::string respond(const std::vector<sim_message>& messages, double temperature, const sim_options& options);
+struct sim_request {
+  std::vector<sim_message> messages;
+  double temperature = 0;
+  nlohmann::json response_format = nullptr;  // the request's, or null
+};
 
-// True when the request is addressed to the reasoning model (a system message mentions
-// "prompt engineer").
-bool is_reasoning_request(const std::vector<sim_message>& messages);
+// What a request asks for, read from it: a structured-output schema says by the fields it wants;
+// without one, a system message about prompt engineering asks for meta_prompt's rewrites, a user
+// message with a ``` fenced block asks for a new instruction (GEPA's reflection), anything else
+// is a task.
+enum class ask {
+  task,
+  rewrites,        // {"prompts": [{"messages": …}]}: meta_prompt
+  instruction,     // a fenced instruction: GEPA's reflection
+  failure_modes,   // {"failure_modes": […]}: an HRPO batch analysis
+  unified_modes,   // {"unified_failure_modes": […]}: the HRPO synthesis
+  improved_prompt, // {"reasoning", "messages"}: an HRPO rewrite
+  prompts,         // {"prompts": [{"prompt": …}]}: an evolutionary population
+  crossover,       // {"child_1", "child_2"}
+  mutated_prompt,  // {"messages"}
+  word,            // {"word"}
+  style,           // {"style"}
+};
+ask classify(const sim_request& request);
+
+// The answer text for a chat request.
+std::string respond(const sim_request& request, const sim_options& options);
+std::string respond(const std::vector<sim_message>& messages, double temperature, const sim_options& options);
+// The reasoning rules (sim_reasoning.cpp), for every kind but task.
+std::string answer_reasoning(ask kind, const sim_request& request, const sim_options& options);
+
+// True when the request is addressed to the reasoning model (any kind but a task).
+inline bool is_reasoning_request(const sim_request& request) { return classify(request) != ask::task; }
 
 // Task side, exposed for tests.
 std::string answer_task(std::string_view instructions, std::string_view question, double temperature,

@@ -88,8 +88,9 @@ net::http_response sim_server::completions(const net::http_request& request) {
   double temperature = body.contains("temperature") && body["temperature"].is_number() ? body["temperature"].get<double>() : 0;
   auto options = config_.model;
   if (body.contains("seed") && body["seed"].is_number_integer()) options.seed ^= body["seed"].get<std::uint64_t>();
-  bool reasoning = is_reasoning_request(messages);
-  auto text = respond(messages, temperature, options);
+  sim_request asked{std::move(messages), temperature, body.value("response_format", nlohmann::json())};
+  bool reasoning = is_reasoning_request(asked);
+  auto text = respond(asked, options);
   auto completion_tokens = count_tokens(text);
   if (!answered_.insert(fnv1a(request.body)).second) ++stats_.duplicate_completions;
   ++stats_.completions;
