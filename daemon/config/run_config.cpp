@@ -279,6 +279,12 @@ class loader {
                                   "' is listed twice; each metric's score is named by its type, so one would hide the other");
       if (desc) {
         spec.parameters = plugin_parameters(m, *desc, mpath + ".parameters");
+        // Opik's UI sends reference_key "" until a column is chosen: the default, as unset.
+        if (desc->uses_reference && spec.parameters.value("reference_key", "answer").empty()) {
+          spec.parameters.erase("reference_key");
+          r_.note(m["parameters"]["reference_key"],
+                  "note: " + mpath + ".parameters.reference_key is empty: the default, 'answer', is used");
+        }
         if (desc->uses_reference) reference_checks_.push_back({m, mpath, spec.parameters.value("reference_key", "answer")});
         if (spec.type == "regex_match" && spec.parameters.contains("regex")) check_regex(m["parameters"]["regex"], mpath);
       }

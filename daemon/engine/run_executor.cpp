@@ -38,12 +38,6 @@ nlohmann::json spec_json(const core::run_spec& s) {
           {"limits", limits}};
 }
 
-// A free coroutine, not a capturing lambda: a lambda's captures die with its closure object.
-asio::awaitable<void> complete_into(core::llm_provider* provider, core::chat_request request,
-                                    std::optional<core::completion_result>* out) {
-  *out = co_await provider->complete(request);
-}
-
 std::uint64_t seed_of(const core::run_spec& s) { return s.optimizer.parameters.value("seed", std::uint64_t{42}); }
 
 }  // namespace
@@ -298,6 +292,26 @@ asio::awaitable<std::vector<core::evaluation_result>> run_executor::evaluate_all
   co_return out;
 }
 
+asio::awaitable<void> run_executor::ask(store::llm_call_record& call, const core::chat_request& request,
+                                        std::optional<core::completion_result>& out) {
+  auto answer = co_await reasoning_provider_->complete(request);
+  if (!answer && answer.error().code == core::errc::cancelled) co_return;
+  if (answer) {
+    call.response = answer->text;
+    call.tokens = answer->usage;
+    call.cost_usd = core::cost_usd(env_.price(reasoning_provider_name_, request.model), call.tokens);
+    call.latency_us = answer->latency.count();
+  } else {
+    call.error = answer.error().message;
+  }
+  // Journaled as soon as it is answered: after a crash, only the calls still in flight are asked
+  // again. (Two identical requests of one batch may then replay in the other order: either answer
+  // is one the model gave to that request.)
+  env_.db.record_llm_call(call);
+  count_call(call);
+  out = std::move(answer);
+}
+
 void run_executor::count_call(const store::llm_call_record& call) {
   if (env_.observer) env_.observer->reasoning_call(record_, call);
   ++record_.llm_calls;
@@ -345,31 +359,13 @@ asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(s
 
   if (!to_send.empty()) {
     // The calls run as child tasks so that cancel() can interrupt them.
-    std::vector<std::optional<core::completion_result>> answers(requests.size());
     task_group group(co_await asio::this_coro::executor);
-    for (auto i : to_send) group.spawn(complete_into(reasoning_provider_, requests[i], &answers[i]));
+    for (auto i : to_send) group.spawn(ask(calls[i], requests[i], results[i]));
     auto me = reasoning_calls_.insert(reasoning_calls_.end(), &group);
     co_await group.wait();
     reasoning_calls_.erase(me);
-    // Journaled in the order they were asked, so that a replay finds each where it was.
-    for (auto i : to_send) {
-      auto& call = calls[i];
-      if (!answers[i] || (!*answers[i] && answers[i]->error().code == core::errc::cancelled)) {
-        results[i] = cancelled;
-        continue;
-      }
-      if (*answers[i]) {
-        call.response = (*answers[i])->text;
-        call.tokens = (*answers[i])->usage;
-        call.cost_usd = core::cost_usd(env_.price(reasoning_provider_name_, requests[i].model), call.tokens);
-        call.latency_us = (*answers[i])->latency.count();
-      } else {
-        call.error = answers[i]->error().message;
-      }
-      env_.db.record_llm_call(call);
-      count_call(call);
-      results[i] = std::move(*answers[i]);
-    }
+    for (auto i : to_send)
+      if (!results[i]) results[i] = cancelled;  // interrupted: nothing was journaled
     env_.db.update_run(record_);
     publish();
   }

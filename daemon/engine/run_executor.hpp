@@ -63,6 +63,10 @@ class run_executor final : private core::optimizer_context {
   // The experiment a request becomes: its record (found in the journal on a resume) and items.
   planned_trial plan(core::evaluation_request& request);
   boost::asio::awaitable<void> run_trial(planned_trial& p);
+  // One reasoning call the journal does not have: sent, journaled as soon as it is answered, and
+  // counted; `out` stays empty when the call is cancelled.
+  boost::asio::awaitable<void> ask(store::llm_call_record& call, const core::chat_request& request,
+                                   std::optional<core::completion_result>& out);
   void count_call(const store::llm_call_record& call);
   void evaluation_done(const store::evaluation_record& e);
   void update_aggregates();

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
 #include "support/child_process.hpp"
@@ -94,11 +95,11 @@ class opik_e2e : public ::testing::Test {
   // Once everything of run `id` is delivered (none refused), the second optd computes the same
   // trials, baseline, best and total cost from what it received. Returns that summary.
   std::string expect_same_in_opik(const std::string& recording_url, const std::string& opik_url,
-                                  const std::string& id) {
+                                  const std::string& id, const std::string& expected = expected_) {
     auto status = status_when_delivered(recording_url, id);
     EXPECT_THAT(status, HasSubstr(", 0 refused"));
     auto summary = summary_of(status);
-    EXPECT_THAT(summary, HasSubstr(expected_));
+    EXPECT_THAT(summary, HasSubstr(expected));
     auto remote = optd({"status", "--server", opik_url, id});
     EXPECT_EQ(remote.wait(), 0) << remote.err();
     EXPECT_THAT(remote.out(), HasSubstr(summary)) << remote.out();
@@ -116,7 +117,7 @@ class opik_e2e : public ::testing::Test {
   int started_ = 0;
   const std::string base_config_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
   const std::string demo_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
-  const std::string expected_ = "completed · 6 trials · best 1.0000 (baseline 0.0250) · $";
+  static constexpr const char* expected_ = "completed · 6 trials · best 1.0000 (baseline 0.0250) · $";
 };
 
 TEST_F(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scores) {
@@ -175,6 +176,62 @@ TEST_F(opik_e2e, writes_wait_for_opik_across_a_restart_and_all_arrive) {
   opik = serve("opik", base_config_, opik_url, opik_listen);  // back, where it was
   recording = serve("recording", config, recording_url);
   expect_same_in_opik(recording_url, opik_url, id);
+  stop(recording);
+  stop(opik);
+}
+
+// The body Opik's UI posts when "Optimize" is pressed (apps/opik-frontend: the optimizer form's
+// fields, a metric with its reference column chosen), for `optimizer` and `metric`.
+std::string studio_body(const std::string& optimizer, const std::string& parameters, const std::string& metric) {
+  return R"({"name":"studio )" + optimizer + R"(","dataset_name":"skills","objective_name":")" + metric +
+         R"(","status":"initialized","studio_config":{"dataset_name":"skills",
+    "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
+    "llm_model":{"model":"sim-small","parameters":{"temperature":0,"max_tokens":64}},
+    "evaluation":{"metrics":[{"type":")" + metric + R"(","parameters":{"case_sensitive":false,"reference_key":"answer"}}]},
+    "optimizer":{"type":")" + optimizer + R"(","parameters":)" + parameters + "}}}";
+}
+
+// Studio configs exactly as Opik's UI builds them, posted to optd's API: each runs to completed,
+// GEPA's with mini-batch screenings, none worse than its baseline, and each is recorded into
+// "Opik" (a second optd) where it reads back with the same trials, baseline, best and cost.
+TEST_F(opik_e2e, studio_configs_as_opiks_ui_builds_them_run_to_completed_and_read_back_alike_in_opik) {
+  std::string opik_url, recording_url;
+  auto opik = serve("opik", base_config_, opik_url);
+  auto recording = serve("recording", recording_config(opik_url), recording_url);
+  run(opik_url, demo_);  // the dataset is Opik's, as in Studio
+  struct studio_run {
+    std::string optimizer, parameters, metric;
+  };
+  const studio_run runs[] = {
+      {"gepa", R"({"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})", "equals"},
+      {"hierarchical_reflective",
+       R"({"convergence_threshold":0.01,"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})",
+       "levenshtein_ratio"}};
+  for (const auto& r : runs) {
+    SCOPED_TRACE(r.optimizer);
+    auto created = test::http(recording_url, "POST", "/api/v1/private/optimizations", studio_body(r.optimizer, r.parameters, r.metric));
+    ASSERT_EQ(created.status, 201u) << created.body;
+    auto location = std::string(created.header("location"));
+    auto id = location.substr(location.rfind('/') + 1);
+    nlohmann::json o;
+    ASSERT_TRUE(test::eventually([&] {
+      o = nlohmann::json::parse(test::http(recording_url, "GET", "/api/v1/private/optimizations/" + id).body);
+      return o.value("status", "") == "completed" || o.value("status", "") == "error";
+    }));
+    ASSERT_EQ(o["status"], "completed") << o.dump();
+    EXPECT_GE(o["best_objective_score"].get<double>(), o["baseline_objective_score"].get<double>());
+    auto screenings = nlohmann::json::parse(
+        test::http(recording_url, "GET", "/api/v1/private/experiments?optimization_id=" + id + "&types=%5B%22mini-batch%22%5D").body);
+    if (r.optimizer == "gepa") {
+      EXPECT_GT(screenings["total"].get<int>(), 0);
+      EXPECT_GT(o["best_objective_score"].get<double>(), o["baseline_objective_score"].get<double>());
+    }
+    // The log says the UI's verbose is accepted and means nothing here.
+    auto log = optd({"logs", "--server", recording_url, id});
+    log.wait();
+    EXPECT_THAT(log.out(), HasSubstr("verbose is accepted and ignored"));
+    expect_same_in_opik(recording_url, opik_url, id, "completed · ");
+  }
   stop(recording);
   stop(opik);
 }

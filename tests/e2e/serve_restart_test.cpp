@@ -3,6 +3,7 @@
 // ends exactly as the same run does without the kill.
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include <gmock/gmock.h>
@@ -21,14 +22,19 @@ using test::eventually;
 
 constexpr int concurrency = 4;
 
-std::string body() {
+const std::string meta_prompt = R"({"type":"meta_prompt","parameters":{"model":"sim-reasoner","seed":7,"prompts_per_round":2}})";
+const std::string gepa = R"({"type":"gepa","parameters":{"model":"sim-reasoner","seed":7}})";
+const std::string hierarchical_reflective =
+    R"({"type":"hierarchical_reflective","parameters":{"model":"sim-reasoner","seed":7,"batch_size":10,"analyze_outputs":true}})";
+
+std::string body(const std::string& optimizer = meta_prompt) {
   return R"({"name":"resumable","dataset_name":"skills","objective_name":"answer_quality","status":"initialized",
     "limits":{"max_trials":8,"max_concurrency":)" + std::to_string(concurrency) + R"(},
     "studio_config":{"dataset_name":"skills",
       "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
       "llm_model":{"model":"sim-small","parameters":{"temperature":0}},
       "evaluation":{"metrics":[{"type":"equals","weight":3},{"type":"levenshtein_ratio","weight":1}]},
-      "optimizer":{"type":"meta_prompt","parameters":{"model":"sim-reasoner","seed":7,"prompts_per_round":2}}}})";
+      "optimizer":)" + optimizer + "}}";
 }
 
 class serve_restart : public ::testing::Test {
@@ -57,22 +63,12 @@ class serve_restart : public ::testing::Test {
     api_port_ = read_port(dir_ + "/api.port");
   }
 
-  // One HTTP exchange with a fresh io_context (the test's own client, not optd's).
   net::http_response http(const std::string& port, std::string method, std::string target, std::string payload = {}) {
-    boost::asio::io_context ioc;
-    net::http_client client(ioc.get_executor(), nullptr);
-    net::http_request r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    r.body = std::move(payload);
-    r.headers = {{"Content-Type", "application/json"}};
-    auto res = *test::run(ioc, client.send(*net::parse_url("http://127.0.0.1:" + port), r, {}));
-    EXPECT_TRUE(res);
-    return res ? *res : net::http_response{};
+    return test::http("http://127.0.0.1:" + port, std::move(method), std::move(target), std::move(payload));
   }
 
-  std::string create() {
-    auto r = http(api_port_, "POST", "/api/v1/private/optimizations", body());
+  std::string create(const std::string& optimizer = meta_prompt) {
+    auto r = http(api_port_, "POST", "/api/v1/private/optimizations", body(optimizer));
     EXPECT_EQ(r.status, 201u) << r.body;
     auto loc = std::string(r.header("location"));
     return loc.substr(loc.rfind('/') + 1);
@@ -102,54 +98,104 @@ class serve_restart : public ::testing::Test {
     return r ? std::string(core::to_string(r->status)) : "";
   }
 
+  // Each experiment of a run as "number type score items prompt", in order: what the
+  // optimizer asked for and what it got.
+  std::vector<std::string> story(const std::string& id) {
+    store::store db(dir_ + "/state/optd.db");
+    std::vector<std::string> out;
+    for (const auto& t : db.trials(id))
+      out.push_back(std::to_string(t.number) + " " + t.type + " " + std::to_string(t.score.value_or(-1)) + " " +
+                    std::to_string(t.evaluated_count + t.failed_count) + " " + t.prompt_json);
+    return out;
+  }
+
+  // Kills the daemon with SIGKILL once `ready` holds for a run of `optimizer`, starts it again,
+  // and checks that the run resumes without buying twice what was answered (at most the calls in
+  // flight at the kill) and ends as the same run does uninterrupted.
+  void kill_mid_run_and_resume(const std::string& optimizer, const std::function<bool(store::store&, const std::string&)>& ready) {
+    start_sim_and_store_dataset("20");
+    start_serve();
+    auto id = create(optimizer);
+    ASSERT_TRUE(eventually([&] {
+      store::store db(dir_ + "/state/optd.db");
+      return ready(db, id);
+    })) << serve_.err();
+    serve_.signal(SIGKILL);
+    EXPECT_EQ(serve_.wait(), 128 + SIGKILL);
+    auto before = sim_stats();
+    EXPECT_EQ(status(id), "running");
+
+    start_serve();
+    ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
+    auto after = sim_stats();
+    EXPECT_GT(after["completions"].get<int>(), before["completions"].get<int>());
+    auto resumed = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id).body);
+    EXPECT_THAT(serve_.err(), ::testing::HasSubstr("resuming (was running)"));
+
+    // The same run, never interrupted: the same experiments, scores and best prompt.
+    http(sim_port_, "POST", "/stats/reset");
+    auto id2 = create(optimizer);
+    ASSERT_TRUE(eventually([&] { return status(id2) == "completed"; })) << serve_.err();
+    auto straight = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id2).body);
+    auto uninterrupted = sim_stats();
+    // Only requests that were in flight at the kill (sent, or answered but not yet journaled: at
+    // most max_concurrency together) may have been bought twice. (An optimizer may ask the same
+    // thing twice on purpose, as GEPA's rescoring does: the uninterrupted run does it too.)
+    auto extra = after["completions"].get<int>() - uninterrupted["completions"].get<int>();
+    EXPECT_LE(extra, concurrency);
+    EXPECT_LE(after["duplicate_completions"].get<int>() - uninterrupted["duplicate_completions"].get<int>(), concurrency);
+    std::cerr << "killed after " << before["completions"] << " answered calls; after resuming, " << after["completions"]
+              << " in all, " << uninterrupted["completions"] << " without the kill: " << extra << " bought twice\n";
+    EXPECT_EQ(story(id), story(id2));
+    EXPECT_EQ(resumed["num_trials"], straight["num_trials"]);
+    EXPECT_EQ(resumed["best_objective_score"], straight["best_objective_score"]);
+    EXPECT_EQ(resumed["baseline_objective_score"], straight["baseline_objective_score"]);
+    store::store db(dir_ + "/state/optd.db");
+    auto best_prompt = [&](const std::string& run) {
+      auto r = db.find_run(run);
+      for (const auto& t : db.trials(run))
+        if (t.id == r->best_trial_id) return t.prompt_json;
+      return std::string();
+    };
+    EXPECT_EQ(best_prompt(id), best_prompt(id2));
+    EXPECT_FALSE(best_prompt(id).empty());
+    EXPECT_EQ(db.count_evaluations(id), db.count_evaluations(id2));  // no duplicate rows either
+  }
+
   std::string dir_, sim_env_, sim_port_, api_port_;
   child_process sim_, serve_;
   int serves_ = 0;
 };
 
+
+// Evaluations of a trial answered and journaled so far.
+long answered(store::store& db, const std::string& trial_id) {
+  auto e = db.evaluations(trial_id);
+  return std::count_if(e.begin(), e.end(), [](const auto& x) { return x.status == "completed"; });
+}
+
 TEST_F(serve_restart, a_killed_daemon_resumes_without_paying_twice_and_ends_the_same) {
-  start_sim_and_store_dataset("20");
-  start_serve();
-  auto id = create();
-  // Kill it once two trials are done and the third is under way.
-  ASSERT_TRUE(eventually([&] {
-    store::store db(dir_ + "/state/optd.db");
+  // Killed once two trials are done and the third is under way.
+  kill_mid_run_and_resume(meta_prompt, [](store::store& db, const std::string& id) {
     return db.trials(id).size() >= 3 && db.count_evaluations(id, "completed") > 52;
-  })) << serve_.err();
-  serve_.signal(SIGKILL);
-  EXPECT_EQ(serve_.wait(), 128 + SIGKILL);
-  auto before = sim_stats();
-  EXPECT_EQ(status(id), "running");
+  });
+}
 
-  start_serve();
-  ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
-  auto after = sim_stats();
-  // Only requests that were in flight at the kill (sent, or answered but not yet journaled: at most
-  // max_concurrency together) may have been asked twice.
-  EXPECT_LE(after["duplicate_completions"].get<int>(), concurrency);
-  std::cerr << "killed after " << before["completions"] << " answered calls; after resuming, " << after["completions"]
-            << " in all, " << after["duplicate_completions"] << " of them asked twice\n";
-  EXPECT_GT(after["completions"].get<int>(), before["completions"].get<int>());
-  auto resumed = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id).body);
-  EXPECT_THAT(serve_.err(), ::testing::HasSubstr("resuming (was running)"));
+TEST_F(serve_restart, a_killed_gepa_run_resumes_with_the_same_candidates_and_scores) {
+  // Killed in the middle of the first kept child's full evaluation (after the baseline and two
+  // mini-batches): its mini-batches and reflection are replayed from the journal.
+  kill_mid_run_and_resume(gepa, [](store::store& db, const std::string& id) {
+    auto trials = db.trials(id);
+    return trials.size() >= 4 && answered(db, trials[3].id) > 5;
+  });
+}
 
-  // The same run, never interrupted.
-  auto id2 = create();
-  ASSERT_TRUE(eventually([&] { return status(id2) == "completed"; })) << serve_.err();
-  auto straight = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id2).body);
-  EXPECT_EQ(resumed["num_trials"], straight["num_trials"]);
-  EXPECT_EQ(resumed["best_objective_score"], straight["best_objective_score"]);
-  EXPECT_EQ(resumed["baseline_objective_score"], straight["baseline_objective_score"]);
-  store::store db(dir_ + "/state/optd.db");
-  auto best_prompt = [&](const std::string& run) {
-    auto r = db.find_run(run);
-    for (const auto& t : db.trials(run))
-      if (t.id == r->best_trial_id) return t.prompt_json;
-    return std::string();
-  };
-  EXPECT_EQ(best_prompt(id), best_prompt(id2));
-  EXPECT_FALSE(best_prompt(id).empty());
-  EXPECT_EQ(db.count_evaluations(id), db.count_evaluations(id2));  // no duplicate rows either
+TEST_F(serve_restart, a_killed_hierarchical_reflective_run_resumes_with_the_same_rewrites_and_scores) {
+  // Killed while the first rewrite is evaluated, after the round's analyses and synthesis.
+  kill_mid_run_and_resume(hierarchical_reflective, [](store::store& db, const std::string& id) {
+    auto trials = db.trials(id);
+    return trials.size() >= 2 && answered(db, trials[1].id) > 5;
+  });
 }
 
 TEST_F(serve_restart, sigterm_drains_calls_in_flight_and_the_next_start_finishes_the_run) {

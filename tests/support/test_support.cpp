@@ -21,6 +21,19 @@ void run(boost::asio::io_context& ioc, boost::asio::awaitable<void> a, std::chro
   if (error) std::rethrow_exception(error);
 }
 
+net::http_response http(const std::string& base, std::string method, std::string target, std::string body) {
+  boost::asio::io_context ioc;
+  net::http_client client(ioc.get_executor(), nullptr);
+  net::http_request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.headers = {{"Content-Type", "application/json"}};
+  auto res = *run(ioc, client.send(*net::parse_url(base), r, {}));
+  EXPECT_TRUE(res) << r.method << " " << r.target << ": " << (res ? std::string() : res.error().message());
+  return res ? *res : net::http_response{};
+}
+
 bool poll_until(boost::asio::io_context& ioc, const std::function<bool()>& pred, std::chrono::seconds cap) {
   auto deadline = std::chrono::steady_clock::now() + cap;
   while (!pred()) {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
+#include "net/http_client.hpp"
 #include "net/http_server.hpp"
 
 namespace optd::test {
@@ -78,6 +79,10 @@ class scripted_server {
   net::http_server server_;
   unsigned short port_ = 0;
 };
+
+// One HTTP exchange with `base` ("http://127.0.0.1:PORT") on an io_context of its own, as a
+// separate client process would make it; a JSON body. Fails the test when it cannot connect.
+net::http_response http(const std::string& base, std::string method, std::string target, std::string body = {});
 
 // Reads a whole file; empty when it cannot.
 std::string read_file(const std::string& path);
