@@ -2,9 +2,11 @@
 // {"exit":0,"user_s":1.23,"sys_s":0.45,"wall_s":2.0,"max_rss_kb":12345}
 // CPU and peak RSS come from wait4(2), so they cover the command (and the children it waited
 // for) and nothing else: the simulator it talks to runs in another process. The command's own
-// standard output is discarded; its standard error passes through.
+// standard output is discarded (or written to the file $OPTD_MEASURE_STDOUT names); its standard
+// error passes through.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -22,7 +24,8 @@ int main(int argc, char** argv) {
   pid_t pid = 0;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  const char* out = std::getenv("OPTD_MEASURE_STDOUT");
+  posix_spawn_file_actions_addopen(&fa, 1, out && *out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int rc = posix_spawnp(&pid, argv[1], &fa, nullptr, argv + 1, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {

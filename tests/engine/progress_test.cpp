@@ -38,6 +38,19 @@ TEST(progress, a_run_without_scores_yet_shows_dashes_and_no_eta) {
   EXPECT_EQ(render_progress(p, 4), "[----] trial 0/4 · 0/0 evals · best - (baseline -) · $0.0000 · 0ms");
 }
 
+TEST(progress, an_optimizer_with_a_budget_of_its_own_fills_the_bar_by_it) {
+  auto p = midway();  // GEPA: seven experiments so far, a budget of metric calls
+  p.trials_done = 7;
+  p.budget_used = 120;
+  p.budget_total = 400;
+  p.budget_unit = "metric calls";
+  EXPECT_EQ(render_progress(p, 10),
+            "[###-------] trial 8 · 120/400 metric calls · 12/20 evals · best 0.620 (baseline 0.025) · $0.0013 · 1m05s · "
+            "ETA 2m32s");
+  auto back = progress_from_json(to_json(p));
+  EXPECT_EQ(render_progress(back), render_progress(p));
+}
+
 TEST(progress, durations_read_as_people_say_them) {
   using std::chrono::milliseconds;
   EXPECT_EQ(human_duration(milliseconds(84)), "84ms");

@@ -59,7 +59,8 @@ class engine_test : public ::testing::Test {
 
   // An executor of the demo config (its spec and dataset) with another optimizer, under `run_id`.
   std::unique_ptr<run_executor> with(std::unique_ptr<core::optimizer> opt, const std::string& run_id,
-                                     const std::function<void(core::run_spec&)>& edit = {}) {
+                                     const std::function<void(core::run_spec&)>& edit = {},
+                                     run_executor::progress_sink sink = {}) {
     auto loaded = config::load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
     auto& spec = loaded.spec;
     if (edit) edit(spec);
@@ -69,7 +70,8 @@ class engine_test : public ::testing::Test {
     auto items = *db_->dataset_items(spec.dataset_name);
     std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
     for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
-    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), run_id);
+    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), run_id,
+                                          std::move(sink));
   }
 
   // Every coroutine that points at the simulator finishes before the fixture's members go.
@@ -261,6 +263,45 @@ TEST_F(engine_test, a_resumed_run_finds_its_experiments_and_calls_by_what_was_as
   }
   EXPECT_EQ(b.replies[1]->text, a.replies[1]->text);
   EXPECT_EQ(db_->trials(id).size(), 4u);
+}
+
+// Three trials at once, on three prompts.
+class three_at_once final : public core::optimizer {
+ public:
+  boost::asio::awaitable<core::optimizer_outcome> run(core::optimizer_context& ctx, core::candidate seed) override {
+    std::vector<core::evaluation_request> batch(3);
+    for (int i = 0; i < 3; ++i) {
+      batch[static_cast<std::size_t>(i)].candidate = seed;
+      batch[static_cast<std::size_t>(i)].candidate.messages[0].content += " Variant " + std::to_string(i) + ".";
+    }
+    auto out = co_await ctx.evaluate_all(std::move(batch));
+    for (const auto& r : out) cancelled += r.cancelled;
+    co_return core::stopped();
+  }
+  int cancelled = 0;
+};
+
+TEST_F(engine_test, a_cancel_stops_every_experiment_in_flight_and_leaves_their_unsent_work_pending) {
+  start({.latency_ms = 1});
+  auto opt = std::make_unique<three_at_once>();
+  auto& o = *opt;
+  run_executor* self = nullptr;
+  auto ex = with(std::move(opt), env_->new_id(), [](core::run_spec& s) { s.limits.max_concurrency = 3; },
+                 [&](const run_progress& p) {
+                   if (p.evals_done >= 5 && self) self->cancel();
+                 });
+  self = ex.get();
+  auto r = run(*ex);
+  EXPECT_EQ(r.status, core::run_status::cancelled);
+  EXPECT_EQ(o.cancelled, 3);
+  auto trials = db_->trials(r.id);
+  ASSERT_EQ(trials.size(), 3u);
+  for (const auto& t : trials) EXPECT_EQ(t.status, "cancelled");
+  auto pending = db_->count_evaluations(r.id, "pending");
+  EXPECT_GT(pending, 0);
+  EXPECT_EQ(db_->count_evaluations(r.id, "completed") + pending, 3 * 26);
+  // Three experiments took the three slots in turn: none ran alone.
+  for (const auto& t : trials) EXPECT_GT(t.evaluated_count, 0) << t.number;
 }
 
 TEST_F(engine_test, the_same_seed_gives_the_same_run) {

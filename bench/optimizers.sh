@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Optimizer benchmark: each optimizer on the same seeded task against llm-sim: task and reasoning
+# calls, experiments, final score against the baseline, optd's CPU per task call (the whole
+# process, the optimizer's own work included, divided by the task calls), and wall time with
+# LATENCY_MS of simulated latency per call.
+#   RUNS=5 ITEMS=200 LATENCY_MS=100 bench/optimizers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+ITEMS=${ITEMS:-200}
+LATENCY_MS=${LATENCY_MS:-100}
+build=${BUILD_DIR:-build-bench}
+BUILD_DIR=$build CMAKE_BUILD_TYPE=Release OPTD_BUILD_TESTS=OFF BUILD_TARGETS="optd llm-sim optd-measure" \
+  tools/bootstrap.sh >/dev/null
+optd=$build/daemon/optd sim=$build/tools/llm-sim/llm-sim measure=$build/bench/optd-measure
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_sim() {  # start_sim NAME ARGS... → sets SIM_URL
+  rm -f "$work/$1.port"
+  "$sim" --listen 127.0.0.1:0 --port-file "$work/$1.port" "${@:2}" 2>/dev/null &
+  pids+=($!)
+  while [[ ! -s $work/$1.port ]]; do sleep 0.02; done
+  SIM_URL="http://127.0.0.1:$(cat "$work/$1.port")"
+}
+
+# The task: the demo's skills at scale (sums, products of two-digit numbers, reversals, letter
+# counts), so that the same four fixes are there to find for every optimizer.
+awk -v n="$ITEMS" 'BEGIN { srand(7); for (i = 0; i < n; i++) { k = i % 4; a = 10 + int(rand() * 90); b = 10 + int(rand() * 90);
+  if (k == 0) printf "{\"question\":\"What is %d + %d?\",\"answer\":\"%d\"}\n", a, b, a + b;
+  else if (k == 1) printf "{\"question\":\"What is %d * %d?\",\"answer\":\"%d\"}\n", a, b, a * b;
+  else if (k == 2) { w = sprintf("word%c%c%c", 97 + a % 26, 97 + b % 26, 97 + (a + b) % 26); r = "";
+                     for (j = length(w); j > 0; j--) r = r substr(w, j, 1);
+                     printf "{\"question\":\"Reverse the word: %s\",\"answer\":\"%s\"}\n", w, r }
+  else { w = substr("abcdefghijklmnopqrstuvwxyz", 1, 3 + a % 9); printf "{\"question\":\"How many letters are in the word %s?\",\"answer\":\"%d\"}\n", w, length(w) } } }' \
+  >"$work/items.jsonl"
+
+run_config() {  # run_config FILE OPTIMIZER-YAML MAX_TRIALS
+  cat >"$1" <<YAML
+name: bench
+dataset_file: $work/items.jsonl
+objective_name: answer_quality
+prompt:
+  messages:
+    - {role: system, content: "You are a helpful assistant."}
+    - {role: user, content: "{{question}}"}
+llm_model: {model: sim-small, parameters: {temperature: 0, max_tokens: 64}}
+evaluation:
+  metrics:
+    - {type: equals, weight: 3}
+    - {type: levenshtein_ratio, weight: 1}
+optimizer: $2
+limits: {max_trials: $3, max_concurrency: 16}
+YAML
+}
+
+daemon_config() {  # daemon_config FILE URL
+  cat >"$1" <<YAML
+providers:
+  - name: sim
+    base_url: $2/v1
+    auth: none
+    max_concurrency: 10000
+    timeouts: {connect: 5s, read: 120s, total: 300s}
+    prices: {sim-small: {input: 0.15, output: 0.60}, sim-reasoner: {input: 2.50, output: 10.00}}
+YAML
+}
+
+declare -A optimizers=(
+  [meta_prompt]='{type: meta_prompt, parameters: {model: sim-reasoner, prompts_per_round: 3, examples_per_round: 8, seed: 42}}|12'
+  [gepa]='{type: gepa, parameters: {model: sim-reasoner, seed: 42}}|10'
+  [hierarchical_reflective]='{type: hierarchical_reflective, parameters: {model: sim-reasoner, seed: 42, analyze_outputs: true}}|10'
+  [evolutionary]='{type: evolutionary, parameters: {model: sim-reasoner, seed: 42, population_size: 8, num_generations: 6}}|40'
+)
+order=(meta_prompt gepa hierarchical_reflective evolutionary)
+
+json() { sed -n "s/.*\"$2\": *\([0-9.e+-]*\).*/\1/p" <<<"$1" | head -1; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "date: $(date -u +%F); $ITEMS items; CPU over $RUNS runs at 0 ms latency; wall time at $LATENCY_MS ms"
+start_sim fast
+daemon_config "$work/fast.yaml" "$SIM_URL"
+start_sim slow --latency-ms "$LATENCY_MS"
+daemon_config "$work/slow.yaml" "$SIM_URL"
+
+printf '%-24s %7s %9s %11s %9s %9s %13s %10s\n' optimizer "task" reasoning experiments baseline best "µs CPU/call" "wall (s)"
+for name in "${order[@]}"; do
+  IFS='|' read -r spec trials <<<"${optimizers[$name]}"
+  run_config "$work/$name.yaml" "$spec" "$trials"
+  : >"$work/cpu.$name"
+  for r in $(seq "$RUNS"); do
+    rm -rf "$work/state"
+    m=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$work/fast.yaml" --state-dir "$work/state" \
+        run --quiet --json "$work/$name.yaml")
+    [[ $(json "$m" exit) == 0 ]] || { echo "optd run failed ($name): $m" >&2; exit 1; }
+    out=$(cat "$work/out.json")
+    task=$(json "$out" evaluations) calls=$(json "$out" llm_calls)
+    awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$task" 'BEGIN { printf "%.2f\n", (u + s) / n * 1e6 }' \
+      >>"$work/cpu.$name"
+  done
+  rm -rf "$work/state"
+  m=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$work/slow.yaml" --state-dir "$work/state" \
+      run --quiet --json "$work/$name.yaml")
+  printf '%-24s %7s %9s %11s %9.4f %9.4f %13s %10.1f\n' "$name" "$task" "$((calls - task))" "$(json "$out" num_trials)" \
+    "$(json "$out" baseline_objective_score)" "$(json "$out" best_objective_score)" "$(median <"$work/cpu.$name")" \
+    "$(json "$m" wall_s)"
+  echo "    CPU per task call, each run: $(tr '\n' ' ' <"$work/cpu.$name")µs"
+done
