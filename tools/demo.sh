@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The offline demo: builds optd and llm-sim, starts llm-sim on a free loopback port, and runs
-# config/examples/demo.yaml against it with the store in build/demo-state.
+# config/examples/demo.yaml (or the run config $DEMO names) against it with the store in
+# build/demo-state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPTD_BUILD_TESTS=${OPTD_BUILD_TESTS:-OFF} BUILD_TARGETS="optd llm-sim" tools/bootstrap.sh
@@ -15,4 +16,4 @@ for _ in $(seq 100); do [[ -s $tmp/port ]] && break; sleep 0.05; done
 
 export OPTD_SIM_URL="http://127.0.0.1:$(cat "$tmp/port")/v1"
 "$build_dir/daemon/optd" --config config/examples/demo-optd.yaml --state-dir "$build_dir/demo-state" \
-  run config/examples/demo.yaml "$@"
+  run "${DEMO:-config/examples/demo.yaml}" "$@"

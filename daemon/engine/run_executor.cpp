@@ -70,6 +70,7 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
   trials_ = std::make_unique<trial_runner>(env_, spec_, sample_, std::move(metrics), *provider,
                                            env_.price(spec_.llm_model.provider, spec_.llm_model.model), record_.id);
   on_done_ = [this](const store::evaluation_record& e) { evaluation_done(e); };
+  trials_->stop_when([this] { return should_stop(); });  // max_cost_usd and max_duration hold mid-experiment
   auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
   reasoning_provider_ = env_.provider(reasoning_provider_name);
   if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
@@ -362,8 +363,14 @@ asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(s
     task_group group(co_await asio::this_coro::executor);
     for (auto i : to_send) group.spawn(ask(calls[i], requests[i], results[i]));
     auto me = reasoning_calls_.insert(reasoning_calls_.end(), &group);
-    co_await group.wait();
+    std::exception_ptr failure;
+    try {
+      co_await group.wait();
+    } catch (...) {
+      failure = std::current_exception();
+    }
     reasoning_calls_.erase(me);
+    if (failure) std::rethrow_exception(failure);
     for (auto i : to_send)
       if (!results[i]) results[i] = cancelled;  // interrupted: nothing was journaled
     env_.db.update_run(record_);

@@ -1,6 +1,7 @@
 #include "engine/trial_runner.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -82,7 +83,7 @@ asio::awaitable<void> trial_runner::worker(execution& x) {
     if (s.row.status != "pending") continue;  // failed to render, or replayed: already final
     co_await slots_.acquire(x.key);
     semaphore_permit permit(slots_);  // held until the answer is committed
-    if (cancelled_ || draining_) co_return;  // stopped while it waited: stays pending
+    if (cancelled_ || draining_ || (stop_ && stop_())) co_return;  // stopped while it waited: stays pending
     auto sent = env_.clock.now();
     auto result = co_await provider_.complete(s.request);
     if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
@@ -103,6 +104,7 @@ asio::awaitable<void> trial_runner::worker(execution& x) {
     uncommitted_.emplace_back(&s.row, x.done);
     if (commit_scheduled_) {
       co_await committed_->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (commit_error_) std::rethrow_exception(commit_error_);  // the journal failed: so does this experiment
     } else {
       // The first answer of this turn commits for everyone: one yield lets the answers that are
       // ready in the same turn join the transaction.
@@ -128,7 +130,13 @@ void trial_runner::commit() {
   std::vector<const store::evaluation_record*> rows;
   rows.reserve(pending.size());
   for (const auto& [row, done] : pending) rows.push_back(row);
-  timed_write([&] { env_.db.complete_evaluations(rows); });
+  try {
+    timed_write([&] { env_.db.complete_evaluations(rows); });
+  } catch (...) {
+    commit_error_ = std::current_exception();
+    if (committed_) committed_->cancel();  // the waiting workers learn it and end
+    throw;
+  }
   if (committed_) committed_->cancel();  // the timer never expires: only a commit ends a wait
   for (const auto& [row, done] : pending)
     if (done && *done) (*done)(*row);
@@ -141,9 +149,11 @@ asio::awaitable<trial_outcome> trial_runner::run(store::trial_record trial, bool
   auto& t = out.record = std::move(trial);
   // A resumed run replays its trials: the journal's evaluations are reused, and only those still
   // pending are requested again.
-  std::map<std::string, store::evaluation_record> replayed;
+  // An item may come twice in one experiment (GEPA pads its mini-batches): its rows are taken in
+  // the order they were journaled, which is the order of the slots.
+  std::map<std::string, std::deque<store::evaluation_record>> replayed;
   if (journaled) {
-    for (auto& e : env_.db.evaluations(t.id)) replayed.emplace(e.item_id, std::move(e));
+    for (auto& e : env_.db.evaluations(t.id)) replayed[e.item_id].push_back(std::move(e));
   } else {
     env_.db.insert_trial(t);
   }
@@ -173,8 +183,9 @@ asio::awaitable<trial_outcome> trial_runner::run(store::trial_record trial, bool
       s.request.messages.push_back({m.role, std::move(*text)});
     }
     auto& r = s.row;
-    if (auto j = replayed.find(s.item->id); j != replayed.end()) {
-      r = std::move(j->second);
+    if (auto j = replayed.find(s.item->id); j != replayed.end() && !j->second.empty()) {
+      r = std::move(j->second.front());
+      j->second.pop_front();
       if (r.status == "completed") restore_scores(s);
       continue;
     }

@@ -2,7 +2,8 @@
 // Evaluates candidate prompts on items of a run's sample, one experiment (a trial, to optd) per
 // call of run(), several at once: renders each item's messages, journals every evaluation as
 // pending in one transaction, then calls the provider, scores each answer, and completes its row.
-// Failed calls are stored with their error and left out of the experiment's mean.
+// Failed calls are stored with their error and left out of the experiment's mean. Evaluations not
+// started when the run must stop (cancel, restart, a spent budget) stay pending.
 //
 // The run's max_concurrency is one pool of slots shared by every experiment in flight, served in
 // turn; a slot is held from the request until the answer is committed, so at any moment at most
@@ -10,6 +11,7 @@
 // again. Completions are group-committed: those that arrive in the same turn of the event loop,
 // from any experiment, share one transaction, and an evaluation is counted (its experiment's
 // `done` callback) only once its row is committed.
+#include <exception>
 #include <functional>
 #include <list>
 #include <memory>
@@ -50,6 +52,8 @@ class trial_runner {
   void cancel();
   // Starts no new evaluation; those in flight finish and are stored (a drain before a restart).
   void stop_new_work() noexcept { draining_ = true; }
+  // Asked before each request: once it holds (a budget is spent), no new evaluation starts.
+  void stop_when(std::function<bool()> stop) { stop_ = std::move(stop); }
 
  private:
   struct slot;
@@ -77,6 +81,8 @@ class trial_runner {
   std::vector<std::pair<const store::evaluation_record*, const evaluation_done*>> uncommitted_;
   std::unique_ptr<boost::asio::steady_timer> committed_;  // cancelled after each commit: wakes waiting workers
   bool commit_scheduled_ = false;
+  std::exception_ptr commit_error_;  // a failed journal write: every experiment in flight ends with it
+  std::function<bool()> stop_;
 };
 
 }  // namespace optd::engine

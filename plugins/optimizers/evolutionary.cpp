@@ -95,8 +95,10 @@ class evolution {
     return {{std::move(prompt), std::move(origin), std::move(ids), step}, {}};
   }
   // Asks the model and parses its JSON; null on a failure (logged).
-  asio::awaitable<nlohmann::json> ask(core::chat_request request, const std::string& what);
-  asio::awaitable<std::vector<individual>> grow(const individual& from, std::size_t size, const std::string& label);
+  // Requests and labels are built as named locals and moved in: GCC 12 destroys temporaries
+  // inside a co_await expression twice.
+  asio::awaitable<nlohmann::json> ask(core::chat_request request, std::string what);
+  asio::awaitable<std::vector<individual>> grow(const individual& from, std::size_t size, std::string label);
   asio::awaitable<bool> evaluate(std::vector<individual>& population);
   asio::awaitable<void> cross(individual& a, individual& b, int generation);
   asio::awaitable<void> mutate(individual& x, double diversity, int generation);
@@ -118,7 +120,7 @@ class evolution {
   bool stopped_ = false;
 };
 
-asio::awaitable<nlohmann::json> evolution::ask(core::chat_request request, const std::string& what) {
+asio::awaitable<nlohmann::json> evolution::ask(core::chat_request request, std::string what) {
   auto reply = co_await ctx_.reason(std::move(request));
   if (!reply) {
     if (reply.error().code == core::errc::cancelled) stopped_ = true;
@@ -130,7 +132,7 @@ asio::awaitable<nlohmann::json> evolution::ask(core::chat_request request, const
   co_return j;
 }
 
-asio::awaitable<std::vector<individual>> evolution::grow(const individual& from, std::size_t size, const std::string& label) {
+asio::awaitable<std::vector<individual>> evolution::grow(const individual& from, std::size_t size, std::string label) {
   // The seed, fresh prompts and variations: one call each, at once.
   std::vector<individual> out{from};
   auto fresh = std::max<std::size_t>(1, (size - 1) / 5);
@@ -199,7 +201,9 @@ asio::awaitable<void> evolution::cross(individual& a, individual& b, int generat
   auto label = "generation " + std::to_string(generation);
   std::optional<std::pair<core::prompt_messages, core::prompt_messages>> children;
   if (s_.enable_llm_crossover) {
-    auto j = co_await ask(owner_.crossover_request(a.c.messages, b.c.messages, style_), label + ": crossover");
+    auto request = owner_.crossover_request(a.c.messages, b.c.messages, style_);
+    auto what = label + ": crossover";
+    auto j = co_await ask(std::move(request), std::move(what));
     if (stopped_) co_return;
     if (j.is_object() && j.contains("child_1") && j.contains("child_2")) {
       auto c1 = parse_messages(j["child_1"]), c2 = parse_messages(j["child_2"]);
@@ -231,7 +235,9 @@ asio::awaitable<std::string> evolution::mutate_words(const std::string& text) {
     co_return text;
   }
   auto index = draw(ctx_.rng(), w.size());
-  auto j = co_await ask(owner_.word_request(w[index], text, u < 0.3), "a word mutation");
+  auto request = owner_.word_request(w[index], text, u < 0.3);
+  std::string what = "a word mutation";
+  auto j = co_await ask(std::move(request), std::move(what));
   if (!j.is_object() || !j.contains("word") || !j["word"].is_string() || j["word"].get<std::string>().empty()) co_return text;
   co_return replace_word(text, index, j["word"].get<std::string>());
 }
@@ -252,7 +258,9 @@ asio::awaitable<void> evolution::mutate(individual& x, double diversity, int gen
     prompt = keep_variables(seed_, std::move(prompt));
   } else {  // semantic: a rewrite by the model
     const auto& how = draw_unit(ctx_.rng()) < 0.1 ? radical : strategies[draw(ctx_.rng(), std::size(strategies))];
-    auto j = co_await ask(owner_.mutation_request(prompt, how.name, style_), label + " (" + how.name + ")");
+    auto request = owner_.mutation_request(prompt, how.name, style_);
+    auto what = label + " (" + how.name + ")";
+    auto j = co_await ask(std::move(request), std::move(what));
     if (stopped_) co_return;
     if (j.is_object() && j.contains("messages"))
       if (auto m = parse_messages(j["messages"])) prompt = adopt(prompt, *m);
@@ -269,18 +277,23 @@ asio::awaitable<core::optimizer_outcome> evolution::run(const core::evaluation_r
   if (s_.infer_output_style) {
     std::vector<core::dataset_item> examples(ctx_.sample().begin(),
                                              ctx_.sample().begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(5, ctx_.sample().size())));
-    auto j = co_await ask(owner_.style_request(examples), "inferring the output style");
+    auto request = owner_.style_request(examples);
+    std::string what = "inferring the output style";
+    auto j = co_await ask(std::move(request), std::move(what));
     if (stopped_) co_return core::stopped();
     if (j.is_object() && j.contains("style") && j["style"].is_string()) style_ = j["style"].get<std::string>();
   }
   // The seed is individual 0; its fitness is the baseline's (a trial, as Opik counts it).
   individual seed{{seed_, "baseline"}, {}};
   scored_[core::to_json(seed_).dump()] = baseline.score.value_or(0.0);
-  auto population = co_await grow(seed, size, "generation 0");
+  std::string first = "generation 0";
+  auto population = co_await grow(seed, size, std::move(first));
   if (stopped_) co_return core::stopped();
   if (!co_await evaluate(population)) co_return core::stopped();
   if (!best_) best_ = individual{{seed_, "baseline"}, {baseline.score.value_or(0.0), length_of(seed_), true}};
   ctx_.log("generation 0: " + std::to_string(population.size()) + " individuals, best " + three_decimals(best_->fit.score));
+  auto perfect = [&] { return s_.skip_perfect_score && best_->fit.score >= s_.perfect_score; };
+  if (perfect()) co_return core::optimizer_outcome{core::finish_reason::perfect_score, {}};
 
   std::vector<double> history;  // the population's best score, generation by generation
   int stale = 0, stagnation = 0, no_improvement = 0;
@@ -300,8 +313,10 @@ asio::awaitable<core::optimizer_outcome> evolution::run(const core::evaluation_r
     history.push_back(current);
     if (stale >= 3) {  // restart from the best
       ctx_.log(label + ": no progress for 3 generations; the population starts again from the best");
-      population = co_await grow(*best_, size, label + " restart");
+      auto restart = label + " restart";
+      population = co_await grow(*best_, size, std::move(restart));
       if (stopped_ || !co_await evaluate(population)) co_return core::stopped();
+      if (perfect()) co_return core::optimizer_outcome{core::finish_reason::perfect_score, {}};
       stale = 0;
       fit.clear();
       for (const auto& x : population) fit.push_back(x.fit);
@@ -342,7 +357,7 @@ asio::awaitable<core::optimizer_outcome> evolution::run(const core::evaluation_r
       why = core::finish_reason::no_improvement;
       break;
     }
-    if (s_.skip_perfect_score && overall >= s_.perfect_score) {
+    if (perfect()) {
       why = core::finish_reason::perfect_score;
       break;
     }

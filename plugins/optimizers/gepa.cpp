@@ -109,7 +109,10 @@ class search {
   std::optional<core::finish_reason> stop_reason();
   asio::awaitable<bool> reflect(int iteration);
   asio::awaitable<bool> merge(int iteration);
-  asio::awaitable<void> admit(gepa_program child, core::candidate c, int iteration);
+  // A kept child joins the pool with its scores on every item: `whole`, when its screening was
+  // the whole sample already, else a trial bought now.
+  asio::awaitable<void> admit(gepa_program child, core::candidate c, int iteration,
+                              const core::evaluation_result* whole = nullptr);
   asio::awaitable<core::optimizer_outcome> finish(core::finish_reason why, const core::evaluation_result& baseline);
   // A result came back cancelled: the run must stop. Returns false, to end the loop.
   bool halt() {
@@ -173,19 +176,23 @@ std::optional<core::finish_reason> search::stop_reason() {
   return std::nullopt;
 }
 
-asio::awaitable<void> search::admit(gepa_program child, core::candidate c, int iteration) {
-  // The full evaluation of a kept child: a trial of the whole sample.
-  std::vector<std::size_t> all(ids_.size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  // Requests are named locals: GCC 12 destroys temporaries inside a co_await expression twice.
-  auto ask = request(std::move(c), all, false, "validation", iteration);
-  auto full = co_await ctx_.evaluate(std::move(ask));
-  used_ += static_cast<long long>(ids_.size());
-  if (full.cancelled) {
-    stopped_ = true;
-    co_return;
+asio::awaitable<void> search::admit(gepa_program child, core::candidate c, int iteration,
+                                    const core::evaluation_result* whole) {
+  if (whole) {
+    child.scores = scores_of(*whole);
+  } else {
+    std::vector<std::size_t> all(ids_.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    // Requests are named locals: GCC 12 destroys temporaries inside a co_await expression twice.
+    auto ask = request(std::move(c), all, false, "validation", iteration);
+    auto full = co_await ctx_.evaluate(std::move(ask));
+    used_ += static_cast<long long>(ids_.size());
+    if (full.cancelled) {
+      stopped_ = true;
+      co_return;
+    }
+    child.scores = scores_of(full);
   }
-  child.scores = scores_of(full);
   int index = pool_.add(std::move(child));
   ctx_.log("iteration " + std::to_string(iteration) + ": candidate " + std::to_string(index) + " joins the pool, " +
            four_decimals(pool_.at(index).aggregate) + " on all " + std::to_string(ids_.size()) + " items");
@@ -257,15 +264,9 @@ asio::awaitable<bool> search::reflect(int iteration) {
            four_decimals(child_sum) + " against " + four_decimals(parent_sum) + " on " +
            std::to_string(positions.size()) + " items: " + (accepted ? "kept" : "rejected"));
   if (!accepted) co_return true;
-  if (on_child.type == core::experiment_type::trial) {  // the mini-batch was the whole sample: that is its full evaluation
-    child.scores = scores_of(on_child);
-    int index = pool_.add(std::move(child));
-    ctx_.log("iteration " + it + ": candidate " + std::to_string(index) + " joins the pool");
-    found_new_ = true;
-    if (s_.use_merge && merges_tested_ < s_.max_merge_invocations) ++merges_due_;
-    co_return true;
-  }
-  co_await admit(std::move(child), std::move(c), iteration);
+  // A mini-batch of the whole sample is a trial already: that is its full evaluation.
+  bool whole = on_child.type == core::experiment_type::trial;
+  co_await admit(std::move(child), std::move(c), iteration, whole ? &on_child : nullptr);
   co_return !stopped_;
 }
 
@@ -374,7 +375,8 @@ asio::awaitable<bool> search::merge(int iteration) {
     if (accepted) {
       --merges_due_;
       ++merges_tested_;
-      co_await admit(std::move(child), std::move(c), iteration);
+      bool whole = on_merge.type == core::experiment_type::trial;  // five items were the whole sample
+      co_await admit(std::move(child), std::move(c), iteration, whole ? &on_merge : nullptr);
     }
     co_return true;
   }

@@ -221,11 +221,12 @@ asio::awaitable<core::optimizer_outcome> rounds::run(core::evaluation_result bas
     double round_start = best_score_;
     auto modes = co_await analyse(best_result_);
     if (stopped_) co_return core::stopped();
-    if (!modes || modes->empty()) ctx_.log(r + ": no failure mode found");
-    else ctx_.log(r + ": " + std::to_string(modes->size()) + " failure modes, from " +
+    if (!modes || modes->empty())  // another round would ask the same again
+      co_return core::optimizer_outcome{core::finish_reason::no_improvement, r + ": no failure mode found"};
+    ctx_.log(r + ": " + std::to_string(modes->size()) + " failure modes, from " +
                   std::to_string((best_result_.items.size() + static_cast<std::size_t>(s_.batch_size) - 1) /
                                  static_cast<std::size_t>(s_.batch_size)) + " batches");
-    for (std::size_t m = 0; modes && m < modes->size(); ++m) {
+    for (std::size_t m = 0; m < modes->size(); ++m) {
       const auto& mode = (*modes)[m];
       for (int attempt = 1; attempt <= s_.max_retries + 1; ++attempt) {
         if (ctx_.should_stop()) co_return core::stopped();

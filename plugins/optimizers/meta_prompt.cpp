@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/prompt_template.hpp"
+#include "plugins/optimizers/draws.hpp"
 
 namespace optd::plugins {
 
@@ -143,7 +144,7 @@ asio::awaitable<core::optimizer_outcome> meta_prompt::run(core::optimizer_contex
     // Shuffle first so that equally scored examples vary from round to round (seeded).
     std::vector<const core::item_result*> examples;
     for (const auto& i : best.items) examples.push_back(&i);
-    std::shuffle(examples.begin(), examples.end(), ctx.rng());
+    shuffle(examples, ctx.rng());
     int wanted = std::min(settings_.prompts_per_round, ctx.trials_left());
     // Arguments of co_await are built as named locals: GCC 12 destroys temporaries inside a
     // co_await expression twice.

@@ -87,7 +87,7 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
   ASSERT_GE(trials.size(), 2u);
 
   auto calls = db_->llm_calls(id);  // the reasoning model's
-  ASSERT_EQ(trials.size(), 4u);
+  ASSERT_EQ(trials.size(), 3u);
   ASSERT_EQ(calls.size(), 2u);
 
   // The exact sequence: the dataset's items, the optimization and its status; per trial its
@@ -96,7 +96,7 @@ TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it
   // then the final status.
   std::vector<std::string> expected{"PUT /api/v1/private/datasets/items", "POST /api/v1/private/optimizations",
                                     "PUT /api/v1/private/optimizations/" + id};
-  for (char step : std::string("TRTTRT"))
+  for (char step : std::string("TRTRT"))
     if (step == 'T')
       for (const char* p : {"POST /api/v1/private/experiments", "POST /api/v1/private/traces/batch",
                             "POST /api/v1/private/spans/batch", "PUT /api/v1/private/traces/feedback-scores",

@@ -77,17 +77,17 @@ TEST_F(client, submit_watch_list_status_logs_and_cancel) {
   auto submit = optd({"submit", "--watch", demo});
   ASSERT_EQ(submit.wait(), 0) << submit.err();
   EXPECT_THAT(submit.err(), HasSubstr("uploaded 26 items as dataset 'skills'"));
-  EXPECT_THAT(submit.err(), HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
-  EXPECT_THAT(submit.err(), HasSubstr("] trial 6/12 · "));  // the progress bar's last state
+  EXPECT_THAT(submit.err(), HasSubstr("completed · 5 trials · best 1.0000 (baseline 0.0250)"));
+  EXPECT_THAT(submit.err(), HasSubstr("] trial 5/12 · "));  // the progress bar's last state
   auto id = submit.out().substr(0, 36);
 
   auto list = optd({"list"});
   ASSERT_EQ(list.wait(), 0);
-  EXPECT_THAT(list.out(), HasSubstr(id + "  completed   6"));
+  EXPECT_THAT(list.out(), HasSubstr(id + "  completed   5"));
 
   auto status = optd({"status", id.substr(0, 10)});
   ASSERT_EQ(status.wait(), 0) << status.err();
-  EXPECT_THAT(status.out(), HasSubstr("completed · 6 trials"));
+  EXPECT_THAT(status.out(), HasSubstr("completed · 5 trials"));
 
   auto logs = optd({"logs", id});
   ASSERT_EQ(logs.wait(), 0);
@@ -121,7 +121,7 @@ TEST_F(client, results_come_from_the_daemon_when_the_local_store_has_no_such_run
   auto results = optd({"--state-dir", dir_ + "/elsewhere", "results", id.substr(0, 13)});
   ASSERT_EQ(results.wait(), 0) << results.err();
   EXPECT_THAT(results.out(), HasSubstr("run " + id + "  (skills-demo)\n  status      completed · perfect_score"));
-  EXPECT_THAT(results.out(), HasSubstr("  trials      6\n"));
+  EXPECT_THAT(results.out(), HasSubstr("  trials      5\n"));
   EXPECT_THAT(results.out(), HasSubstr("← best"));
   EXPECT_THAT(results.out(), HasSubstr("best prompt:\n  [system] "));
   // The same JSON as a local store gives, with the daemon's store behind it.
@@ -151,7 +151,7 @@ TEST_F(client, watch_follows_a_run_through_a_daemon_restart) {
   serve(api_port);
   EXPECT_EQ(watch.wait(), 0) << watch.err();
   EXPECT_THAT(watch.err(), HasSubstr("the daemon ended the stream of run " + id + " before the run ended"));
-  EXPECT_THAT(watch.err(), HasSubstr("completed · 6 trials · best 1.0000 (baseline 0.0250)"));
+  EXPECT_THAT(watch.err(), HasSubstr("completed · 5 trials · best 1.0000 (baseline 0.0250)"));
   EXPECT_THAT(watch.out(), HasSubstr(id + " completed"));
 }
 

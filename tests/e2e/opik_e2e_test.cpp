@@ -117,7 +117,7 @@ class opik_e2e : public ::testing::Test {
   int started_ = 0;
   const std::string base_config_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
   const std::string demo_ = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
-  static constexpr const char* expected_ = "completed · 6 trials · best 1.0000 (baseline 0.0250) · $";
+  static constexpr const char* expected_ = "completed · 5 trials · best 1.0000 (baseline 0.0250) · $";
 };
 
 TEST_F(opik_e2e, a_run_recorded_into_a_second_optd_reads_back_with_the_same_scores) {

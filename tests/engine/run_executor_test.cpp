@@ -37,10 +37,12 @@ class engine_test : public ::testing::Test {
         [this](std::string_view, std::string_view) { return price_; }, {}});
   }
 
-  // The shipped demo config, with `edit` applied to the spec.
-  std::unique_ptr<run_executor> demo(const std::function<void(core::run_spec&)>& edit = {},
-                                     run_executor::progress_sink sink = {}) {
-    auto loaded = config::load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+  // An executor of a shipped example config (`edit` applied to its spec), with its own optimizer
+  // or `opt`, under `run_id` (a new one when empty).
+  std::unique_ptr<run_executor> example(const std::string& file, const std::function<void(core::run_spec&)>& edit = {},
+                                        run_executor::progress_sink sink = {}, std::unique_ptr<core::optimizer> opt = {},
+                                        std::string run_id = {}) {
+    auto loaded = config::load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/" + file);
     EXPECT_TRUE(loaded.ok());
     auto& spec = loaded.spec;
     if (edit) edit(spec);
@@ -50,9 +52,15 @@ class engine_test : public ::testing::Test {
     auto items = *db_->dataset_items(spec.dataset_name);
     std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
     for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
-    auto opt = plugins::make_optimizer(spec);
-    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), env_->new_id(),
-                                          std::move(sink));
+    if (!opt) opt = plugins::make_optimizer(spec);
+    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics),
+                                          run_id.empty() ? env_->new_id() : run_id, std::move(sink));
+  }
+
+  // The shipped demo config, with `edit` applied to the spec.
+  std::unique_ptr<run_executor> demo(const std::function<void(core::run_spec&)>& edit = {},
+                                     run_executor::progress_sink sink = {}) {
+    return example("demo.yaml", edit, std::move(sink));
   }
 
   store::run_record run(run_executor& ex) { return *test::run(ioc_, ex.run()); }
@@ -61,17 +69,7 @@ class engine_test : public ::testing::Test {
   std::unique_ptr<run_executor> with(std::unique_ptr<core::optimizer> opt, const std::string& run_id,
                                      const std::function<void(core::run_spec&)>& edit = {},
                                      run_executor::progress_sink sink = {}) {
-    auto loaded = config::load_run_config_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
-    auto& spec = loaded.spec;
-    if (edit) edit(spec);
-    int n = 0;
-    db_->put_dataset(spec.dataset_name, loaded.dataset_rows, loaded.dataset_hash,
-                     [&] { return "item-" + std::to_string(++n); }, 0);
-    auto items = *db_->dataset_items(spec.dataset_name);
-    std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
-    for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
-    return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics), run_id,
-                                          std::move(sink));
+    return example("demo.yaml", edit, std::move(sink), std::move(opt), run_id);
   }
 
   // Every coroutine that points at the simulator finishes before the fixture's members go.
@@ -302,6 +300,24 @@ TEST_F(engine_test, a_cancel_stops_every_experiment_in_flight_and_leaves_their_u
   EXPECT_EQ(db_->count_evaluations(r.id, "completed") + pending, 3 * 26);
   // Three experiments took the three slots in turn: none ran alone.
   for (const auto& t : trials) EXPECT_GT(t.evaluated_count, 0) << t.number;
+}
+
+TEST_F(engine_test, each_studio_optimizer_improves_the_demo_baseline_on_the_simulator) {
+  start();
+  for (const char* file : {"demo-gepa.yaml", "demo-hierarchical-reflective.yaml", "demo-evolutionary.yaml"}) {
+    SCOPED_TRACE(file);
+    auto ex = example(file);
+    auto r = run(*ex);
+    ASSERT_EQ(r.status, core::run_status::completed) << r.error;
+    ASSERT_TRUE(r.baseline_score && r.best_score);
+    EXPECT_LT(*r.baseline_score, 0.1);
+    EXPECT_GT(*r.best_score, *r.baseline_score + 0.5);
+    // Every call the optimizer's reasoning model answered is journaled, costed and counted.
+    auto calls = db_->llm_calls(r.id);
+    EXPECT_FALSE(calls.empty());
+    for (const auto& c : calls) EXPECT_GT(c.cost_usd, 0);
+    EXPECT_EQ(r.llm_calls, db_->count_evaluations(r.id) + static_cast<std::int64_t>(calls.size()));
+  }
 }
 
 TEST_F(engine_test, the_same_seed_gives_the_same_run) {

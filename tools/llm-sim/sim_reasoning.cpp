@@ -2,6 +2,7 @@
 // Each reads what the request shows (a prompt as a JSON list of messages, examples with the
 // model's output and the expected answer, metric reasons, failure modes in prose) and answers
 // with the fixes that content reveals, so that a better-informed optimizer finds more.
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <regex>
@@ -122,9 +123,9 @@ std::vector<behaviour_id> diagnose(const std::vector<example>& examples, const f
   for (const auto& e : examples) {
     if (e.output == e.expected || e.expected.empty()) continue;
     auto out = lower(e.output);
-    if (has(out, "the answer is")) {
+    if (auto at = out.find("the answer is"); at != std::string::npos) {
       seen[concise] = true;
-      out = out.substr(out.find("the answer is") + 14);
+      out = trim(out.substr(at + 13));
     }
     if (!out.empty() && out.back() == '.' && e.expected.back() != '.') {
       seen[no_punctuation] = true;
@@ -265,7 +266,9 @@ nlohmann::json generic_mode(std::size_t failing, std::size_t total, const std::s
 // An HRPO batch analysis: failure modes from the outputs and expected answers shown, else one
 // that says only that answers differ (scores and reasons tell no more).
 std::string failure_modes(reply_context& c) {
-  static const std::regex score_line(R"(^\s+[\w.-]+: ([0-9.]+))");
+  // A metric's line, "  equals: 0.000" (HRPO writes scores with three decimals); not the case's
+  // Input, Output or Expected, whatever they hold.
+  static const std::regex score_line(R"(^\s+([\w.-]+): ([0-9]+\.[0-9]{3})(?: \(FAILED\))?$)");
   std::size_t total = 0, failing = 0;
   std::string first_reason;
   std::stringstream ss(c.text);
@@ -277,7 +280,8 @@ std::string failure_modes(reply_context& c) {
     if (line.rfind("Test Case #", 0) == 0) {
       if (total++) close_case();
       case_fails = false;
-    } else if (std::regex_search(line, m, score_line) && std::stod(m[1]) < 1.0) {
+    } else if (std::regex_search(line, m, score_line) && m[1] != "Output" && m[1] != "Expected" &&
+               std::strtod(m[2].str().c_str(), nullptr) < 1.0) {
       case_fails = true;
     } else if (auto at = line.find("Reason: "); at != std::string::npos && case_fails && first_reason.empty()) {
       first_reason = trim(line.substr(at + 8));
