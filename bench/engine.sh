@@ -14,23 +14,7 @@ RUNS=${RUNS:-5}
 CONCURRENCY=${CONCURRENCY:-64}
 INFLIGHT=${INFLIGHT:-1000}
 PF_N=${PF_N:-2000}
-build=${BUILD_DIR:-build-bench}
-BUILD_DIR=$build CMAKE_BUILD_TYPE=Release OPTD_BUILD_TESTS=OFF BUILD_TARGETS="optd llm-sim optd-measure" \
-  tools/bootstrap.sh >/dev/null
-optd=$build/daemon/optd sim=$build/tools/llm-sim/llm-sim measure=$build/bench/optd-measure
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-start_sim() {  # start_sim NAME ARGS... → sets SIM_URL
-  rm -f "$work/$1.port"
-  "$sim" --listen 127.0.0.1:0 --port-file "$work/$1.port" "${@:2}" 2>/dev/null &
-  pids+=($!)
-  while [[ ! -s $work/$1.port ]]; do sleep 0.02; done
-  SIM_URL="http://127.0.0.1:$(cat "$work/$1.port")"
-}
+source bench/lib/common.sh
 
 dataset() {  # dataset N FILE: additions with their answers
   awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { a = i % 997; b = (i * 7) % 991;
@@ -64,8 +48,6 @@ providers:
 YAML
 }
 
-json() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "date: $(date -u +%F)"

@@ -8,7 +8,9 @@
 
 #include "plugins/optimizers/draws.hpp"
 #include "plugins/optimizers/evolution_ops.hpp"
+#include "plugins/optimizers/optimizer_settings.hpp"
 #include "plugins/optimizers/prompt_edits.hpp"
+#include "plugins/optimizers/structured_output.hpp"
 
 namespace optd::plugins {
 
@@ -37,30 +39,7 @@ constexpr strategy strategies[] = {
 constexpr strategy radical{"radical innovation",
                            "Write a substantially different and better prompt for the same task, from scratch."};
 
-nlohmann::json messages_schema() {
-  nlohmann::json message = {{"type", "object"},
-                            {"properties", {{"role", {{"type", "string"}}}, {"content", {{"type", "string"}}}}},
-                            {"required", {"role", "content"}},
-                            {"additionalProperties", false}};
-  return {{"type", "array"}, {"items", std::move(message)}};
-}
-
-nlohmann::json schema(std::string name, nlohmann::json properties) {
-  nlohmann::json required = nlohmann::json::array();
-  for (auto it = properties.begin(); it != properties.end(); ++it) required.push_back(it.key());
-  return {{"type", "json_schema"},
-          {"json_schema",
-           {{"name", std::move(name)},
-            {"schema", {{"type", "object"}, {"properties", std::move(properties)}, {"required", required},
-                        {"additionalProperties", false}}},
-            {"strict", true}}}};
-}
-
-std::string three_decimals(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
+std::string three_decimals(double v) { return fixed(v, 3); }
 
 struct individual {
   core::candidate c;
@@ -374,10 +353,9 @@ std::string prompt_text(const core::prompt_messages& p) { return core::to_json(p
 
 evolutionary_settings evolutionary_settings::from(const core::run_spec& spec) {
   evolutionary_settings s;
-  static const nlohmann::json none = nlohmann::json::object();
-  const auto& p = spec.optimizer.parameters.is_object() ? spec.optimizer.parameters : none;
-  s.model = spec.optimizer.model.empty() ? spec.llm_model.model : spec.optimizer.model;
-  s.model_parameters = spec.optimizer.model_parameters.is_object() ? spec.optimizer.model_parameters : none;
+  const auto& p = parameters_of(spec);
+  s.model = reasoning_model_of(spec);
+  s.model_parameters = reasoning_parameters_of(spec);
   s.population_size = p.value("population_size", s.population_size);
   s.num_generations = p.value("num_generations", s.num_generations);
   s.mutation_rate = p.value("mutation_rate", s.mutation_rate);
@@ -418,10 +396,9 @@ core::chat_request evolutionary::population_request(const core::prompt_messages&
   else
     user << "Write exactly " << count << " variations of this prompt, each a different improvement of it.";
   user << "\nThe answers should follow this style: " << style << "\n";
-  nlohmann::json item = {{"type", "object"}, {"properties", {{"prompt", messages_schema()}}}, {"required", {"prompt"}},
-                         {"additionalProperties", false}};
+  auto item = object_schema({{"prompt", messages_schema()}});
   return writer(settings_, user.str(),
-                schema(fresh ? "FreshPrompts" : "PromptVariations", {{"prompts", {{"type", "array"}, {"items", item}}}}));
+                response_format(fresh ? "FreshPrompts" : "PromptVariations", {{"prompts", {{"type", "array"}, {"items", item}}}}));
 }
 
 core::chat_request evolutionary::crossover_request(const core::prompt_messages& a, const core::prompt_messages& b,
@@ -431,7 +408,7 @@ core::chat_request evolutionary::crossover_request(const core::prompt_messages& 
        << "Write two children that each combine the best parts of both parents, with the parents' messages "
           "and roles. The answers should follow this style: "
        << style << "\n";
-  return writer(settings_, user.str(), schema("PromptCrossover", {{"child_1", messages_schema()}, {"child_2", messages_schema()}}));
+  return writer(settings_, user.str(), response_format("PromptCrossover", {{"child_1", messages_schema()}, {"child_2", messages_schema()}}));
 }
 
 core::chat_request evolutionary::mutation_request(const core::prompt_messages& prompt, const std::string& strategy_name,
@@ -442,13 +419,13 @@ core::chat_request evolutionary::mutation_request(const core::prompt_messages& p
   std::ostringstream user;
   user << "Prompt:\n" << prompt_text(prompt) << "\n\nMutation (" << strategy_name << "): " << what
        << "\nKeep the prompt's messages and roles. The answers should follow this style: " << style << "\n";
-  return writer(settings_, user.str(), schema("MutatedPrompt", {{"messages", messages_schema()}}));
+  return writer(settings_, user.str(), response_format("MutatedPrompt", {{"messages", messages_schema()}}));
 }
 
 core::chat_request evolutionary::word_request(const std::string& word, const std::string& context, bool synonym) const {
   std::string user = (synonym ? "Give one synonym of the word \"" : "Give one word or short phrase that says \"") + word +
                      (synonym ? "\" as it is used in this text" : "\" better in this text") + ":\n" + context + "\n";
-  return writer(settings_, std::move(user), schema("WordReplacement", {{"word", {{"type", "string"}}}}));
+  return writer(settings_, std::move(user), response_format("WordReplacement", {{"word", string_schema()}}));
 }
 
 core::chat_request evolutionary::style_request(const std::vector<core::dataset_item>& examples) const {
@@ -456,7 +433,7 @@ core::chat_request evolutionary::style_request(const std::vector<core::dataset_i
   user << "Examples of the task's inputs and expected outputs:\n";
   for (const auto& e : examples) user << e.data.dump() << "\n";
   user << "\nDescribe in one or two sentences the style the answers should have (length, format, tone).\n";
-  return writer(settings_, user.str(), schema("OutputStyle", {{"style", {{"type", "string"}}}}));
+  return writer(settings_, user.str(), response_format("OutputStyle", {{"style", string_schema()}}));
 }
 
 asio::awaitable<core::optimizer_outcome> evolutionary::run(core::optimizer_context& ctx, core::candidate baseline) {

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/run_error.hpp"
+#include "plugins/optimizers/optimizer_settings.hpp"
 #include "plugins/optimizers/prompt_edits.hpp"
 
 namespace optd::plugins {
@@ -36,16 +37,7 @@ constexpr std::string_view default_template =
     "the text around them.\n"
     "Write the new instructions inside a block fenced with ``` and nothing else inside it.";
 
-std::string four_decimals(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  return buf;
-}
-
-std::string text_of(const nlohmann::json& v) {
-  if (v.is_null()) return "";
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
+std::string four_decimals(double v) { return fixed(v, 4); }
 
 // gepa's markdown for a value under a header of `level` #s: objects as sub-headers, lists as
 // "Item k", scalars as their text.
@@ -461,10 +453,9 @@ std::string record_inputs(const core::item_result& item, bool rich, const std::s
 
 gepa_settings gepa_settings::from(const core::run_spec& spec) {
   gepa_settings s;
-  static const nlohmann::json none = nlohmann::json::object();
-  const auto& p = spec.optimizer.parameters.is_object() ? spec.optimizer.parameters : none;
-  s.model = spec.optimizer.model.empty() ? spec.llm_model.model : spec.optimizer.model;
-  s.model_parameters = spec.optimizer.model_parameters.is_object() ? spec.optimizer.model_parameters : none;
+  const auto& p = parameters_of(spec);
+  s.model = reasoning_model_of(spec);
+  s.model_parameters = reasoning_parameters_of(spec);
   s.skip_perfect_score = p.value("skip_perfect_score", s.skip_perfect_score);
   s.perfect_score = p.value("perfect_score", s.perfect_score);
   if (p.contains("reflection_minibatch_size")) s.reflection_minibatch_size = p["reflection_minibatch_size"].get<std::size_t>();
@@ -481,11 +472,7 @@ gepa_settings gepa_settings::from(const core::run_spec& spec) {
   s.rich_feedback = p.value("reflection_feedback", std::string("opik")) == "rich";
   if (p.contains("prompt_overrides") && p["prompt_overrides"].is_object())
     s.reflection_template = p["prompt_overrides"].value("reflection_prompt_template", std::string());
-  for (const auto& m : spec.metrics)
-    if (m.parameters.is_object() && m.parameters.contains("reference_key")) {
-      s.reference_key = m.parameters.value("reference_key", s.reference_key);
-      break;
-    }
+  s.reference_key = reference_key_of(spec);
   return s;
 }
 

@@ -6,7 +6,9 @@
 
 #include "core/run_error.hpp"
 #include "plugins/optimizers/draws.hpp"
+#include "plugins/optimizers/optimizer_settings.hpp"
 #include "plugins/optimizers/prompt_edits.hpp"
+#include "plugins/optimizers/structured_output.hpp"
 
 namespace optd::plugins {
 
@@ -36,27 +38,12 @@ constexpr std::string_view improve_instructions =
     "move one within its message), and never remove one or add a new one. Reply with JSON only: your "
     "reasoning, then the full improved prompt as its list of messages.";
 
-std::string three_decimals(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
+std::string three_decimals(double v) { return fixed(v, 3); }
+
+nlohmann::json failure_modes_schema() {
+  return {{"type", "array"},
+          {"items", object_schema({{"name", string_schema()}, {"description", string_schema()}, {"root_cause", string_schema()}})}};
 }
-
-nlohmann::json string_schema() { return {{"type", "string"}}; }
-
-nlohmann::json failure_mode_schema() {
-  return {{"type", "object"},
-          {"properties", {{"name", string_schema()}, {"description", string_schema()}, {"root_cause", string_schema()}}},
-          {"required", {"name", "description", "root_cause"}},
-          {"additionalProperties", false}};
-}
-
-// OpenAI's structured output: the reply must be JSON of this schema.
-nlohmann::json response_format(std::string name, nlohmann::json schema) {
-  return {{"type", "json_schema"}, {"json_schema", {{"name", std::move(name)}, {"schema", std::move(schema)}, {"strict", true}}}};
-}
-
-std::string text_of(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 class rounds {
  public:
@@ -273,12 +260,11 @@ asio::awaitable<core::optimizer_outcome> rounds::run(core::evaluation_result bas
 
 hierarchical_reflective_settings hierarchical_reflective_settings::from(const core::run_spec& spec) {
   hierarchical_reflective_settings s;
-  static const nlohmann::json none = nlohmann::json::object();
-  const auto& p = spec.optimizer.parameters.is_object() ? spec.optimizer.parameters : none;
-  s.model = p.value("reasoning_model", spec.optimizer.model.empty() ? spec.llm_model.model : spec.optimizer.model);
+  const auto& p = parameters_of(spec);
+  s.model = p.value("reasoning_model", reasoning_model_of(spec));
   s.model_parameters = p.contains("reasoning_model_parameters") && p["reasoning_model_parameters"].is_object()
                            ? p["reasoning_model_parameters"]
-                           : spec.optimizer.model_parameters.is_object() ? spec.optimizer.model_parameters : none;
+                           : reasoning_parameters_of(spec);
   s.max_parallel_batches = p.value("max_parallel_batches", s.max_parallel_batches);
   s.batch_size = p.value("batch_size", s.batch_size);
   s.convergence_threshold = p.value("convergence_threshold", s.convergence_threshold);
@@ -289,11 +275,7 @@ hierarchical_reflective_settings hierarchical_reflective_settings::from(const co
   s.seed = p.value("seed", s.seed);
   s.analyze_outputs = p.value("analyze_outputs", s.analyze_outputs);
   s.absolute_convergence = p.value("convergence", std::string("relative")) == "absolute";
-  for (const auto& m : spec.metrics)
-    if (m.parameters.is_object() && m.parameters.contains("reference_key")) {
-      s.reference_key = m.parameters.value("reference_key", s.reference_key);
-      break;
-    }
+  s.reference_key = reference_key_of(spec);
   return s;
 }
 
@@ -322,11 +304,7 @@ core::chat_request hierarchical_reflective::analysis_request(const core::evaluat
   r.model = settings_.model;
   r.parameters = settings_.model_parameters;
   r.parameters["seed"] = settings_.seed;
-  r.parameters["response_format"] = response_format(
-      "RootCauseAnalysis", {{"type", "object"},
-                            {"properties", {{"failure_modes", {{"type", "array"}, {"items", failure_mode_schema()}}}}},
-                            {"required", {"failure_modes"}},
-                            {"additionalProperties", false}});
+  r.parameters["response_format"] = response_format("RootCauseAnalysis", {{"failure_modes", failure_modes_schema()}});
   r.messages = {{core::role::system, std::string(analysis_instructions)}, {core::role::user, user.str()}};
   return r;
 }
@@ -347,16 +325,11 @@ core::chat_request hierarchical_reflective::synthesis_request(
   r.model = settings_.model;
   r.parameters = settings_.model_parameters;
   r.parameters["seed"] = settings_.seed;
-  r.parameters["response_format"] = response_format(
-      "HierarchicalRootCauseAnalysis",
-      {{"type", "object"},
-       {"properties",
-        {{"total_test_cases", {{"type", "integer"}}},
-         {"num_batches", {{"type", "integer"}}},
-         {"unified_failure_modes", {{"type", "array"}, {"items", failure_mode_schema()}}},
-         {"synthesis_notes", string_schema()}}},
-       {"required", {"total_test_cases", "num_batches", "unified_failure_modes", "synthesis_notes"}},
-       {"additionalProperties", false}});
+  r.parameters["response_format"] = response_format("HierarchicalRootCauseAnalysis",
+                                                     {{"total_test_cases", {{"type", "integer"}}},
+                                                      {"num_batches", {{"type", "integer"}}},
+                                                      {"unified_failure_modes", failure_modes_schema()},
+                                                      {"synthesis_notes", string_schema()}});
   r.messages = {{core::role::system, std::string(synthesis_instructions)},
                 {core::role::user, "Failure modes of " + std::to_string(total) + " test cases in " +
                                        std::to_string(batches.size()) + " batches:\n\n" + user.str()}};
@@ -373,15 +346,8 @@ core::chat_request hierarchical_reflective::improve_request(const core::prompt_m
   r.model = settings_.model;
   r.parameters = settings_.model_parameters;
   r.parameters["seed"] = settings_.seed + static_cast<std::uint64_t>(attempt - 1) * 1000;  // another answer per attempt
-  nlohmann::json message = {{"type", "object"},
-                            {"properties", {{"role", string_schema()}, {"content", string_schema()}}},
-                            {"required", {"role", "content"}},
-                            {"additionalProperties", false}};
-  r.parameters["response_format"] = response_format(
-      "ImprovedPrompt", {{"type", "object"},
-                         {"properties", {{"reasoning", string_schema()}, {"messages", {{"type", "array"}, {"items", message}}}}},
-                         {"required", {"reasoning", "messages"}},
-                         {"additionalProperties", false}});
+  r.parameters["response_format"] =
+      response_format("ImprovedPrompt", {{"reasoning", string_schema()}, {"messages", messages_schema()}});
   r.messages = {{core::role::system, std::string(improve_instructions)}, {core::role::user, user.str()}};
   return r;
 }

@@ -5,6 +5,7 @@
 
 #include "core/prompt_template.hpp"
 #include "plugins/optimizers/draws.hpp"
+#include "plugins/optimizers/prompt_edits.hpp"
 
 namespace optd::plugins {
 
@@ -24,17 +25,6 @@ std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\r', ' ');
   if (s.size() > 500) s = s.substr(0, 500) + "…";
   return s;
-}
-
-// The JSON object in a reply that may wrap it in prose or a ``` fence.
-nlohmann::json extract_json(const std::string& reply) {
-  auto j = nlohmann::json::parse(reply, nullptr, false);
-  if (!j.is_discarded()) return j;
-  auto open = reply.find('{');
-  auto close = reply.rfind('}');
-  if (open == std::string::npos || close == std::string::npos || close < open) return nullptr;
-  j = nlohmann::json::parse(reply.substr(open, close - open + 1), nullptr, false);
-  return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "plugins/optimizers/prompt_edits.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "core/prompt_template.hpp"
@@ -46,6 +47,17 @@ std::string extract_fenced(const std::string& reply) {
     if (tag.find(' ') == std::string::npos) inner.remove_prefix(nl + 1);
   }
   return trim(inner);
+}
+
+std::string text_of(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string fixed(double v, int places) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", places, v);
+  return buf;
 }
 
 std::optional<core::prompt_messages> parse_messages(const nlohmann::json& j) {

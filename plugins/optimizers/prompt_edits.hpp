@@ -20,6 +20,11 @@ nlohmann::json extract_json(const std::string& reply, bool array = false);
 // language tag on its first line; an unmatched fence is dropped; no fence: the whole reply. Trimmed.
 std::string extract_fenced(const std::string& reply);
 
+// A JSON value as text for the model: a string as it is, anything else as compact JSON.
+std::string text_of(const nlohmann::json& v);
+// `v` with `places` decimals, as optimizers show scores ("0.250", "0.2500").
+std::string fixed(double v, int places);
+
 // [{role, content}, …] as messages; nullopt when it is not a non-empty list of them.
 std::optional<core::prompt_messages> parse_messages(const nlohmann::json& j);
 

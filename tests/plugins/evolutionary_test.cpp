@@ -13,22 +13,9 @@ namespace {
 using ::testing::HasSubstr;
 using test::scripted_context;
 
-bool has(const core::prompt_messages& p, std::string_view word) {
-  for (const auto& m : p)
-    if (m.content.find(word) != std::string::npos) return true;
-  return false;
-}
-
-// Odd items need "alpha" in the prompt, even ones "beta".
-scripted_context::scored alpha_beta(const core::prompt_messages& p, const core::dataset_item& item) {
-  bool odd = std::stoi(item.data["answer"].get<std::string>()) % 2 == 1;
-  bool right = odd ? has(p, "alpha") : has(p, "beta");
-  return {right ? "right" : "wrong", right ? 1.0 : 0.0, ""};
-}
-
-std::string schema_of(const core::chat_request& r) {
-  return r.parameters.contains("response_format") ? r.parameters["response_format"]["json_schema"].value("name", "") : "";
-}
+constexpr auto alpha_beta = &scripted_context::alpha_beta;
+constexpr auto trials = &scripted_context::trials;
+constexpr auto schema_of = &scripted_context::schema_of;
 
 nlohmann::json prompt(const std::string& system) {
   return nlohmann::json::array({{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", "{{question}}"}}});
@@ -57,12 +44,6 @@ scripted_context::reasoner model(std::vector<std::string> texts) {
     }
     return std::nullopt;  // mutations fail: the individual stays as it was
   };
-}
-
-core::run_limits trials(int n) {
-  core::run_limits l;
-  l.max_trials = n;
-  return l;
 }
 
 core::prompt_messages seed() { return {{core::role::system, "Solve."}, {core::role::user, "{{question}}"}}; }

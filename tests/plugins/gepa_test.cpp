@@ -16,26 +16,10 @@ using ::testing::HasSubstr;
 using core::experiment_type;
 using test::scripted_context;
 
-bool has(const core::prompt_messages& p, std::string_view word) {
-  for (const auto& m : p)
-    if (m.content.find(word) != std::string::npos) return true;
-  return false;
-}
+constexpr auto alpha_beta = &scripted_context::alpha_beta;
+constexpr auto trials = &scripted_context::trials;
 
 int number_of(const core::dataset_item& item) { return std::stoi(item.data["answer"].get<std::string>()); }
-
-// Odd items need "alpha" in the prompt, even ones "beta"; a prompt with "broken" fails every call.
-scripted_context::scored alpha_beta(const core::prompt_messages& p, const core::dataset_item& item) {
-  if (has(p, "broken")) return {"", 0, "HTTP 503", true};
-  bool right = number_of(item) % 2 == 1 ? has(p, "alpha") : has(p, "beta");
-  return {right ? "right" : "wrong", right ? 1.0 : 0.0, right ? "match" : "no match"};
-}
-
-core::run_limits trials(int max_trials) {
-  core::run_limits l;
-  l.max_trials = max_trials;
-  return l;
-}
 
 core::prompt_messages seed_prompt() { return {{core::role::system, "Solve."}, {core::role::user, "{{question}}"}}; }
 

@@ -1,5 +1,7 @@
 #include "support/scripted_context.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 
 #include "support/test_support.hpp"
@@ -15,6 +17,28 @@ std::vector<core::dataset_item> scripted_context::items(int n) {
   for (int i = 1; i <= n; ++i)
     out.push_back({"item-" + std::to_string(i), {{"question", "q" + std::to_string(i)}, {"answer", std::to_string(i)}}});
   return out;
+}
+
+bool scripted_context::has(const core::prompt_messages& prompt, std::string_view word) {
+  return std::any_of(prompt.begin(), prompt.end(), [&](const auto& m) { return m.content.find(word) != std::string::npos; });
+}
+
+scripted_context::scored scripted_context::alpha_beta(const core::prompt_messages& prompt, const core::dataset_item& item) {
+  if (has(prompt, "broken")) return {"", 0, "HTTP 503", true};
+  bool odd = std::stoi(item.data["answer"].get<std::string>()) % 2 == 1;
+  bool right = odd ? has(prompt, "alpha") : has(prompt, "beta");
+  return {right ? "right" : "wrong", right ? 1.0 : 0.0, right ? "match" : odd ? "needs alpha" : "needs beta"};
+}
+
+core::run_limits scripted_context::trials(int max_trials) {
+  core::run_limits l;
+  l.max_trials = max_trials;
+  return l;
+}
+
+std::string scripted_context::schema_of(const core::chat_request& request) {
+  const auto& p = request.parameters;
+  return p.contains("response_format") ? p["response_format"]["json_schema"].value("name", "") : "";
 }
 
 scripted_context::reasoner scripted_context::replies(std::vector<std::string> list) {

@@ -48,6 +48,15 @@ class scripted_context : public core::optimizer_context {
     budget = {used, total, std::string(unit)};
   }
 
+  // The task the optimizer tests share: odd items ("item-1", …) need "alpha" somewhere in the
+  // prompt, even ones "beta" (reasons "needs alpha", "needs beta", "match"); a prompt with
+  // "broken" fails every call.
+  static scored alpha_beta(const core::prompt_messages& prompt, const core::dataset_item& item);
+  static bool has(const core::prompt_messages& prompt, std::string_view word);
+  static core::run_limits trials(int max_trials);
+  // The name of a request's response_format schema, or "".
+  static std::string schema_of(const core::chat_request& request);
+
   // Runs `opt` on the baseline prompt to its end.
   core::optimizer_outcome run(core::optimizer& opt, core::prompt_messages baseline);
 

@@ -1,0 +1,23 @@
+# Shared by the benchmark scripts (sourced from the repository root): a Release build of optd,
+# llm-sim and optd-measure in $BUILD_DIR (default build-bench), a work folder removed at exit with
+# every simulator started here, and small helpers.
+build=${BUILD_DIR:-build-bench}
+BUILD_DIR=$build CMAKE_BUILD_TYPE=Release OPTD_BUILD_TESTS=OFF BUILD_TARGETS="optd llm-sim optd-measure" \
+  tools/bootstrap.sh >/dev/null
+optd=$build/daemon/optd sim=$build/tools/llm-sim/llm-sim measure=$build/bench/optd-measure
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_sim() {  # start_sim NAME ARGS... → sets SIM_URL
+  rm -f "$work/$1.port"
+  "$sim" --listen 127.0.0.1:0 --port-file "$work/$1.port" "${@:2}" 2>/dev/null &
+  pids+=($!)
+  while [[ ! -s $work/$1.port ]]; do sleep 0.02; done
+  SIM_URL="http://127.0.0.1:$(cat "$work/$1.port")"
+}
+
+json() { sed -n "s/.*\"$2\": *\([0-9.e+-]*\).*/\1/p" <<<"$1" | head -1; }  # json TEXT KEY: a number
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
