@@ -36,18 +36,6 @@ limits: {max_trials: 1, max_concurrency: $3}
 YAML
 }
 
-daemon_config() {  # daemon_config FILE URL
-  cat >"$1" <<YAML
-providers:
-  - name: sim
-    base_url: $2/v1
-    auth: none
-    max_concurrency: 10000
-    timeouts: {connect: 5s, read: 120s, total: 300s}
-    prices: {sim-small: {input: 0.15, output: 0.60}}
-YAML
-}
-
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "date: $(date -u +%F)"

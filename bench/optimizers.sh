@@ -41,18 +41,6 @@ limits: {max_trials: $3, max_concurrency: 16}
 YAML
 }
 
-daemon_config() {  # daemon_config FILE URL
-  cat >"$1" <<YAML
-providers:
-  - name: sim
-    base_url: $2/v1
-    auth: none
-    max_concurrency: 10000
-    timeouts: {connect: 5s, read: 120s, total: 300s}
-    prices: {sim-small: {input: 0.15, output: 0.60}, sim-reasoner: {input: 2.50, output: 10.00}}
-YAML
-}
-
 declare -A optimizers=(
   [meta_prompt]='{type: meta_prompt, parameters: {model: sim-reasoner, prompts_per_round: 3, examples_per_round: 8, seed: 42}}|12'
   [gepa]='{type: gepa, parameters: {model: sim-reasoner, seed: 42}}|10'

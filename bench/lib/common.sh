@@ -19,5 +19,17 @@ start_sim() {  # start_sim NAME ARGS... → sets SIM_URL
   SIM_URL="http://127.0.0.1:$(cat "$work/$1.port")"
 }
 
+daemon_config() {  # daemon_config FILE URL: one provider, the simulator at URL, with made-up prices
+  cat >"$1" <<YAML
+providers:
+  - name: sim
+    base_url: $2/v1
+    auth: none
+    max_concurrency: 10000
+    timeouts: {connect: 5s, read: 120s, total: 300s}
+    prices: {sim-small: {input: 0.15, output: 0.60}, sim-reasoner: {input: 2.50, output: 10.00}}
+YAML
+}
+
 json() { sed -n "s/.*\"$2\": *\([0-9.e+-]*\).*/\1/p" <<<"$1" | head -1; }  # json TEXT KEY: a number
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
