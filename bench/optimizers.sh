@@ -34,8 +34,8 @@ prompt:
 llm_model: {model: sim-small, parameters: {temperature: 0, max_tokens: 64}}
 evaluation:
   metrics:
-    - {type: equals, weight: 3}
-    - {type: levenshtein_ratio, weight: 1}
+    - {type: equals, weight: 0.75}
+    - {type: levenshtein_ratio, weight: 0.25}
 optimizer: $2
 limits: {max_trials: $3, max_concurrency: 16}
 YAML

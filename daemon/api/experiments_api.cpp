@@ -177,7 +177,7 @@ class experiment_index {
 
   std::vector<store::evaluation_record> finished_items(const std::string& trial_id) {
     auto all = db_.evaluations(trial_id);
-    std::erase_if(all, [](const auto& e) { return e.status == "pending"; });
+    std::erase_if(all, [](const auto& e) { return !store::is_finished(e); });
     return all;
   }
 
@@ -367,7 +367,7 @@ http_response experiments_api::stream_items(const net::http_request& req) {
 
 http_response experiments_api::get_item(const std::string& id) {
   auto e = db_.evaluation_by_id(id);
-  if (!e || e->status == "pending") return error_response(404, "Experiment item not found");
+  if (!e || !store::is_finished(*e)) return error_response(404, "Experiment item not found");
   return json_response(200, {{"id", e->id},
                              {"experiment_id", e->trial_id},
                              {"dataset_item_id", e->item_id},

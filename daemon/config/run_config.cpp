@@ -268,7 +268,7 @@ class loader {
       r_.check_keys(m, {"type", "parameters", "weight"}, mpath);
       core::metric_spec spec;
       spec.type = r_.string_at(m, "type", mpath, true).value_or("");
-      spec.weight = r_.number_at(m, "weight", mpath, 0, 1000).value_or(1.0);
+      spec.weight = r_.number_at(m, "weight", mpath, 0, 1000);
       const auto* desc = core::find_type(core::metric_catalog(), spec.type);
       if (!spec.type.empty() && desc == nullptr)
         r_.error(m["type"], mpath + ".type: unknown metric type '" + spec.type + "'; known: " +

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
@@ -31,8 +33,17 @@ std::string to_json_body(const chat_request& request, std::string_view extra = {
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
 
+// One token of an answer with its log-probability and, when asked for (top_logprobs), the most
+// likely alternatives at its place.
+struct token_logprob {
+  std::string token;
+  double logprob = 0;
+  std::vector<std::pair<std::string, double>> top;
+};
+
 struct completion {
   std::string text;
+  std::vector<token_logprob> logprobs;  // when the request asked for them and the provider gives them
   std::string finish_reason;
   token_usage usage;
   std::chrono::microseconds latency{0};  // first attempt's start to the last response

@@ -14,9 +14,7 @@
 //     coroutines of its own, so that what it sees never depends on which answer came first.
 // The journal matches an evaluation by its content (type, prompt and items) and by how many times
 // the same content was asked before, and a reasoning call by its request and the same count; so
-// a resumed run finds its answers whatever numbers its experiments get. (Reasoning calls are
-// journaled as they are answered: two identical requests in one reason_all() may replay each
-// other's answer, which is an answer the model gave to that very request.)
+// a resumed run finds its answers whatever numbers its experiments get.
 #include <chrono>
 #include <optional>
 #include <random>

@@ -34,7 +34,7 @@ struct llm_model_spec {
 struct metric_spec {
   std::string type;
   nlohmann::json parameters = nlohmann::json::object();
-  double weight = 1.0;
+  std::optional<double> weight;  // in the objective (core/objective.hpp); none: Opik's default
 };
 
 struct optimizer_spec {

@@ -20,7 +20,10 @@ namespace {
 
 nlohmann::json spec_json(const core::run_spec& s) {
   auto metrics = nlohmann::json::array();
-  for (const auto& m : s.metrics) metrics.push_back({{"type", m.type}, {"parameters", m.parameters}, {"weight", m.weight}});
+  for (const auto& m : s.metrics) {
+    metrics.push_back({{"type", m.type}, {"parameters", m.parameters}});
+    if (m.weight) metrics.back()["weight"] = *m.weight;
+  }
   nlohmann::json limits = {{"max_trials", s.limits.max_trials}, {"n_samples", s.limits.n_samples},
                            {"max_concurrency", s.limits.max_concurrency}};
   if (s.limits.max_duration) limits["max_duration_ms"] = s.limits.max_duration->count();
@@ -71,6 +74,7 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
                                            env_.price(spec_.llm_model.provider, spec_.llm_model.model), record_.id);
   on_done_ = [this](const store::evaluation_record& e) { evaluation_done(e); };
   trials_->stop_when([this] { return should_stop(); });  // max_cost_usd and max_duration hold mid-experiment
+  trials_->on_shared_judge_call([this](const store::llm_call_record& call) { count_call(call); });
   auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
   reasoning_provider_ = env_.provider(reasoning_provider_name);
   if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
@@ -140,11 +144,11 @@ void run_executor::update_aggregates() {
 
 void run_executor::evaluation_done(const store::evaluation_record& e) {
   ++progress_.evals_done;
-  ++record_.llm_calls;
+  record_.llm_calls += 1 + e.judge_calls;
   if (e.status == "failed") ++progress_.failed_calls;
-  record_.cost_usd += e.cost_usd;
-  record_.tokens.prompt_tokens += e.tokens.prompt_tokens;
-  record_.tokens.completion_tokens += e.tokens.completion_tokens;
+  record_.cost_usd += e.cost_usd + e.judge_cost_usd;
+  record_.tokens.prompt_tokens += e.tokens.prompt_tokens + e.judge_tokens.prompt_tokens;
+  record_.tokens.completion_tokens += e.tokens.completion_tokens + e.judge_tokens.completion_tokens;
   if (env_.observer) env_.observer->evaluation_finished(record_, e);
   publish();
 }
@@ -306,9 +310,9 @@ asio::awaitable<void> run_executor::ask(store::llm_call_record& call, const core
     call.error = answer.error().message;
   }
   // Journaled as soon as it is answered: after a crash, only the calls still in flight are asked
-  // again. (Two identical requests of one batch may then replay in the other order: either answer
-  // is one the model gave to that request.)
-  env_.db.record_llm_call(call);
+  // again, each under its own row.
+  call.status = "answered";
+  env_.db.complete_llm_call(call);
   count_call(call);
   out = std::move(answer);
 }
@@ -340,9 +344,20 @@ asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(s
     call.purpose = "reasoning";
     call.request_json = core::to_json_body(request);
     call.created_ms = env_.clock.now_ms();
-    // A resumed run replays the reasoning model's answers from the journal, in order.
+    call.model = request.model;
+    call.provider = reasoning_provider_name_;
+    // A resumed run replays the reasoning model's answers from the journal, in order; a call
+    // journaled but never answered is sent again under its row.
     int occurrence = reasoning_seen_[call.request_json]++;
-    if (auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence)) {
+    auto hit = env_.db.find_llm_call(record_.id, call.request_json, occurrence);
+    if (hit && hit->status == "pending") {
+      call.id = hit->id;
+      call.created_ms = hit->created_ms;
+      call.status = "pending";
+      to_send.push_back(i);
+      continue;
+    }
+    if (hit) {
       count_call(*hit);
       if (!hit->error.empty()) {
         results[i] = core::llm_error{core::errc::provider_unavailable, hit->error, 0, 0};
@@ -355,6 +370,8 @@ asio::awaitable<std::vector<core::completion_result>> run_executor::reason_all(s
       }
       continue;
     }
+    call.status = "pending";
+    env_.db.begin_llm_call(call);  // journaled, in the order asked, before it is sent
     to_send.push_back(i);
   }
 

@@ -40,8 +40,10 @@ trial_runner::trial_runner(run_environment& env, const core::run_spec& spec, con
       provider_(provider),
       price_(price),
       run_id_(std::move(run_id)),
-      slots_(static_cast<std::size_t>(std::max(1, spec.limits.max_concurrency))) {
-  for (const auto& m : spec_.metrics) weight_sum_ += m.weight;
+      slots_(static_cast<std::size_t>(std::max(1, spec.limits.max_concurrency))),
+      objective_(spec.metrics),
+      judges_(env, run_id_, spec.llm_model.provider) {
+  judged_ = std::any_of(metrics_.begin(), metrics_.end(), [](const auto& m) { return m->judges(); });
 }
 
 trial_runner::~trial_runner() = default;
@@ -60,58 +62,95 @@ void trial_runner::restore_scores(slot& s) {
   }
 }
 
-void trial_runner::score(slot& s, const core::completion& c) {
+void trial_runner::record_scores(slot& s, std::vector<core::metric_result> results) {
   auto scores = nlohmann::json::array();
-  double objective = 0;
+  for (auto& r : results) r.value = std::clamp(r.value, 0.0, 1.0);
+  s.row.objective = objective_.combine(results);
   for (std::size_t i = 0; i < metrics_.size(); ++i) {
-    auto r = metrics_[i]->score(c.text, s.item->data);
-    r.value = std::clamp(r.value, 0.0, 1.0);
-    objective += r.value * spec_.metrics[i].weight;
-    scores.push_back({{"name", metrics_[i]->name()}, {"value", r.value}, {"reason", r.reason}});
-    s.scores.push_back({std::string(metrics_[i]->name()), r.value, std::move(r.reason)});
+    auto& r = results[i];
+    nlohmann::json j = {{"name", metrics_[i]->name()}, {"value", r.value}, {"reason", r.reason}};
+    if (r.failed) j["failed"] = true;
+    scores.push_back(std::move(j));
+    s.scores.push_back({std::string(metrics_[i]->name()), r.value, std::move(r.reason), r.failed});
   }
-  s.row.objective = weight_sum_ > 0 ? objective / weight_sum_ : 0.0;
   s.row.scores_json = scores.dump();
-  s.row.output = c.text;
   s.row.status = "completed";
   s.scored = true;
+}
+
+asio::awaitable<void> trial_runner::judge(slot& s) {
+  // Every metric in turn, the judges through the journal (their cost lands in the row).
+  auto calls = judges_.calls_for(s.row);
+  std::vector<core::metric_result> results;
+  results.reserve(metrics_.size());
+  for (const auto& m : metrics_) {
+    if (!m->judges()) {
+      results.push_back(m->score(s.row.output, s.item->data));
+      continue;
+    }
+    auto output = s.row.output;
+    results.push_back(co_await m->judge(calls, std::move(output), s.item->data));
+    if (calls.interrupted()) co_return;  // the run stops: the row stays answered, to be judged again
+  }
+  record_scores(s, std::move(results));
+}
+
+asio::awaitable<void> trial_runner::journal(store::evaluation_record& row, const evaluation_done* done) {
+  uncommitted_.emplace_back(&row, done);
+  if (commit_scheduled_) {
+    co_await committed_->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (commit_error_) std::rethrow_exception(commit_error_);  // the journal failed: so does this experiment
+  } else {
+    // The first answer of this turn commits for everyone: one yield lets the answers that are
+    // ready in the same turn join the transaction.
+    commit_scheduled_ = true;
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    commit();
+  }
 }
 
 asio::awaitable<void> trial_runner::worker(execution& x) {
   while (x.next < x.slots.size() && !cancelled_ && !draining_) {
     auto& s = x.slots[x.next++];
-    if (s.row.status != "pending") continue;  // failed to render, or replayed: already final
+    // Failed to render, or replayed: already final. An answered one still needs its judges.
+    if (s.row.status != "pending" && s.row.status != "answered") continue;
     co_await slots_.acquire(x.key);
-    semaphore_permit permit(slots_);  // held until the answer is committed
-    if (cancelled_ || draining_ || (stop_ && stop_())) co_return;  // stopped while it waited: stays pending
-    auto sent = env_.clock.now();
-    auto result = co_await provider_.complete(s.request);
-    if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
-    s.row.completed_ms = env_.clock.now_ms();
-    if (result) {
+    semaphore_permit permit(slots_);  // held until the evaluation is committed
+    if (cancelled_ || draining_ || (stop_ && stop_())) co_return;  // stopped while it waited: stays as it is
+    if (s.row.status == "pending") {
+      auto sent = env_.clock.now();
+      auto result = co_await provider_.complete(s.request);
+      if (!result && result.error().code == core::errc::cancelled) co_return;  // stays pending
+      s.row.completed_ms = env_.clock.now_ms();
+      if (!result) {
+        s.row.status = "failed";
+        s.row.error = result.error().message;
+        s.row.attempts = result.error().attempts;
+        // How long it tried: a failed call's trace lasts that long, as a completed one's does.
+        s.row.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(env_.clock.now() - sent).count();
+        co_await journal(s.row, x.done);
+        continue;
+      }
       s.row.tokens = result->usage;
       s.row.cost_usd = core::cost_usd(price_, result->usage);
       s.row.latency_us = result->latency.count();
       s.row.attempts = result->attempts;
-      score(s, *result);
-    } else {
-      s.row.status = "failed";
-      s.row.error = result.error().message;
-      s.row.attempts = result.error().attempts;
-      // How long it tried: a failed call's trace lasts that long, as a completed one's does.
-      s.row.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(env_.clock.now() - sent).count();
+      s.row.output = std::move(result->text);
+      if (!judged_) {  // heuristic metrics: scored on the spot, one commit
+        std::vector<core::metric_result> results;
+        results.reserve(metrics_.size());
+        for (const auto& m : metrics_) results.push_back(m->score(s.row.output, s.item->data));
+        record_scores(s, std::move(results));
+        co_await journal(s.row, x.done);
+        continue;
+      }
+      // The answer is journaled before any judge is asked: a resumed run asks only the judges.
+      s.row.status = "answered";
+      co_await journal(s.row, nullptr);
     }
-    uncommitted_.emplace_back(&s.row, x.done);
-    if (commit_scheduled_) {
-      co_await committed_->async_wait(asio::as_tuple(asio::use_awaitable));
-      if (commit_error_) std::rethrow_exception(commit_error_);  // the journal failed: so does this experiment
-    } else {
-      // The first answer of this turn commits for everyone: one yield lets the answers that are
-      // ready in the same turn join the transaction.
-      commit_scheduled_ = true;
-      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-      commit();
-    }
+    co_await judge(s);
+    if (s.row.status == "answered") co_return;  // a judge was interrupted: judged again on resume
+    co_await journal(s.row, x.done);
   }
 }
 
@@ -204,7 +243,7 @@ asio::awaitable<trial_outcome> trial_runner::run(store::trial_record trial, bool
   }
   timed_write([&] { env_.db.begin_evaluations(rows); });  // journal first: every request is on disk before it is sent
   for (const auto& s : x.slots)
-    if (s.row.status != "pending" && done) done(s.row);  // failed to render, or replayed
+    if (store::is_finished(s.row) && done) done(s.row);  // failed to render, or replayed
 
   task_group workers(ex);
   auto n_workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, spec_.limits.max_concurrency)), x.slots.size());
@@ -238,8 +277,9 @@ asio::awaitable<trial_outcome> trial_runner::run(store::trial_record trial, bool
       item.objective = *s.row.objective;
     } else {
       item.failed = true;
-      item.error = s.row.status == "pending" ? "not evaluated: the run stopped" : s.row.error;
-      unfinished = unfinished || s.row.status == "pending";
+      bool finished = store::is_finished(s.row);
+      item.error = finished ? s.row.error : "not evaluated: the run stopped";
+      unfinished = unfinished || !finished;
       ++result.failed;
     }
   }

@@ -21,7 +21,9 @@
 
 #include "core/evaluation_metric.hpp"
 #include "core/optimizer.hpp"
+#include "core/objective.hpp"
 #include "engine/async_semaphore.hpp"
+#include "engine/judge_journal.hpp"
 #include "engine/run_environment.hpp"
 #include "engine/task_group.hpp"
 
@@ -54,6 +56,8 @@ class trial_runner {
   void stop_new_work() noexcept { draining_ = true; }
   // Asked before each request: once it holds (a budget is spent), no new evaluation starts.
   void stop_when(std::function<bool()> stop) { stop_ = std::move(stop); }
+  // Hears of each judge call that serves the whole run (judge_journal), to count it in the run.
+  void on_shared_judge_call(std::function<void(const store::llm_call_record&)> f) { judges_.on_shared_call(std::move(f)); }
 
  private:
   struct slot;
@@ -63,18 +67,26 @@ class trial_runner {
   // A journal write, timed for the store write latency metric.
   template <typename Write>
   void timed_write(Write write);
-  void score(slot& s, const core::completion& c);
+  // The metrics' results into the row (scores, objective, completed).
+  void record_scores(slot& s, std::vector<core::metric_result> results);
+  // Scores an answered evaluation with every metric, the judges through the journal.
+  boost::asio::awaitable<void> judge(slot& s);
+  // Adds the row to the next group commit and waits for it; `done` hears of it then (none for an
+  // answer that waits for its judges).
+  boost::asio::awaitable<void> journal(store::evaluation_record& row, const evaluation_done* done);
   void restore_scores(slot& s);
 
   run_environment& env_;
   const core::run_spec& spec_;
   const std::vector<core::dataset_item>& sample_;
   std::vector<std::unique_ptr<core::evaluation_metric>> metrics_;
-  double weight_sum_ = 0;
   core::llm_provider& provider_;
   core::model_price price_;
   std::string run_id_;
   async_semaphore slots_;                // the run's max_concurrency, across its experiments
+  core::objective objective_;
+  judge_journal judges_;
+  bool judged_ = false;                  // some metric asks a model
   std::list<task_group*> in_flight_;     // each running experiment's workers
   bool cancelled_ = false;
   bool draining_ = false;

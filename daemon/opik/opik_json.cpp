@@ -74,7 +74,7 @@ nlohmann::json studio_config_json(const core::run_spec& spec) {
   auto metrics = nlohmann::json::array();
   for (const auto& m : spec.metrics) {
     nlohmann::json metric = {{"type", m.type}, {"parameters", m.parameters}};
-    if (m.weight != 1.0) metric["weight"] = m.weight;
+    if (m.weight) metric["weight"] = *m.weight;
     metrics.push_back(std::move(metric));
   }
   auto parameters = spec.optimizer.parameters.is_object() ? spec.optimizer.parameters : nlohmann::json::object();

@@ -103,7 +103,7 @@ void recorder::trial_finished(const store::run_record& run, const store::trial_r
   auto& ti = r.trials[trial.id];
   ti.unwritten.clear();  // the store has them all, replayed ones included
   for (auto& e : db_.evaluations(trial.id))
-    if (e.status != "pending" && !ti.written.count(e.id)) ti.unwritten.push_back(std::move(e));
+    if (store::is_finished(e) && !ti.written.count(e.id)) ti.unwritten.push_back(std::move(e));
   write_evaluations(run, trial, r, ti);
   r.trials.erase(trial.id);
 }

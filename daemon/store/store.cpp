@@ -13,7 +13,7 @@ using rows::sql;
 
 namespace {
 
-constexpr int schema_version = 4;
+constexpr int schema_version = 5;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -95,6 +95,17 @@ constexpr added_column added_columns[] = {
     {3, "evaluations", "trace_id", "TEXT NOT NULL DEFAULT ''"},
     // 4: how optd's engine finds a trial again when it resumes a run (by what was asked).
     {4, "trials", "request_key", "TEXT NOT NULL DEFAULT ''"},
+    // 5: judge metrics (their calls' cost on the evaluation, the calls themselves by evaluation)
+    // and calls journaled before they are sent.
+    {5, "evaluations", "judge_cost_usd", "REAL NOT NULL DEFAULT 0"},
+    {5, "evaluations", "judge_tokens_in", "INTEGER NOT NULL DEFAULT 0"},
+    {5, "evaluations", "judge_tokens_out", "INTEGER NOT NULL DEFAULT 0"},
+    {5, "evaluations", "judge_calls", "INTEGER NOT NULL DEFAULT 0"},
+    {5, "llm_calls", "status", "TEXT NOT NULL DEFAULT 'answered'"},
+    {5, "llm_calls", "evaluation_id", "TEXT NOT NULL DEFAULT ''"},
+    {5, "llm_calls", "model", "TEXT NOT NULL DEFAULT ''"},
+    {5, "llm_calls", "provider", "TEXT NOT NULL DEFAULT ''"},
+    {5, "llm_calls", "logprobs", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
@@ -129,6 +140,7 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
   // On columns a migration may have added; in place of one that cost every completion a write.
   db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';"
             "CREATE INDEX IF NOT EXISTS trials_by_request ON trials(run_id, request_key) WHERE request_key != '';"
+            "CREATE INDEX IF NOT EXISTS llm_calls_by_evaluation ON llm_calls(evaluation_id) WHERE evaluation_id != '';"
             "DROP INDEX IF EXISTS evaluations_by_run;");
   st_ = std::make_unique<statements>(*db_);
 }

@@ -90,7 +90,9 @@ struct evaluation_record {
   std::string trial_id;
   std::string item_id;
   std::string request_json;    // the rendered chat request that was (or will be) sent
-  std::string status = "pending";  // pending, completed, failed
+  // pending (journaled, not answered), answered (the task's answer stored, its judges not yet
+  // heard: a resumed run asks only the judges), completed, failed
+  std::string status = "pending";
   std::string output;
   std::string scores_json;     // [{name, value, reason}]
   std::optional<double> objective;
@@ -102,7 +104,14 @@ struct evaluation_record {
   std::int64_t created_ms = 0;     // journaled (optd's rows: all of a trial's at its start)
   std::int64_t completed_ms = 0;
   std::string trace_id;  // the Opik trace an SDK linked; empty for optd's own: see trace_id_of()
+  // What the judge metrics' calls cost (beside the task's call above), and how many there were.
+  double judge_cost_usd = 0;
+  core::token_usage judge_tokens;
+  int judge_calls = 0;
 };
+
+// Answered and scored (completed), or failed: an evaluation that will not change any more.
+inline bool is_finished(const evaluation_record& e) { return e.status == "completed" || e.status == "failed"; }
 
 // The id of the evaluation's trace in Opik: the one an SDK logged, or one derived from the
 // evaluation's id (the same every time, so a write sent twice is the same trace).
@@ -121,13 +130,16 @@ std::vector<metric_score> trace_scores(const evaluation_record& e, const std::st
 
 // Sums a trial's evaluations into it, as the aggregates read them: its score is the mean objective
 // of the scored (completed) ones; the others that ended (failed or unscored) count as failed; the
-// duration is the p50 of both; cost and tokens count every call; pending rows count for nothing.
+// duration is the p50 of both; cost and tokens count every call, the judges' too; unfinished rows
+// count for their cost only.
 void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations);
 
+// A call the run made besides its task calls: the optimizer's reasoning, a judge metric's.
+// Journaled as pending before it is sent, answered when it is.
 struct llm_call_record {
   std::string id;
   std::string run_id;
-  std::string purpose;         // "reasoning"
+  std::string purpose;         // "reasoning", "judge" (of an evaluation), "judge setup" (of the run)
   std::string request_json;
   std::string response;
   std::string error;
@@ -135,6 +147,11 @@ struct llm_call_record {
   double cost_usd = 0;
   std::int64_t latency_us = 0;
   std::int64_t created_ms = 0;
+  std::string status = "answered";  // pending, answered
+  std::string evaluation_id;        // a judge's: the evaluation it scored
+  std::string model;                // what answered (for traces)
+  std::string provider;
+  std::string logprobs_json;        // the answer's token log-probabilities, when asked for: [{t, lp, top}]
 };
 
 struct dataset_record {
@@ -231,9 +248,10 @@ class store {
   std::optional<trial_record> find_trial(const std::string& run_id, int number);
   // The highest trial number of the run; 0 when it has none.
   int last_trial_number(const std::string& run_id);
-  // The `occurrence`-th (0-based) recorded call of this run with exactly this request.
+  // The `occurrence`-th (0-based) recorded call of this run (of this evaluation, when one is
+  // named) with exactly this request, answered or still pending.
   std::optional<llm_call_record> find_llm_call(const std::string& run_id, const std::string& request_json,
-                                               int occurrence);
+                                               int occurrence, const std::string& evaluation_id = {});
   // Removes a run and everything recorded for it.
   void delete_run(const std::string& id);
   // For each metric, the best (highest) per-trial mean over completed evaluations: Opik's
@@ -263,7 +281,11 @@ class store {
   bool trace_linked(const std::string& trace_id);
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
 
-  void record_llm_call(const llm_call_record& c);
+  // Journals a call before it is sent (status pending), then its answer.
+  void begin_llm_call(const llm_call_record& c);
+  void complete_llm_call(const llm_call_record& c);
+  // The judge calls of a trial's evaluations, in the order they were made.
+  std::vector<llm_call_record> judge_calls(const std::string& trial_id);
 
   // The Opik outbox: appended in one transaction, delivered from the head in order.
   void enqueue(const std::vector<outbox_message>& messages, std::int64_t now_ms);

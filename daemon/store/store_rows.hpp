@@ -22,7 +22,12 @@ constexpr std::string_view trial_columns =
 
 constexpr std::string_view evaluation_columns =
     "id, run_id, trial_id, item_id, request, status, output, scores, objective, tokens_in, tokens_out, cost_usd, "
-    "latency_us, attempts, error, created_ms, completed_ms, trace_id";
+    "latency_us, attempts, error, created_ms, completed_ms, trace_id, judge_cost_usd, judge_tokens_in, judge_tokens_out, "
+    "judge_calls";
+
+constexpr std::string_view llm_call_columns =
+    "id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms, status, "
+    "evaluation_id, model, provider, logprobs";
 
 inline std::string sql(std::string_view head, std::string_view columns, std::string_view tail = {}) {
   return std::string(head) + std::string(columns) + std::string(tail);
@@ -104,7 +109,15 @@ inline evaluation_record read_evaluation(const statement& s) {
   e.created_ms = s.int64(15);
   e.completed_ms = s.int64(16);
   e.trace_id = s.text(17);
+  e.judge_cost_usd = s.real(18);
+  e.judge_tokens = {s.int64(19), s.int64(20)};
+  e.judge_calls = static_cast<int>(s.int64(21));
   return e;
+}
+
+inline llm_call_record read_llm_call(const statement& s) {
+  return {s.text(0), s.text(1),  s.text(2),  s.text(3),  s.text(4),  s.text(5),  {s.int64(6), s.int64(7)},
+          s.real(8), s.int64(9), s.int64(10), s.text(11), s.text(12), s.text(13), s.text(14), s.text(15)};
 }
 
 }  // namespace rows
@@ -118,10 +131,11 @@ struct store::statements {
   statement append_log;
   explicit statements(const database& db)
       : insert_evaluation(db.prepare(rows::sql("INSERT INTO evaluations(", rows::evaluation_columns,
-                                               ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
+                                               ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))),
         complete_evaluation(db.prepare(
             "UPDATE evaluations SET status=?2, output=?3, scores=?4, objective=?5, tokens_in=?6, tokens_out=?7, "
-            "cost_usd=?8, latency_us=?9, attempts=?10, error=?11, completed_ms=?12 WHERE id=?1")),
+            "cost_usd=?8, latency_us=?9, attempts=?10, error=?11, completed_ms=?12, judge_cost_usd=?13, "
+            "judge_tokens_in=?14, judge_tokens_out=?15, judge_calls=?16 WHERE id=?1")),
         update_run(db.prepare(
             "UPDATE runs SET status=?2, started_ms=?3, ended_ms=?4, finish_reason=?5, error=?6, baseline_score=?7, "
             "best_score=?8, best_trial_id=?9, cost_usd=?10, tokens_in=?11, tokens_out=?12, llm_calls=?13, "

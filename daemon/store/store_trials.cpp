@@ -7,6 +7,8 @@
 namespace optd::store {
 
 using rows::evaluation_columns;
+using rows::llm_call_columns;
+using rows::read_llm_call;
 using rows::read_evaluation;
 using rows::read_trial;
 using rows::sql;
@@ -39,10 +41,10 @@ void summarize_trial(trial_record& t, const std::vector<const evaluation_record*
   t.cost_usd = 0;
   t.tokens = {};
   for (const auto* e : evaluations) {
-    t.cost_usd += e->cost_usd;
-    t.tokens.prompt_tokens += e->tokens.prompt_tokens;
-    t.tokens.completion_tokens += e->tokens.completion_tokens;
-    if (e->status == "pending") continue;
+    t.cost_usd += e->cost_usd + e->judge_cost_usd;
+    t.tokens.prompt_tokens += e->tokens.prompt_tokens + e->judge_tokens.prompt_tokens;
+    t.tokens.completion_tokens += e->tokens.completion_tokens + e->judge_tokens.completion_tokens;
+    if (!is_finished(*e)) continue;
     durations.push_back(static_cast<double>(e->latency_us) / 1e6);
     if (e->status == "completed" && e->objective) {
       ++t.evaluated_count;
@@ -69,7 +71,7 @@ std::vector<metric_score> parse_scores(const std::string& scores_json) {
   auto scores = nlohmann::json::parse(scores_json, nullptr, false);
   if (scores.is_array())
     for (const auto& s : scores)
-      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", 0.0), s.value("reason", "")});
+      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", 0.0), s.value("reason", ""), s.value("failed", false)});
   return out;
 }
 
@@ -110,14 +112,13 @@ int store::last_trial_number(const std::string& run_id) {
 }
 
 std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, const std::string& request_json,
-                                                    int occurrence) {
-  auto q = db_->prepare(
-      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
-      "FROM llm_calls WHERE run_id=? AND request=? ORDER BY rowid LIMIT 1 OFFSET ?");
-  q.bind_all(run_id, request_json, occurrence);
+                                                    int occurrence, const std::string& evaluation_id) {
+  auto q = db_->prepare(sql("SELECT ", llm_call_columns,
+                            " FROM llm_calls WHERE run_id=?1 AND request=?2 AND evaluation_id=?4 ORDER BY rowid "
+                            "LIMIT 1 OFFSET ?3"));
+  q.bind_all(run_id, request_json, occurrence, evaluation_id);
   if (!q.step()) return std::nullopt;
-  return llm_call_record{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
-                         q.real(8), q.int64(9), q.int64(10)};
+  return read_llm_call(q);
 }
 
 std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {
@@ -196,7 +197,8 @@ void store::begin_evaluations(const std::vector<const evaluation_record*>& rows)
     const auto& e = *row;
     ins.bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
                  e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
-                 e.created_ms, e.completed_ms, e.trace_id)
+                 e.created_ms, e.completed_ms, e.trace_id, e.judge_cost_usd, e.judge_tokens.prompt_tokens,
+                 e.judge_tokens.completion_tokens, e.judge_calls)
         .run();
   }
   tx.commit();
@@ -205,7 +207,8 @@ void store::begin_evaluations(const std::vector<const evaluation_record*>& rows)
 void store::complete_evaluation(const evaluation_record& e) {
   st_->complete_evaluation
       .bind_all(e.id, e.status, e.output, e.scores_json, e.objective, e.tokens.prompt_tokens,
-                e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error, e.completed_ms)
+                e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error, e.completed_ms,
+                e.judge_cost_usd, e.judge_tokens.prompt_tokens, e.judge_tokens.completion_tokens, e.judge_calls)
       .run();
 }
 
@@ -232,10 +235,12 @@ std::optional<evaluation_record> store::evaluation_by_id(const std::string& id) 
 }
 
 void store::replace_evaluation(const evaluation_record& e) {
-  db_->prepare(sql("INSERT OR REPLACE INTO evaluations(", evaluation_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT OR REPLACE INTO evaluations(", evaluation_columns,
+                   ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(e.id, e.run_id, e.trial_id, e.item_id, e.request_json, e.status, e.output, e.scores_json, e.objective,
                 e.tokens.prompt_tokens, e.tokens.completion_tokens, e.cost_usd, e.latency_us, e.attempts, e.error,
-                e.created_ms, e.completed_ms, e.trace_id)
+                e.created_ms, e.completed_ms, e.trace_id, e.judge_cost_usd, e.judge_tokens.prompt_tokens,
+                e.judge_tokens.completion_tokens, e.judge_calls)
       .run();
 }
 
@@ -260,24 +265,38 @@ std::int64_t store::count_evaluations(const std::string& run_id, const std::stri
   return q.int64(0);
 }
 
-void store::record_llm_call(const llm_call_record& c) {
-  db_->prepare(
-         "INSERT INTO llm_calls(id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, "
-         "latency_us, created_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
+void store::begin_llm_call(const llm_call_record& c) {
+  db_->prepare(sql("INSERT INTO llm_calls(", llm_call_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(c.id, c.run_id, c.purpose, c.request_json, c.response, c.error, c.tokens.prompt_tokens,
-                c.tokens.completion_tokens, c.cost_usd, c.latency_us, c.created_ms)
+                c.tokens.completion_tokens, c.cost_usd, c.latency_us, c.created_ms, c.status, c.evaluation_id, c.model,
+                c.provider, c.logprobs_json)
+      .run();
+}
+
+void store::complete_llm_call(const llm_call_record& c) {
+  db_->prepare(
+         "UPDATE llm_calls SET status=?2, response=?3, error=?4, tokens_in=?5, tokens_out=?6, cost_usd=?7, "
+         "latency_us=?8, logprobs=?9 WHERE id=?1")
+      .bind_all(c.id, c.status, c.response, c.error, c.tokens.prompt_tokens, c.tokens.completion_tokens, c.cost_usd,
+                c.latency_us, c.logprobs_json)
       .run();
 }
 
 std::vector<llm_call_record> store::llm_calls(const std::string& run_id) {
-  auto q = db_->prepare(
-      "SELECT id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms "
-      "FROM llm_calls WHERE run_id=? ORDER BY rowid");
+  auto q = db_->prepare(sql("SELECT ", llm_call_columns, " FROM llm_calls WHERE run_id=? ORDER BY rowid"));
   q.bind(1, run_id);
   std::vector<llm_call_record> out;
-  while (q.step())
-    out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), {q.int64(6), q.int64(7)},
-                   q.real(8), q.int64(9), q.int64(10)});
+  while (q.step()) out.push_back(read_llm_call(q));
+  return out;
+}
+
+std::vector<llm_call_record> store::judge_calls(const std::string& trial_id) {
+  auto q = db_->prepare(sql("SELECT ", llm_call_columns,
+                            " FROM llm_calls WHERE evaluation_id IN (SELECT id FROM evaluations WHERE trial_id=?) "
+                            "ORDER BY rowid"));
+  q.bind(1, trial_id);
+  std::vector<llm_call_record> out;
+  while (q.step()) out.push_back(read_llm_call(q));
   return out;
 }
 

@@ -189,8 +189,8 @@ TEST_F(experiments_test, dataset_items_with_experiment_items_compare_trials_item
 }
 
 TEST_F(experiments_test, a_weighted_objective_is_a_feedback_score_of_its_own_beside_its_metrics) {
-  // Two metrics, weighted 3:1, into an objective named "quality": what Opik reads as the objective
-  // is a trace score named "quality", and each metric keeps its own score.
+  // Two metrics, weighted 3 and 1, into an objective named "quality": what Opik reads as the
+  // objective is a trace score named "quality", and each metric keeps its own score.
   auto body = nlohmann::json::parse(studio_body);
   body["objective_name"] = "quality";
   body["studio_config"]["evaluation"]["metrics"] = nlohmann::json::parse(
@@ -208,12 +208,13 @@ TEST_F(experiments_test, a_weighted_objective_is_a_feedback_score_of_its_own_bes
     EXPECT_EQ(e["feedback_scores"][1]["name"], "levenshtein_ratio");
     EXPECT_EQ(e["feedback_scores"][2]["name"], "quality");
     best_quality = std::max(best_quality, e["feedback_scores"][2]["value"].get<double>());
-    // Each item's objective is its metrics' weighted mean.
+    // Each item's objective is its metrics' weighted sum, the weights as given (Opik's
+    // MultiMetricObjective does not normalize them).
     for (const auto& it : stream(R"({"experiment_name":")" + e["name"].get<std::string>() + R"("})")) {
       std::map<std::string, double> s;
       for (const auto& f : it["feedback_scores"]) s[f["name"]] = f["value"].get<double>();
       ASSERT_EQ(s.size(), 3u);
-      EXPECT_NEAR(s["quality"], (3 * s["equals"] + s["levenshtein_ratio"]) / 4, 1e-12);
+      EXPECT_NEAR(s["quality"], 3 * s["equals"] + s["levenshtein_ratio"], 1e-12);
     }
   }
   EXPECT_NEAR(opt["best_objective_score"].get<double>(), best_quality, 1e-12);

@@ -77,6 +77,7 @@ TEST_F(run_config_test, valid_config_fills_the_run_spec) {
   ASSERT_EQ(s.metrics.size(), 2u);
   EXPECT_EQ(s.metrics[0].parameters["case_sensitive"], true);
   EXPECT_EQ(s.metrics[1].weight, 0.5);
+  EXPECT_EQ(s.metrics[0].weight, std::nullopt);
   EXPECT_EQ(s.objective_name, "multi_metric_objective");  // default for several metrics, as Opik's optimizer names it
   EXPECT_EQ(s.optimizer.model, "gpt-4o");
   EXPECT_EQ(s.optimizer.model_parameters["temperature"], 1.0);

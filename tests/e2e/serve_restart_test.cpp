@@ -33,7 +33,7 @@ std::string body(const std::string& optimizer = meta_prompt) {
     "studio_config":{"dataset_name":"skills",
       "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
       "llm_model":{"model":"sim-small","parameters":{"temperature":0}},
-      "evaluation":{"metrics":[{"type":"equals","weight":3},{"type":"levenshtein_ratio","weight":1}]},
+      "evaluation":{"metrics":[{"type":"equals","weight":0.75},{"type":"levenshtein_ratio","weight":0.25}]},
       "optimizer":)" + optimizer + "}}";
 }
 
