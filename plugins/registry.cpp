@@ -1,6 +1,7 @@
 #include "plugins/registry.hpp"
 
 #include "plugins/metrics/heuristic_metrics.hpp"
+#include "plugins/metrics/judge_metrics.hpp"
 #include "plugins/optimizers/evolutionary.hpp"
 #include "plugins/optimizers/gepa.hpp"
 #include "plugins/optimizers/hierarchical_reflective.hpp"
@@ -8,7 +9,7 @@
 
 namespace optd::plugins {
 
-std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec,
+std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec, const core::run_spec& run,
                                                      const std::vector<core::dataset_item>& dataset) {
   // A null parameter bag (JSON `"parameters": null`) means no parameters.
   static const nlohmann::json none = nlohmann::json::object();
@@ -19,6 +20,9 @@ std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& sp
   if (spec.type == "levenshtein_ratio") return make_levenshtein_ratio(p);
   if (spec.type == "numerical_similarity") return make_numerical_similarity(p, dataset);
   if (spec.type == "is_json") return make_is_json(p);
+  if (spec.type == "geval") return make_geval(p, run);
+  if (spec.type == "json_schema_validator") return make_json_schema_validator(p, run);
+  if (spec.type == "json_schema") return make_json_schema(p);
   return nullptr;
 }
 

@@ -10,8 +10,9 @@
 
 namespace optd::plugins {
 
-// nullptr for a type that is not in the catalog (config validation has already refused it).
-std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec,
+// nullptr for a type that is not in the catalog (config validation has already refused it). A judge
+// reads the run's spec for its default model.
+std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec, const core::run_spec& run,
                                                      const std::vector<core::dataset_item>& dataset);
 
 // The run's optimizer (spec.optimizer), which may read the rest of the run's spec: the task model

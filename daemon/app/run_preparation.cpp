@@ -15,7 +15,7 @@ engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
   engine::run_submission s;
   s.id = std::move(id);
   s.dataset = db.dataset_items(spec.dataset_name).value_or(std::vector<core::dataset_item>{});
-  for (const auto& m : spec.metrics) s.metrics.push_back(plugins::make_metric(m, s.dataset));
+  for (const auto& m : spec.metrics) s.metrics.push_back(plugins::make_metric(m, spec, s.dataset));
   s.optimizer = plugins::make_optimizer(spec);
   s.spec = spec;
   return s;

@@ -12,6 +12,27 @@ constexpr param_desc reference_params[] = {
 constexpr param_desc numeric_params[] = {{"reference_key", param_kind::string}};
 constexpr param_desc regex_params[] = {{"regex", param_kind::string, 0, 0, true}};
 
+// Judges: `model` and `provider` choose the judge (default: the run's task model and provider).
+constexpr param_desc geval_params[] = {
+    {"task_introduction", param_kind::string, 0, 0, true},
+    {"evaluation_criteria", param_kind::string},
+    {"model", param_kind::string},
+    {"provider", param_kind::string},
+    {"logprobs", param_kind::boolean},
+};
+constexpr std::string_view schema_key_ignored = "Opik's worker reads the schema from the item field schema_key";
+constexpr param_desc json_schema_validator_params[] = {
+    {"schema_key", param_kind::string},
+    {"model", param_kind::string},
+    {"provider", param_kind::string},
+    {"reference_key", param_kind::string, 0, 0, false, {}, schema_key_ignored},
+    {"case_sensitive", param_kind::boolean, 0, 0, false, {}, schema_key_ignored},
+};
+constexpr param_desc json_schema_params[] = {
+    {"schema", param_kind::object},
+    {"schema_key", param_kind::string},
+};
+
 constexpr std::array metrics{
     type_desc{"equals", reference_params, true},
     type_desc{"contains", reference_params, true},
@@ -19,6 +40,9 @@ constexpr std::array metrics{
     type_desc{"levenshtein_ratio", reference_params, true},
     type_desc{"numerical_similarity", numeric_params, true},
     type_desc{"is_json", {}, false},
+    type_desc{"geval", geval_params, false},
+    type_desc{"json_schema_validator", json_schema_validator_params, false},
+    type_desc{"json_schema", json_schema_params, false},
 };
 
 constexpr double max_seed = 4294967295.0;

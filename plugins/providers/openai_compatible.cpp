@@ -33,8 +33,8 @@ std::string error_text(const std::string& body) {
 }
 
 // Reads only what optd needs from a chat completion — choices[0].message.content,
-// choices[0].finish_reason and usage — with nlohmann's SAX interface, so a reply is never
-// built into a JSON tree (this runs once per LLM call).
+// choices[0].finish_reason, usage, and choices[0].logprobs.content when there is one — with
+// nlohmann's SAX interface, so a reply is never built into a JSON tree (this runs once per LLM call).
 class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   core::completion out;
@@ -45,11 +45,16 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   bool boolean(bool) override { return scalar([&](field f) { content_ok &= f != field::content; }); }
   bool number_integer(number_integer_t v) override { return number(static_cast<std::int64_t>(v)); }
   bool number_unsigned(number_unsigned_t v) override { return number(static_cast<std::int64_t>(v)); }
-  bool number_float(number_float_t v, const string_t&) override { return number(static_cast<std::int64_t>(v)); }
+  bool number_float(number_float_t v, const string_t&) override {
+    if (auto f = current(); f == field::logprob || f == field::top_logprob) return scalar([&](field) { logprob(f, v); });
+    return number(static_cast<std::int64_t>(v));
+  }
   bool string(string_t& v) override {
     return scalar([&](field f) {
       if (f == field::content) out.text = std::move(v);
       else if (f == field::finish_reason) out.finish_reason = std::move(v);
+      else if (f == field::token) out.logprobs.back().token = std::move(v);
+      else if (f == field::top_token) out.logprobs.back().top.back().first = std::move(v);
     });
   }
   bool binary(binary_t&) override { return scalar([](field) {}); }
@@ -64,7 +69,10 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 
  private:
-  enum class field { other, content, finish_reason, prompt_tokens, completion_tokens, message };
+  enum class field {
+    other, content, finish_reason, prompt_tokens, completion_tokens, message,
+    token_entry, token, logprob, top_entry, top_token, top_logprob  // choices[0].logprobs.content[i]…
+  };
   struct frame {
     bool array;
     std::size_t index = 0;
@@ -90,8 +98,21 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
       if (n == 3 && stack_[2].key == "finish_reason") return field::finish_reason;
       if (n == 3 && stack_[2].key == "message") return field::message;
       if (n == 4 && name(3) == "message" && stack_[3].key == "content") return field::content;
+      if (n >= 5 && name(3) == "logprobs" && name(4) == "content") {
+        if (n == 5) return field::token_entry;
+        const auto& key = stack_[n - 1].key;
+        if (n == 6) return key == "token" ? field::token : key == "logprob" ? field::logprob : field::other;
+        if (n == 7 && name(6) == "top_logprobs") return field::top_entry;
+        if (n == 8 && name(6) == "top_logprobs")
+          return key == "token" ? field::top_token : key == "logprob" ? field::top_logprob : field::other;
+      }
     }
     return field::other;
+  }
+
+  void logprob(field f, double v) {
+    if (f == field::logprob) out.logprobs.back().logprob = v;
+    else out.logprobs.back().top.back().second = v;
   }
 
   template <class F>
@@ -102,6 +123,8 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   bool number(std::int64_t v) {
+    if (auto f = current(); f == field::logprob || f == field::top_logprob)
+      return scalar([&](field) { logprob(f, static_cast<double>(v)); });  // a logprob of exactly 0
     return scalar([&](field f) {
       if (f == field::prompt_tokens) out.usage.prompt_tokens = v;
       else if (f == field::completion_tokens) out.usage.completion_tokens = v;
@@ -112,6 +135,8 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   bool open(bool array) {
     auto f = current();
     if (f == field::message && !array) saw_message = true;
+    if (f == field::token_entry && !array) out.logprobs.emplace_back();
+    if (f == field::top_entry && !array && !out.logprobs.empty()) out.logprobs.back().top.emplace_back();
     content_ok &= f != field::content;
     stack_.push_back({array, 0, {}, member()});
     return stack_.size() < 64;

@@ -131,7 +131,7 @@ limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
                           "10:52: unknown key 'llm_model.parameters.temprature'; known: temperature, max_tokens, "
                           "max_completion_tokens, top_p, seed, frequency_penalty, presence_penalty, stop, response_format",
                           "13:13: evaluation.metrics[0].type: unknown metric type 'bleu'; known: equals, contains, "
-                          "regex_match, levenshtein_ratio, numerical_similarity, is_json",
+                          "regex_match, levenshtein_ratio, numerical_similarity, is_json, geval, json_schema_validator, json_schema",
                           "15:45: unknown parameter 'evaluation.metrics[1].parameters.strict' for equals (known: "
                           "reference_key, case_sensitive)",
                           "16:7: missing required parameter 'evaluation.metrics[2].parameters.regex'",

@@ -51,7 +51,7 @@ class engine_test : public ::testing::Test {
                      [&] { return "item-" + std::to_string(++n); }, 0);
     auto items = *db_->dataset_items(spec.dataset_name);
     std::vector<std::unique_ptr<core::evaluation_metric>> metrics;
-    for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, items));
+    for (const auto& m : spec.metrics) metrics.push_back(plugins::make_metric(m, spec, items));
     if (!opt) opt = plugins::make_optimizer(spec);
     return std::make_unique<run_executor>(*env_, spec, items, std::move(opt), std::move(metrics),
                                           run_id.empty() ? env_->new_id() : run_id, std::move(sink));

@@ -22,7 +22,7 @@ class metric_cases : public ::testing::TestWithParam<metric_case> {};
 TEST_P(metric_cases, scores_and_explains) {
   const auto& c = GetParam();
   std::vector<core::dataset_item> dataset{{"1", {{"answer", "10"}}}, {"2", {{"answer", "30"}}}};
-  auto m = make_metric({c.type, c.params, 1.0}, dataset);
+  auto m = make_metric({c.type, c.params, 1.0}, {}, dataset);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->name(), c.type);
   auto r = m->score(c.output, c.data);
@@ -57,9 +57,10 @@ TEST(levenshtein_ratio, edge_cases) {
 }
 
 TEST(registry, every_type_in_the_catalog_has_an_implementation_and_no_other) {
-  EXPECT_EQ(make_metric({"bleu", {}, 1.0}, {}), nullptr);
   core::run_spec spec;
   spec.llm_model.model = "m";
+  EXPECT_EQ(make_metric({"bleu", {}, 1.0}, spec, {}), nullptr);
+  for (const auto& t : core::metric_catalog()) EXPECT_NE(make_metric({std::string(t.type), {}, {}}, spec, {}), nullptr) << t.type;
   for (const auto& t : core::optimizer_catalog()) {
     spec.optimizer.type = t.type;
     EXPECT_NE(make_optimizer(spec), nullptr) << t.type;

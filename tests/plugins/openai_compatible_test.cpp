@@ -152,6 +152,29 @@ TEST(openai_compatible, reads_only_the_fields_it_needs_and_refuses_wrong_shapes)
   }
 }
 
+TEST(openai_compatible, reads_the_tokens_log_probabilities_and_their_alternatives) {
+  // OpenAI's shape for logprobs: true, top_logprobs: 2 (a judge's verdict as JSON, token by token).
+  fixture f([](const net::http_request&, int) {
+    return json(200, R"({"choices":[{"index":0,"message":{"role":"assistant","content":"{\"score\": 8}"},)"
+                     R"("logprobs":{"content":[{"token":"{\"","logprob":-0.0001,"bytes":[123,34],"top_logprobs":[]},)"
+                     R"({"token":"score","logprob":0,"top_logprobs":[{"token":"score","logprob":0}]},)"
+                     R"({"token":"\":","logprob":-0.01,"top_logprobs":[]},)"
+                     R"({"token":" 8","logprob":-0.3,"top_logprobs":[{"token":" 8","logprob":-0.3},{"token":" 7","logprob":-1.5}]}]},)"
+                     R"("finish_reason":"stop"}],"usage":{"prompt_tokens":30,"completion_tokens":5}})");
+  });
+  auto r = f.call();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, R"({"score": 8})");
+  ASSERT_EQ(r->logprobs.size(), 4u);
+  EXPECT_EQ(r->logprobs[1].token, "score");
+  EXPECT_EQ(r->logprobs[3].token, " 8");
+  EXPECT_DOUBLE_EQ(r->logprobs[3].logprob, -0.3);
+  ASSERT_EQ(r->logprobs[3].top.size(), 2u);
+  EXPECT_EQ(r->logprobs[3].top[1].first, " 7");
+  EXPECT_DOUBLE_EQ(r->logprobs[3].top[1].second, -1.5);
+  EXPECT_EQ(r->usage.completion_tokens, 5);
+}
+
 TEST(openai_compatible, a_reset_connection_is_retried_on_a_new_one) {
   fixture f([](const net::http_request&, int i) {
     net::http_response r = json(200, ok_body);
