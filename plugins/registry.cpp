@@ -1,5 +1,6 @@
 #include "plugins/registry.hpp"
 
+#include "plugins/metrics/code_metric.hpp"
 #include "plugins/metrics/heuristic_metrics.hpp"
 #include "plugins/metrics/judge_metrics.hpp"
 #include "plugins/optimizers/evolutionary.hpp"
@@ -10,7 +11,8 @@
 namespace optd::plugins {
 
 std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& spec, const core::run_spec& run,
-                                                     const std::vector<core::dataset_item>& dataset) {
+                                                     const std::vector<core::dataset_item>& dataset,
+                                                     const metric_services& services) {
   // A null parameter bag (JSON `"parameters": null`) means no parameters.
   static const nlohmann::json none = nlohmann::json::object();
   const auto& p = spec.parameters.is_object() ? spec.parameters : none;
@@ -23,6 +25,7 @@ std::unique_ptr<core::evaluation_metric> make_metric(const core::metric_spec& sp
   if (spec.type == "geval") return make_geval(p, run);
   if (spec.type == "json_schema_validator") return make_json_schema_validator(p, run);
   if (spec.type == "json_schema") return make_json_schema(p);
+  if (spec.type == "code") return make_code_metric(p, spec.score_name(), services.code_sandbox);
   return nullptr;
 }
 

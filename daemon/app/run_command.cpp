@@ -85,7 +85,7 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
 
   engine::real_clock clock;
   core::uuid_v7_generator ids(std::random_device{}());
-  auto run = prepare_run(db, loaded, ids.next(static_cast<std::uint64_t>(clock.now_ms())), clock, ids);
+  auto run = prepare_run(db, loaded, cfg.config.code_metrics, ids.next(static_cast<std::uint64_t>(clock.now_ms())), clock, ids);
 
   asio::io_context ioc{1};
   provider_set providers(ioc.get_executor(), cfg.config, clock);

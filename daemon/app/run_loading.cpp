@@ -2,12 +2,15 @@
 
 #include <iostream>
 
+#include "app/code_sandbox.hpp"
+
 namespace optd::app {
 
 config::load_context make_load_context(store::store* db, const config::daemon_config& cfg) {
   config::load_context ctx;
   for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
   if (db) ctx.datasets = [db](std::string_view name) { return db->dataset_rows(std::string(name)); };
+  ctx.check_code = code_checker(cfg.code_metrics);
   return ctx;
 }
 

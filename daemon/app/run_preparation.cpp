@@ -1,12 +1,14 @@
 #include "app/run_preparation.hpp"
 
+#include "app/code_sandbox.hpp"
 #include "app/run_loading.hpp"
 #include "core/run_error.hpp"
 #include "plugins/registry.hpp"
 
 namespace optd::app {
 
-engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded, std::string id, core::clock& clock,
+engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
+                                   const config::code_metrics_config& code_metrics, std::string id, core::clock& clock,
                                    core::uuid_v7_generator& ids) {
   auto& spec = loaded.spec;
   auto make_id = [&] { return ids.next(static_cast<std::uint64_t>(clock.now_ms())); };
@@ -15,7 +17,10 @@ engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
   engine::run_submission s;
   s.id = std::move(id);
   s.dataset = db.dataset_items(spec.dataset_name).value_or(std::vector<core::dataset_item>{});
-  for (const auto& m : spec.metrics) s.metrics.push_back(plugins::make_metric(m, spec, s.dataset));
+  plugins::metric_services services;
+  if (std::any_of(spec.metrics.begin(), spec.metrics.end(), [](const auto& m) { return m.type == "code"; }))
+    services.code_sandbox = code_sandbox(code_metrics);
+  for (const auto& m : spec.metrics) s.metrics.push_back(plugins::make_metric(m, spec, s.dataset, services));
   s.optimizer = plugins::make_optimizer(spec);
   s.spec = spec;
   return s;
@@ -25,7 +30,8 @@ namespace {
 
 // A free coroutine, not a capturing lambda: a lambda's captures die with its closure object.
 boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::dataset_reader& reader,
-                                                       config::load_context context, core::clock& clock,
+                                                       config::load_context context,
+                                                       config::code_metrics_config code_metrics, core::clock& clock,
                                                        core::uuid_v7_generator& ids, engine::run_submission& s) {
   auto name = s.spec.dataset_name, project = s.spec.project_name;
   db.append_log(s.id, clock.now_ms(), "reading dataset '" + name + "' from Opik");
@@ -48,7 +54,7 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
     throw core::run_error("InvalidConfigError", problems, lines);
   }
   if (loaded.spec.name.empty()) loaded.spec.name = s.spec.name;
-  auto prepared = prepare_run(db, loaded, s.id, clock, ids);
+  auto prepared = prepare_run(db, loaded, code_metrics, s.id, clock, ids);
   s.spec = std::move(prepared.spec);
   s.dataset = std::move(prepared.dataset);
   s.optimizer = std::move(prepared.optimizer);
@@ -60,14 +66,14 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
 engine::run_submission serve_submission(store::store& db, opik::dataset_reader* opik_datasets,
                                         const config::daemon_config& cfg, config::loaded_run& loaded, std::string id,
                                         core::clock& clock, core::uuid_v7_generator& ids) {
-  if (!loaded.dataset_in_opik || !opik_datasets) return prepare_run(db, loaded, std::move(id), clock, ids);
+  if (!loaded.dataset_in_opik || !opik_datasets) return prepare_run(db, loaded, cfg.code_metrics, std::move(id), clock, ids);
   engine::run_submission s;
   s.id = std::move(id);
   s.spec = loaded.spec;
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // as for every config that reached the daemon
-  s.prepare = [&db, reader = opik_datasets, ctx, &clock, &ids](engine::run_submission& sub) {
-    return read_dataset_then_prepare(db, *reader, ctx, clock, ids, sub);
+  s.prepare = [&db, reader = opik_datasets, ctx, code_metrics = cfg.code_metrics, &clock, &ids](engine::run_submission& sub) {
+    return read_dataset_then_prepare(db, *reader, ctx, code_metrics, clock, ids, sub);
   };
   return s;
 }

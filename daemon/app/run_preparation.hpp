@@ -14,7 +14,9 @@
 
 namespace optd::app {
 
-engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded, std::string id, core::clock& clock,
+// `code_metrics`: the sandbox a code metric runs in.
+engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
+                                   const config::code_metrics_config& code_metrics, std::string id, core::clock& clock,
                                    core::uuid_v7_generator& ids);
 
 // What optd serve submits: prepare_run's submission; or, for a run whose dataset is in Opik

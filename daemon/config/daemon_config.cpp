@@ -79,6 +79,40 @@ std::optional<opik_config> load_opik(yaml_reader& r, const YAML::Node& root) {
   return o;
 }
 
+void load_code_metrics(yaml_reader& r, const YAML::Node& root, code_metrics_config& c) {
+  const YAML::Node node = root["code_metrics"];
+  const std::string path = "code_metrics";
+  if (!node || !r.expect_map(node, path)) return;
+  r.check_keys(node, {"sandbox", "bwrap", "python", "read_only_paths", "workers", "cpu_time", "wall_time", "memory_mb",
+                      "processes", "output_kb", "tmp_mb"},
+               path);
+  if (auto s = r.string_at(node, "sandbox", path, false)) {
+    if (*s == "bubblewrap" || *s == "none") c.sandbox = *s;
+    else r.error(node["sandbox"], "code_metrics.sandbox must be bubblewrap or none, got '" + *s + "'");
+  }
+  if (auto s = r.string_at(node, "bwrap", path, false)) c.bwrap = expand_env(*s);
+  if (auto s = r.string_at(node, "python", path, false)) c.python = expand_env(*s);
+  if (auto paths = node["read_only_paths"]) {
+    if (!paths.IsSequence()) r.error(paths, "code_metrics.read_only_paths must be a list of absolute paths");
+    else
+      for (const auto& p : paths) {
+        auto v = p.IsScalar() ? expand_env(p.Scalar()) : "";
+        if (v.empty() || v.front() != '/') r.error(p, "code_metrics.read_only_paths: '" + v + "' is not an absolute path");
+        else c.read_only_paths.push_back(v);
+      }
+  }
+  auto int_at = [&](const char* key, long long min, long long max, int fallback) {
+    return static_cast<int>(r.integer_at(node, key, path, min, max).value_or(fallback));
+  };
+  c.workers = int_at("workers", 1, 64, c.workers);
+  c.memory_mb = int_at("memory_mb", 64, 65'536, c.memory_mb);
+  c.processes = int_at("processes", 1, 4'096, c.processes);
+  c.output_kb = int_at("output_kb", 1, 1'048'576, c.output_kb);
+  c.tmp_mb = int_at("tmp_mb", 1, 65'536, c.tmp_mb);
+  c.cpu_time = duration_at(r, node, "cpu_time", path).value_or(c.cpu_time);
+  c.wall_time = duration_at(r, node, "wall_time", path).value_or(c.wall_time);
+}
+
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
   r.check_keys(p, {"name", "kind", "base_url", "workspace", "api_key_env", "api_key_file", "auth", "max_concurrency",
                    "timeouts", "retry", "prices"},
@@ -192,7 +226,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
   r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",
-                      "default_provider", "providers", "inbox_dir", "opik"},
+                      "default_provider", "providers", "inbox_dir", "opik", "code_metrics"},
                "");
   auto& c = out.config;
   if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
@@ -206,6 +240,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   c.drain_timeout = duration_at(r, root, "drain_timeout", "").value_or(c.drain_timeout);
   if (auto token = read_secret(r, root, "api_token", "")) c.api_token = *token;
   c.opik = load_opik(r, root);
+  load_code_metrics(r, root, c.code_metrics);
   auto providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     r.error(providers ? providers : root, "providers must be a non-empty list");

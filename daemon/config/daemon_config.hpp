@@ -59,6 +59,23 @@ struct opik_config {
   std::string project_name = "Optimization";
 };
 
+// How `code` metrics run (the user's Python): in bubblewrap, with these limits per score.
+struct code_metrics_config {
+  // "bubblewrap", or "none": unsandboxed, limits only — an explicit opt-in for a machine where
+  // bubblewrap cannot work and every config author is trusted.
+  std::string sandbox = "bubblewrap";
+  std::string bwrap = "bwrap";
+  std::string python = "/usr/bin/python3";
+  std::vector<std::string> read_only_paths;
+  int workers = 2;
+  std::chrono::milliseconds cpu_time{5'000};
+  std::chrono::milliseconds wall_time{10'000};
+  int memory_mb = 512;
+  int processes = 16;
+  int output_kb = 1024;
+  int tmp_mb = 16;
+};
+
 struct daemon_config {
   std::string state_dir = "/var/lib/optd";
   std::string listen = "127.0.0.1:8600";  // optd serve's HTTP API
@@ -69,6 +86,7 @@ struct daemon_config {
   std::optional<opik_config> opik;        // record runs in Opik; nullopt: do not
   std::string default_provider;
   std::vector<provider_config> providers;
+  code_metrics_config code_metrics;
   std::string source;  // the file it came from, or "(built-in)"
 
   const provider_config* find_provider(std::string_view name) const noexcept;

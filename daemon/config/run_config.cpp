@@ -11,6 +11,7 @@
 #include "config/duration.hpp"
 #include "config/yaml_reader.hpp"
 #include "core/catalog.hpp"
+#include "core/json_schema.hpp"
 #include "core/prompt_template.hpp"
 
 namespace optd::config {
@@ -43,6 +44,7 @@ class loader {
         providers_(context.providers),
         read_files_(context.read_dataset_files),
         opik_datasets_(context.opik_datasets),
+        check_code_(context.check_code),
         out_(out) {}
 
   void load(const YAML::Node& root) {
@@ -86,12 +88,12 @@ class loader {
     // names its MultiMetricObjective. That name must be no metric's: both are trace scores.
     auto objective = r_.string_at(root, "objective_name", "", false);
     s.objective_name = objective ? *objective
-                       : s.metrics.size() == 1 ? s.metrics.front().type
+                       : s.metrics.size() == 1 ? s.metrics.front().score_name()
                        : s.metrics.empty()     ? ""
                                                : "multi_metric_objective";
     if (objective && s.metrics.size() > 1)
       for (const auto& m : s.metrics)
-        if (m.type == *objective)
+        if (m.score_name() == *objective)
           r_.error(root["objective_name"], "objective_name '" + *objective + "' is the name of one of the " +
                                                std::to_string(s.metrics.size()) +
                                                " metrics, but the objective is their weighted mean; give it a name of "
@@ -273,10 +275,6 @@ class loader {
       if (!spec.type.empty() && desc == nullptr)
         r_.error(m["type"], mpath + ".type: unknown metric type '" + spec.type + "'; known: " +
                                 type_list(core::metric_catalog()));
-      for (const auto& earlier : out_.spec.metrics)
-        if (!spec.type.empty() && earlier.type == spec.type)
-          r_.error(m["type"], mpath + ".type: '" + spec.type +
-                                  "' is listed twice; each metric's score is named by its type, so one would hide the other");
       if (desc) {
         spec.parameters = plugin_parameters(m, *desc, mpath + ".parameters");
         // Opik's UI sends reference_key "" until a column is chosen: the default, as unset.
@@ -287,12 +285,22 @@ class loader {
         }
         if (desc->uses_reference) reference_checks_.push_back({m, mpath, spec.parameters.value("reference_key", "answer")});
         if (spec.type == "regex_match" && spec.parameters.contains("regex")) check_regex(m["parameters"]["regex"], mpath);
+        if (spec.type == "json_schema" && spec.parameters.contains("schema")) check_schema(m["parameters"]["schema"], mpath);
+        if (spec.type == "code" && spec.parameters.contains("code")) check_code(m, mpath, spec);
+        if (spec.parameters.contains("provider"))
+          check_provider(m["parameters"], spec.parameters.value("provider", ""), mpath + ".parameters");
       }
+      for (const auto& earlier : out_.spec.metrics)
+        if (!spec.type.empty() && earlier.score_name() == spec.score_name())
+          r_.error(m["type"], mpath + ".type: a metric whose scores are named '" + spec.score_name() +
+                                  "' is listed twice; one would hide the other");
       out_.spec.metrics.push_back(std::move(spec));
     }
   }
 
   void check_regex(const YAML::Node& node, const std::string& path);
+  void check_schema(const YAML::Node& node, const std::string& path);
+  void check_code(const YAML::Node& metric, const std::string& path, core::metric_spec& spec);
 
   void check_provider(const YAML::Node& map, const std::string& name, const std::string& path) {
     if (name.empty() || providers_.empty()) return;
@@ -437,6 +445,7 @@ class loader {
   const std::vector<std::string>& providers_;
   bool read_files_;
   bool opik_datasets_;
+  const code_checker& check_code_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;
@@ -457,6 +466,31 @@ void loader::check_regex(const YAML::Node& node, const std::string& path) {
   } catch (const std::regex_error& e) {
     r_.error(node, path + ".parameters.regex is not a valid regular expression: " + e.what());
   }
+}
+
+void loader::check_schema(const YAML::Node& node, const std::string& path) {
+  auto schema = r_.to_json(node, path + ".parameters.schema");
+  if (!schema) return;
+  if (auto compiled = core::json_schema::compile(*schema); !compiled)
+    r_.error(node, path + ".parameters.schema is not a JSON Schema optd can use: " + compiled.error());
+}
+
+void loader::check_code(const YAML::Node& metric, const std::string& path, core::metric_spec& spec) {
+  if (!check_code_) return;
+  const YAML::Node code = metric["parameters"]["code"];
+  auto checked = check_code_(spec.parameters.value("code", ""));
+  if (checked.refused) {
+    r_.error(metric["type"], path + ".type: code metrics cannot run on this daemon: " + checked.problem);
+    return;
+  }
+  if (!checked.problem.empty()) {
+    std::string where = checked.line > 0 ? "line " + std::to_string(checked.line) +
+                                               (checked.column > 0 ? ", column " + std::to_string(checked.column) : "") + " of the code: "
+                                         : "";
+    r_.error(code, path + ".parameters.code: " + where + checked.problem);
+    return;
+  }
+  spec.name = checked.metric_name;
 }
 
 }  // namespace

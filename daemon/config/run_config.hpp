@@ -32,6 +32,17 @@ struct loaded_run {
 // Finds a dataset that is already stored, by name; nullopt when there is none.
 using dataset_lookup = std::function<std::optional<std::vector<nlohmann::json>>(std::string_view name)>;
 
+// What loading a code metric's Python taught: its scores' name, or what is wrong with it (at a
+// line and column of the code, 0 when unknown). `refused`: code metrics cannot run here at all.
+struct code_check {
+  std::string metric_name;
+  std::string problem;
+  int line = 0;
+  int column = 0;
+  bool refused = false;
+};
+using code_checker = std::function<code_check(const std::string& code)>;
+
 // What the loader checks a run config against, besides itself.
 struct load_context {
   dataset_lookup datasets;              // stored datasets, for configs without dataset_file
@@ -42,6 +53,9 @@ struct load_context {
   bool read_dataset_files = true;
   // True when the daemon records into Opik: a dataset it does not store is then Opik's.
   bool opik_datasets = false;
+  // Runs a code metric as Studio does before a run (load, score an empty output); unset (a client
+  // checking a config before sending it): the daemon will.
+  code_checker check_code;
 };
 
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.

@@ -33,6 +33,9 @@ constexpr param_desc json_schema_params[] = {
     {"schema_key", param_kind::string},
 };
 
+// The user's Python (plugins/metrics/code_metric.hpp).
+constexpr param_desc code_params[] = {{"code", param_kind::string, 0, 0, true}};
+
 constexpr std::array metrics{
     type_desc{"equals", reference_params, true},
     type_desc{"contains", reference_params, true},
@@ -43,6 +46,7 @@ constexpr std::array metrics{
     type_desc{"geval", geval_params, false},
     type_desc{"json_schema_validator", json_schema_validator_params, false},
     type_desc{"json_schema", json_schema_params, false},
+    type_desc{"code", code_params, false},
 };
 
 constexpr double max_seed = 4294967295.0;

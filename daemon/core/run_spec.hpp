@@ -35,6 +35,11 @@ struct metric_spec {
   std::string type;
   nlohmann::json parameters = nlohmann::json::object();
   std::optional<double> weight;  // in the objective (core/objective.hpp); none: Opik's default
+  // What its scores are called: the type, but for a code metric the name its class gives them
+  // (learned at validation). Empty: the type.
+  std::string name = {};
+
+  const std::string& score_name() const noexcept { return name.empty() ? type : name; }
 };
 
 struct optimizer_spec {

@@ -125,6 +125,40 @@ TEST(daemon_config, opik_recording_from_the_file_or_opiks_environment_variables)
             "optd.yaml:2:7: opik.url must start with http:// or https:// (or set OPIK_URL_OVERRIDE)");
 }
 
+TEST(daemon_config, code_metrics_sandbox_and_limits) {
+  constexpr std::string_view providers = "providers: [{name: local, base_url: http://127.0.0.1:1/v1, auth: none}]\n";
+  auto defaults = parse_daemon_config(providers, "optd.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.config.code_metrics.sandbox, "bubblewrap");
+  EXPECT_EQ(defaults.config.code_metrics.wall_time, std::chrono::seconds(10));
+
+  auto set = parse_daemon_config(std::string(providers) + R"(code_metrics:
+  sandbox: none
+  python: /opt/py/bin/python3
+  read_only_paths: [/opt/py]
+  workers: 4
+  cpu_time: 2s
+  wall_time: 5s
+  memory_mb: 1024
+)",
+                                 "optd.yaml");
+  ASSERT_TRUE(set.ok()) << format(set.problems.at(0));
+  const auto& c = set.config.code_metrics;
+  EXPECT_EQ(c.sandbox, "none");
+  EXPECT_EQ(c.read_only_paths, std::vector<std::string>{"/opt/py"});
+  EXPECT_EQ(c.workers, 4);
+  EXPECT_EQ(c.cpu_time, std::chrono::seconds(2));
+  EXPECT_EQ(c.memory_mb, 1024);
+
+  auto bad = parse_daemon_config(std::string(providers) + "code_metrics: {sandbox: docker, read_only_paths: [opt], workers: 0}\n",
+                                 "optd.yaml");
+  std::vector<std::string> problems;
+  for (const auto& d : bad.problems) problems.push_back(format(d));
+  EXPECT_THAT(problems, ElementsAre("optd.yaml:2:25: code_metrics.sandbox must be bubblewrap or none, got 'docker'",
+                                    "optd.yaml:2:51: code_metrics.read_only_paths: 'opt' is not an absolute path",
+                                    HasSubstr("optd.yaml:2:66: code_metrics.workers must be between 1 and 64")));
+}
+
 TEST(daemon_config, the_shipped_configs_are_valid) {
   for (auto name : {"/config/optd.yaml", "/config/examples/demo-optd.yaml"}) {
     auto r = load_daemon_config_file(std::string(OPTD_SOURCE_DIR) + name);

@@ -22,9 +22,10 @@ class run_config_test : public ::testing::Test {
                                       << "\n";
   }
 
-  loaded_run load(const std::string& yaml) {
+  loaded_run load(const std::string& yaml, code_checker check_code = {}) {
     load_context ctx;
     ctx.providers = {"openai", "local"};
+    ctx.check_code = std::move(check_code);
     return parse_run_config(yaml, "run.yaml", dir_, ctx);
   }
 
@@ -131,7 +132,7 @@ limits: {max_trials: 0, max_concurrency: 2.5, max_duration: soon}
                           "10:52: unknown key 'llm_model.parameters.temprature'; known: temperature, max_tokens, "
                           "max_completion_tokens, top_p, seed, frequency_penalty, presence_penalty, stop, response_format",
                           "13:13: evaluation.metrics[0].type: unknown metric type 'bleu'; known: equals, contains, "
-                          "regex_match, levenshtein_ratio, numerical_similarity, is_json, geval, json_schema_validator, json_schema",
+                          "regex_match, levenshtein_ratio, numerical_similarity, is_json, geval, json_schema_validator, json_schema, code",
                           "15:45: unknown parameter 'evaluation.metrics[1].parameters.strict' for equals (known: "
                           "reference_key, case_sensitive)",
                           "16:7: missing required parameter 'evaluation.metrics[2].parameters.regex'",
@@ -228,8 +229,72 @@ TEST_F(run_config_test, one_metric_is_its_own_objective_and_several_need_one_of_
                                            "default: multi_metric_objective)"));
   auto twice = std::string(valid);
   twice.replace(twice.find("type: levenshtein_ratio"), 23, "type: equals");
-  EXPECT_THAT(problems(load(twice)), ElementsAre("17:13: evaluation.metrics[1].type: 'equals' is listed twice; each "
-                                                 "metric's score is named by its type, so one would hide the other"));
+  EXPECT_THAT(problems(load(twice)), ElementsAre("17:13: evaluation.metrics[1].type: a metric whose scores are named "
+                                                 "'equals' is listed twice; one would hide the other"));
+}
+
+// The valid config with its metrics replaced by `metrics` (indented as list items under metrics:).
+std::string with_metrics(const std::string& metrics) {
+  std::string yaml = valid;
+  auto b = yaml.find("    - type: equals"), e = yaml.find("optimizer:");
+  return yaml.replace(b, e - b, metrics);
+}
+
+TEST_F(run_config_test, judge_and_schema_metrics_are_checked_where_they_are_written) {
+  auto r = load(with_metrics("    - type: geval\n"
+                             "      parameters: {evaluation_criteria: brief, provider: judges}\n"
+                             "    - type: json_schema\n"
+                             "      parameters:\n"
+                             "        schema: {type: objekt}\n"
+                             "    - type: json_schema_validator\n"
+                             "      parameters: {reference_key: '', case_sensitive: false}\n"));
+  EXPECT_THAT(problems(r),
+              ElementsAre("16:19: missing required parameter 'evaluation.metrics[0].parameters.task_introduction'",
+                          "16:58: evaluation.metrics[0].parameters.provider: unknown provider 'judges'; the daemon "
+                          "config has: openai, local",
+                          "19:17: evaluation.metrics[1].parameters.schema is not a JSON Schema optd can use: Unrecognised JSON type name 'objekt'"));
+  // What Opik's UI sends for the schema judge and its worker ignores is noted, not refused.
+  std::vector<std::string> notes;
+  for (const auto& n : r.notes) notes.push_back(n.message);
+  EXPECT_THAT(notes, testing::Contains(HasSubstr("evaluation.metrics[2].parameters.reference_key is accepted and ignored")));
+}
+
+TEST_F(run_config_test, a_code_metric_is_run_once_at_validation_and_named_as_its_class_names_its_scores) {
+  std::vector<std::string> checked;
+  auto checker = [&](const std::string& code) {
+    checked.push_back(code);
+    code_check c;
+    if (code.find("def score(self, output:\n") != std::string::npos) {
+      c.problem = "SyntaxError: invalid syntax";
+      c.line = 3;
+      c.column = 22;
+    } else {
+      c.metric_name = "my_metric";
+    }
+    return c;
+  };
+  auto ok = load(with_metrics("    - type: code\n"
+                              "      parameters:\n"
+                              "        code: |\n"
+                              "          class M(BaseMetric):\n"
+                              "              pass\n"),
+                 checker);
+  ASSERT_TRUE(ok.ok()) << ::testing::PrintToString(problems(ok));
+  EXPECT_EQ(checked, std::vector<std::string>{"class M(BaseMetric):\n    pass\n"});
+  EXPECT_EQ(ok.spec.metrics[0].score_name(), "my_metric");
+  EXPECT_EQ(ok.spec.objective_name, "my_metric");
+
+  auto broken = load(with_metrics("    - type: code\n"
+                                  "      parameters: {code: \"class M(BaseMetric):\\n  def x(self):\\n    def score(self, output:\\n\"}\n"),
+                     checker);
+  EXPECT_THAT(problems(broken), ElementsAre("16:26: evaluation.metrics[0].parameters.code: line 3, column 22 of the "
+                                            "code: SyntaxError: invalid syntax"));
+
+  auto refused = load(with_metrics("    - type: code\n      parameters: {code: x}\n"), [](const std::string&) {
+    return code_check{"", "its sandbox does not work (bwrap: no permissions)", 0, 0, true};
+  });
+  EXPECT_THAT(problems(refused), ElementsAre("15:13: evaluation.metrics[0].type: code metrics cannot run on this "
+                                             "daemon: its sandbox does not work (bwrap: no permissions)"));
 }
 
 TEST_F(run_config_test, missing_sections_are_each_reported) {
