@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds everything with the tests and runs the whole suite. Also installs what only the tests
 # need, from Debian (when run as root and missing): Node.js and npm, Prometheus (promtool and the
-# server), strace, curl and systemd-analyze; and the pinned npm packages of tests/sdk (Opik's
-# TypeScript SDK, for the compatibility test).
+# server), strace, curl and systemd-analyze, bubblewrap and python3 (the code metric's sandbox), the
+# JSON-Schema-Test-Suite; and the pinned npm packages of tests/sdk (Opik's TypeScript SDK, for the
+# compatibility test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for tool in npm:npm node:nodejs promtool:prometheus prometheus:prometheus strace:strace curl:curl \
-            systemd-analyze:systemd; do
+            systemd-analyze:systemd bwrap:bubblewrap python3:python3; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
+[ -d /usr/share/json-schema-test-suite/tests ] || need+=(json-schema-test-suite)
 source tools/lib/apt.sh
 apt_install_missing test "${need[@]}"
 [ -d tests/sdk/node_modules/opik ] || npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error

@@ -66,9 +66,11 @@ nlohmann::json item_compare_json(const store::evaluation_record& e, const std::s
           {"input", input},
           {"output", output},
           {"feedback_scores", feedback_scores_of(e, objective_name, updated)},
-          {"total_estimated_cost", e.cost_usd},
+          // The trace's cost and usage are its spans': the task's call and its judges' calls.
+          {"total_estimated_cost", e.cost_usd + e.judge_cost_usd},
           {"duration", static_cast<double>(e.latency_us) / 1000.0},
-          {"usage", usage_json(static_cast<double>(e.tokens.prompt_tokens), static_cast<double>(e.tokens.completion_tokens))},
+          {"usage", usage_json(static_cast<double>(e.tokens.prompt_tokens + e.judge_tokens.prompt_tokens),
+                               static_cast<double>(e.tokens.completion_tokens + e.judge_tokens.completion_tokens))},
           {"created_at", created},
           {"last_updated_at", updated},
           {"created_by", "optd"},

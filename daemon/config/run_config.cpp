@@ -2,6 +2,8 @@
 // collects diagnostics → checks against the dataset (template variables, reference keys).
 #include "config/run_config.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -96,7 +98,7 @@ class loader {
         if (m.score_name() == *objective)
           r_.error(root["objective_name"], "objective_name '" + *objective + "' is the name of one of the " +
                                                std::to_string(s.metrics.size()) +
-                                               " metrics, but the objective is their weighted mean; give it a name of "
+                                               " metrics, but the objective is their weighted sum; give it a name of "
                                                "its own (by default: multi_metric_objective)");
     load_dataset(root);
     for (const auto& n : out_.notes) s.notes.push_back(format(n));
@@ -295,6 +297,19 @@ class loader {
           r_.error(m["type"], mpath + ".type: a metric whose scores are named '" + spec.score_name() +
                                   "' is listed twice; one would hide the other");
       out_.spec.metrics.push_back(std::move(spec));
+    }
+    // Opik's MultiMetricObjective does not normalize: say what scale such weights give.
+    const auto& ms = out_.spec.metrics;
+    if (ms.size() > 1 && std::any_of(ms.begin(), ms.end(), [](const auto& m) { return m.weight.has_value(); })) {
+      double sum = 0;
+      for (const auto& m : ms) sum += m.weight.value_or(1.0);
+      if (std::abs(sum - 1.0) > 1e-9) {
+        std::ostringstream total;
+        total << sum;
+        r_.note(metrics, "note: " + path + ".metrics: the weights sum to " + total.str() +
+                             ", so the objective (their weighted sum, as Opik's MultiMetricObjective makes it) ranges 0.." +
+                             total.str());
+      }
     }
   }
 

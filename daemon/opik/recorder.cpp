@@ -30,6 +30,31 @@ store::outbox_message message(const std::string& run_id, std::string method, std
   return {0, run_id, std::move(method), std::move(path), body.dump(), 0, 0, {}};
 }
 
+// One call of a model as an LLM span of `trace_id`: what it was asked, what it answered, usage, cost.
+nlohmann::json llm_span(const store::llm_call_record& call, const std::string& trace_id, const std::string& project,
+                        std::string_view name) {
+  auto request = nlohmann::json::parse(call.request_json, nullptr, false);
+  if (!request.is_object()) request = nlohmann::json::object();
+  nlohmann::json span = {{"id", core::derived_uuid_v7(call.id, "span")},
+                         {"trace_id", trace_id},
+                         {"project_name", project},
+                         {"name", name},
+                         {"type", "llm"},
+                         {"model", call.model.empty() ? request.value("model", std::string()) : call.model},
+                         {"provider", call.provider},
+                         {"start_time", core::iso8601(call.created_ms)},
+                         {"end_time", core::iso8601(call.created_ms + call.latency_us / 1000)},
+                         {"input", {{"messages", request.value("messages", nlohmann::json::array())}}},
+                         {"output", {{"content", call.response}}},
+                         {"metadata", {{"purpose", call.purpose}}},
+                         {"usage", {{"prompt_tokens", call.tokens.prompt_tokens},
+                                    {"completion_tokens", call.tokens.completion_tokens},
+                                    {"total_tokens", call.tokens.total()}}},
+                         {"total_estimated_cost", call.cost_usd}};
+  if (!call.error.empty()) span["error_info"] = {{"exception_type", "LLMCallError"}, {"message", call.error}};
+  return span;
+}
+
 }  // namespace
 
 void recorder::enqueue(std::vector<store::outbox_message> messages) {
@@ -130,7 +155,17 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
     auto it = r.items.find(item);
     return it == r.items.end() ? nlohmann::json::object() : it->second;
   };
-  auto size_of = [&](std::size_t i) { return done[i].output.size() + input_of(done[i].item_id).dump().size() + 2048; };
+  // The judges' calls of these evaluations: spans of their traces, as Opik's SDK records a judge.
+  std::map<std::string, std::vector<store::llm_call_record>> judged;
+  if (std::any_of(done.begin(), done.end(), [](const auto& e) { return e.judge_calls > 0; }))
+    for (auto& call : db_.judge_calls(trial.id))
+      if (call.status == "answered") judged[call.evaluation_id].push_back(std::move(call));
+  auto size_of = [&](std::size_t i) {
+    std::size_t judges = 0;
+    if (auto it = judged.find(done[i].id); it != judged.end())
+      for (const auto& c : it->second) judges += c.request_json.size() + c.response.size() + 1024;
+    return done[i].output.size() + input_of(done[i].item_id).dump().size() + 2048 + judges;
+  };
   for (std::size_t first = 0, last = 0; first < done.size(); first = last) {
     last = batch_end(first, done.size(), size_of);
     auto traces = nlohmann::json::array(), spans = nlohmann::json::array(), scores = nlohmann::json::array(),
@@ -140,12 +175,16 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
       auto trace_id = store::trace_id_of(e);
       auto started = store::call_started_ms(e);
       auto start = core::iso8601(started), end = core::iso8601(std::max(started, e.completed_ms));
+      const auto judges = judged.find(e.id);
+      auto trace_end = std::max(started, e.completed_ms);
+      if (judges != judged.end())
+        for (const auto& c : judges->second) trace_end = std::max(trace_end, c.created_ms + c.latency_us / 1000);
       auto input = input_of(e.item_id);
       nlohmann::json trace = {{"id", trace_id},
                               {"project_name", r.project},
                               {"name", "evaluation_task"},
                               {"start_time", start},
-                              {"end_time", end},
+                              {"end_time", core::iso8601(trace_end)},
                               {"input", input},
                               {"output", {{"llm_output", e.output}}},
                               {"tags", {run.id, "Evaluation"}},
@@ -166,6 +205,12 @@ void recorder::write_evaluations(const store::run_record& run, const store::tria
                                   {"completion_tokens", e.tokens.completion_tokens},
                                   {"total_tokens", e.tokens.total()}}},
                        {"total_estimated_cost", e.cost_usd}});
+      if (judges != judged.end())
+        for (const auto& c : judges->second) {
+          auto span = llm_span(c, trace_id, r.project, "judge");
+          if (c.provider.empty()) span["provider"] = r.provider;  // the task's provider, named as its span names it
+          spans.push_back(std::move(span));
+        }
       for (const auto& s : store::trace_scores(e, r.objective)) {
         nlohmann::json score = {{"id", trace_id}, {"name", s.name}, {"value", s.value}, {"source", "sdk"},
                                 {"project_name", r.project}};
@@ -192,7 +237,7 @@ void recorder::reasoning_call(const store::run_record& run, const store::llm_cal
   auto start = core::iso8601(call.created_ms), end = core::iso8601(call.created_ms + call.latency_us / 1000);
   nlohmann::json trace = {{"id", trace_id},
                           {"project_name", r.project},
-                          {"name", "optimizer_reasoning"},
+                          {"name", call.purpose == "judge setup" ? "judge_setup" : "optimizer_reasoning"},
                           {"start_time", start},
                           {"end_time", end},
                           {"input", {{"messages", request.value("messages", nlohmann::json::array())}}},
@@ -202,19 +247,8 @@ void recorder::reasoning_call(const store::run_record& run, const store::llm_cal
                           {"source", "optimization"}};
   if (!call.error.empty())
     trace["error_info"] = {{"exception_type", "LLMCallError"}, {"message", call.error}, {"traceback", call.error}};
-  nlohmann::json span = {{"id", core::derived_uuid_v7(call.id, "span")},
-                         {"trace_id", trace_id},
-                         {"project_name", r.project},
-                         {"name", "llm"},
-                         {"type", "llm"},
-                         {"model", request.value("model", std::string())},
-                         {"provider", r.reasoning_provider},
-                         {"start_time", start},
-                         {"end_time", end},
-                         {"usage", {{"prompt_tokens", call.tokens.prompt_tokens},
-                                    {"completion_tokens", call.tokens.completion_tokens},
-                                    {"total_tokens", call.tokens.total()}}},
-                         {"total_estimated_cost", call.cost_usd}};
+  auto span = llm_span(call, trace_id, r.project, "llm");
+  if (span["provider"] == "") span["provider"] = r.reasoning_provider;
   enqueue({message(run.id, "POST", "/v1/private/traces/batch", {{"traces", nlohmann::json::array({trace})}}),
            message(run.id, "POST", "/v1/private/spans/batch", {{"spans", nlohmann::json::array({span})}})});
 }

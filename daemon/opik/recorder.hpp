@@ -10,13 +10,16 @@
 //   each trial  POST /v1/private/experiments (its type: trial, mini-batch or mutation;
 //               optimization_id; metadata with candidate_id, parent_candidate_ids, step_index and
 //               configuration.prompt),
-//               then per evaluated item a trace, an LLM span (model, provider, usage, cost), trace
+//               then per evaluated item a trace, an LLM span (model, provider, usage, cost) and one
+//               `judge` LLM span per call its judge metrics made (prompt, verdict, usage, cost), trace
 //               feedback scores (objective_name and each metric) and the experiment item: in
 //               batches during the trial (every 200 evaluations, or after a minute), so that a
 //               long trial shows progress in Opik (its stalled-run check), and the rest at its end;
 //               several trials of a run may be written at once (an optimizer's concurrent ones)
-//   reasoning   per call of the optimizer's reasoning model a trace tagged with the optimization
-//               id and its LLM span (Opik adds such traces' cost to total_optimization_cost)
+//   reasoning   per call of the optimizer's reasoning model (and per call a judge makes once for
+//               the whole run, GEval's evaluation steps: a `judge_setup` trace) a trace tagged with
+//               the optimization id and its LLM span (Opik adds such traces' cost to
+//               total_optimization_cost)
 //   run end     PUT /v1/private/optimizations/{id} {status[, error_info]}
 // Every id is client-generated and derived from optd's journal, so a replay writes the same ids.
 #include <map>

@@ -11,6 +11,7 @@
 #include "opik/cancel_watcher.hpp"
 #include "opik/dataset_reader.hpp"
 #include "opik/outbox_sender.hpp"
+#include "core/uuid.hpp"
 #include "opik/recorder.hpp"
 
 namespace optd::api {
@@ -77,6 +78,59 @@ class opik_recording : public api_test {
   std::vector<net::http_request> accepted_;
   std::set<std::string> seen_ids_;
 };
+
+// A judge's calls are LLM spans of the evaluation's trace (its prompt, verdict, usage and cost),
+// as Opik's SDK records a judge metric; a call made once for the run (GEval's steps) is a trace of
+// its own tagged with the optimization id, so that Opik counts its cost.
+TEST_F(opik_recording, a_judges_calls_are_llm_spans_of_the_evaluations_trace) {
+  start_opik();
+  std::string body = studio_body;
+  const std::string metric = R"({"type":"levenshtein_ratio","parameters":{"reference_key":"answer"}})";
+  body.replace(body.find(metric), metric.size(),
+               R"({"type":"geval","parameters":{"task_introduction":"Grade it.","evaluation_criteria":"Brief."}})");
+  body.replace(body.find(R"("objective_name":"levenshtein_ratio")"), 36, R"("objective_name":"geval")");
+  auto id = create(body);
+  wait_for_status(id, "completed");
+  drain();
+
+  std::map<std::string, nlohmann::json> judge_spans, setup_traces;
+  for (const auto& r : accepted_) {
+    auto j = nlohmann::json::parse(r.body);
+    if (r.target == "/api/v1/private/spans/batch")
+      for (const auto& span : j["spans"])
+        if (span["name"] == "judge") judge_spans[span["id"]] = span;
+    if (r.target == "/api/v1/private/traces/batch")
+      for (const auto& trace : j["traces"])
+        if (trace["name"] == "judge_setup") setup_traces[trace["id"]] = trace;
+  }
+  std::size_t verdicts = 0;
+  for (const auto& t : db_->trials(id)) {
+    std::map<std::string, std::string> trace_of;
+    for (const auto& e : db_->evaluations(t.id)) {
+      trace_of[e.id] = store::trace_id_of(e);
+      EXPECT_EQ(e.judge_calls, 1);
+    }
+    for (const auto& call : db_->judge_calls(t.id)) {
+      ++verdicts;
+      auto it = judge_spans.find(core::derived_uuid_v7(call.id, "span"));
+      ASSERT_NE(it, judge_spans.end()) << "no span for judge call " << call.id;
+      const auto& span = it->second;
+      EXPECT_EQ(span["trace_id"], trace_of[call.evaluation_id]);
+      EXPECT_EQ(span["type"], "llm");
+      EXPECT_EQ(span["model"], "sim-small");  // the run's task model, as Studio's judge uses
+      EXPECT_EQ(span["provider"], "openai");  // the task's provider, as the task's span names it
+      EXPECT_EQ(span["usage"]["prompt_tokens"], call.tokens.prompt_tokens);
+      EXPECT_DOUBLE_EQ(span["total_estimated_cost"].get<double>(), call.cost_usd);
+      EXPECT_GT(call.cost_usd, 0);
+      EXPECT_THAT(span["output"]["content"].get<std::string>(), ::testing::HasSubstr("\"score\""));
+    }
+  }
+  EXPECT_EQ(judge_spans.size(), verdicts);
+  EXPECT_GT(verdicts, 6u);
+  // The evaluation steps: one call for the run (the criteria have no {{field}}), its own trace.
+  ASSERT_EQ(setup_traces.size(), 1u);
+  EXPECT_THAT(setup_traces.begin()->second["tags"], ::testing::Contains(id));
+}
 
 TEST_F(opik_recording, a_completed_run_is_recorded_as_opiks_optimizer_records_it) {
   start_opik();

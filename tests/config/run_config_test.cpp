@@ -225,7 +225,7 @@ TEST_F(run_config_test, one_metric_is_its_own_objective_and_several_need_one_of_
   // Both are trace scores: an objective named like one of several metrics would hide that metric.
   auto clash = load("objective_name: levenshtein_ratio\n" + std::string(valid));
   EXPECT_THAT(problems(clash), ElementsAre("1:17: objective_name 'levenshtein_ratio' is the name of one of the 2 metrics, "
-                                           "but the objective is their weighted mean; give it a name of its own (by "
+                                           "but the objective is their weighted sum; give it a name of its own (by "
                                            "default: multi_metric_objective)"));
   auto twice = std::string(valid);
   twice.replace(twice.find("type: levenshtein_ratio"), 23, "type: equals");

@@ -182,12 +182,13 @@ TEST_F(opik_e2e, writes_wait_for_opik_across_a_restart_and_all_arrive) {
 
 // The body Opik's UI posts when "Optimize" is pressed (apps/opik-frontend: the optimizer form's
 // fields, a metric with its reference column chosen), for `optimizer` and `metric`.
-std::string studio_body(const std::string& optimizer, const std::string& parameters, const std::string& metric) {
+std::string studio_body(const std::string& optimizer, const std::string& parameters, const std::string& metric,
+                        const std::string& metric_parameters = R"({"case_sensitive":false,"reference_key":"answer"})") {
   return R"({"name":"studio )" + optimizer + R"(","dataset_name":"skills","objective_name":")" + metric +
          R"(","status":"initialized","studio_config":{"dataset_name":"skills",
     "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
     "llm_model":{"model":"sim-small","parameters":{"temperature":0,"max_tokens":64}},
-    "evaluation":{"metrics":[{"type":")" + metric + R"(","parameters":{"case_sensitive":false,"reference_key":"answer"}}]},
+    "evaluation":{"metrics":[{"type":")" + metric + R"(","parameters":)" + metric_parameters + R"(}]},
     "optimizer":{"type":")" + optimizer + R"(","parameters":)" + parameters + "}}}";
 }
 
@@ -201,15 +202,40 @@ TEST_F(opik_e2e, studio_configs_as_opiks_ui_builds_them_run_to_completed_and_rea
   run(opik_url, demo_);  // the dataset is Opik's, as in Studio
   struct studio_run {
     std::string optimizer, parameters, metric;
+    std::string metric_parameters = R"({"case_sensitive":false,"reference_key":"answer"})";
   };
-  const studio_run runs[] = {
-      {"gepa", R"({"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})", "equals"},
-      {"hierarchical_reflective",
-       R"({"convergence_threshold":0.01,"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})",
-       "levenshtein_ratio"}};
+  const std::string gepa = R"({"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})";
+  const std::string hrpo =
+      R"({"convergence_threshold":0.01,"verbose":false,"seed":42,"model":"sim-reasoner","model_parameters":{"temperature":1.0}})";
+  // The UI's defaults for its judge and code metrics (apps/opik-frontend, constants/optimizations).
+  const std::string geval_defaults =
+      R"({"task_introduction":"You are evaluating how well an AI assistant answers questions based on context.",)"
+      R"("evaluation_criteria":"The answer should be accurate, relevant, and directly address the question. )"
+      R"(Consider: 1) Factual correctness, 2) Completeness of the answer, 3) Clarity and coherence"})";
+  const std::string code_template = nlohmann::json{{"code", R"(from opik.evaluation.metrics import BaseMetric
+from opik.evaluation.metrics.score_result import ScoreResult
+
+class MyMetric(BaseMetric):
+    def __init__(self, name: str = "my_metric"):
+        super().__init__(name=name)
+    
+    def score(self, output: str, **kwargs) -> ScoreResult:
+        # output: the LLM response
+        # kwargs: contains dataset_item fields (e.g., kwargs.get("expected_value"))
+        return ScoreResult(
+            name=self.name,
+            value=1.0,  # Score between 0.0 and 1.0
+            reason="Evaluation reason"
+        ))"}}.dump();
+  const studio_run runs[] = {{"gepa", gepa, "equals"},
+                             {"hierarchical_reflective", hrpo, "levenshtein_ratio"},
+                             {"hierarchical_reflective", hrpo, "geval", geval_defaults},
+                             {"gepa", gepa, "json_schema_validator", R"({"reference_key":"","case_sensitive":false})"},
+                             {"gepa", gepa, "code", code_template}};
   for (const auto& r : runs) {
-    SCOPED_TRACE(r.optimizer);
-    auto created = test::http(recording_url, "POST", "/api/v1/private/optimizations", studio_body(r.optimizer, r.parameters, r.metric));
+    SCOPED_TRACE(r.optimizer + " with " + r.metric);
+    auto created = test::http(recording_url, "POST", "/api/v1/private/optimizations",
+                              studio_body(r.optimizer, r.parameters, r.metric, r.metric_parameters));
     ASSERT_EQ(created.status, 201u) << created.body;
     auto location = std::string(created.header("location"));
     auto id = location.substr(location.rfind('/') + 1);
@@ -222,14 +248,20 @@ TEST_F(opik_e2e, studio_configs_as_opiks_ui_builds_them_run_to_completed_and_rea
     EXPECT_GE(o["best_objective_score"].get<double>(), o["baseline_objective_score"].get<double>());
     auto screenings = nlohmann::json::parse(
         test::http(recording_url, "GET", "/api/v1/private/experiments?optimization_id=" + id + "&types=%5B%22mini-batch%22%5D").body);
-    if (r.optimizer == "gepa") {
+    if (r.optimizer == "gepa" && r.metric == "equals") {
       EXPECT_GT(screenings["total"].get<int>(), 0);
+      EXPECT_GT(o["best_objective_score"].get<double>(), o["baseline_objective_score"].get<double>());
+    }
+    if (r.metric == "geval") {  // the judge tells what is wrong; HRPO's analysts read it in its reasons
       EXPECT_GT(o["best_objective_score"].get<double>(), o["baseline_objective_score"].get<double>());
     }
     // The log says the UI's verbose is accepted and means nothing here.
     auto log = optd({"logs", "--server", recording_url, id});
     log.wait();
     EXPECT_THAT(log.out(), HasSubstr("verbose is accepted and ignored"));
+    if (r.metric == "json_schema_validator") {
+      EXPECT_THAT(log.out(), HasSubstr("reference_key is accepted and ignored"));
+    }
     expect_same_in_opik(recording_url, opik_url, id, "completed · ");
   }
   stop(recording);

@@ -3,8 +3,11 @@
 // ends exactly as the same run does without the kill.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <regex>
+#include <set>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -41,7 +44,7 @@ class serve_restart : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = test::temp_dir("serve_restart"); }
   void TearDown() override {
-    for (auto* p : {&serve_, &sim_})
+    for (auto* p : {&serve_, &sim_, &judge_})
       if (p->pid > 0) {
         p->signal(SIGKILL);
         p->wait();
@@ -54,12 +57,13 @@ class serve_restart : public ::testing::Test {
     return text.substr(0, text.find('\n'));
   }
 
-  void start_serve() {
+  void start_serve(const std::string& config = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml",
+                   std::vector<std::string> env = {}) {
     std::filesystem::remove(dir_ + "/api.port");
-    serve_ = child_process::start({OPTD_BIN, "--config", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml",
-                                   "--state-dir", dir_ + "/state", "serve", "--listen", "127.0.0.1:0", "--port-file",
-                                   dir_ + "/api.port"},
-                                  dir_, "serve-" + std::to_string(++serves_), {sim_env_});
+    env.push_back(sim_env_);
+    serve_ = child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir_ + "/state", "serve", "--listen",
+                                   "127.0.0.1:0", "--port-file", dir_ + "/api.port"},
+                                  dir_, "serve-" + std::to_string(++serves_), env);
     api_port_ = read_port(dir_ + "/api.port");
   }
 
@@ -163,7 +167,7 @@ class serve_restart : public ::testing::Test {
   }
 
   std::string dir_, sim_env_, sim_port_, api_port_;
-  child_process sim_, serve_;
+  child_process sim_, serve_, judge_;
   int serves_ = 0;
 };
 
@@ -196,6 +200,78 @@ TEST_F(serve_restart, a_killed_hierarchical_reflective_run_resumes_with_the_same
     auto trials = db.trials(id);
     return trials.size() >= 2 && answered(db, trials[1].id) > 5;
   });
+}
+
+TEST_F(serve_restart, a_geval_run_killed_between_answers_and_verdicts_asks_only_the_judge_again) {
+  // The judge is a second llm-sim that never answers: every evaluation in flight gets its task
+  // answer journaled, then waits for its verdict. Once all max_concurrency of them wait, no task
+  // call can be in flight: the daemon is killed there, and started again with a judge that answers.
+  start_sim_and_store_dataset("0");
+  auto start_judge = [&](const std::string& name, std::vector<std::string> extra) {
+    std::filesystem::remove(dir_ + "/" + name + ".port");
+    std::vector<std::string> args{LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/" + name + ".port"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    judge_ = child_process::start(args, dir_, name);
+    return "OPTD_JUDGE_URL=http://127.0.0.1:" + read_port(dir_ + "/" + name + ".port") + "/v1";
+  };
+  const auto config = dir_ + "/optd.yaml";
+  {
+    std::ofstream(config) << R"(providers:
+  - name: sim
+    base_url: ${OPTD_SIM_URL}
+    auth: none
+    prices: {sim-small: {input: 0.15, output: 0.60}, sim-reasoner: {input: 2.50, output: 10.00}}
+  - name: judge
+    base_url: ${OPTD_JUDGE_URL}
+    auth: none
+    timeouts: {connect: 2s, read: 120s, total: 240s}
+    prices: {sim-judge: {input: 1.00, output: 4.00}}
+)";
+  }
+  start_serve(config, {start_judge("hung-judge", {"--hang-rate", "1"})});
+  const std::string geval = R"({"type":"geval","parameters":{"model":"sim-judge","provider":"judge",
+    "task_introduction":"Grade a short answer.",
+    "evaluation_criteria":"The correct answer is \"{{answer}}\". The reply should be that answer alone."}})";
+  auto r = http(api_port_, "POST", "/api/v1/private/optimizations",
+                std::regex_replace(body(), std::regex(R"(\{"type":"equals","weight":0.75\},\{"type":"levenshtein_ratio","weight":0.25\})"), geval));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  auto loc = std::string(r.header("location"));
+  auto id = loc.substr(loc.rfind('/') + 1);
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/state/optd.db");
+    return db.count_evaluations(id, "answered") == concurrency;
+  })) << serve_.err();
+  serve_.signal(SIGKILL);
+  EXPECT_EQ(serve_.wait(), 128 + SIGKILL);
+  judge_.signal(SIGKILL);
+  judge_.wait();
+  {
+    store::store db(dir_ + "/state/optd.db");
+    EXPECT_EQ(db.count_evaluations(id, "answered"), concurrency);
+  }
+
+  start_serve(config, {start_judge("judge", {})});
+  ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
+  auto task_sim = sim_stats();
+  // Every task call was bought once: the answered ones were judged from their journaled answer.
+  EXPECT_EQ(task_sim["duplicate_completions"], 0);
+  store::store db(dir_ + "/state/optd.db");
+  EXPECT_EQ(task_sim["completions"].get<long>() - task_sim["reasoning_completions"].get<long>(), db.count_evaluations(id));
+  EXPECT_EQ(task_sim["judge_completions"], 0);
+  double judged_cost = 0;
+  std::set<std::string> items;
+  for (const auto& t : db.trials(id))
+    for (const auto& e : db.evaluations(t.id)) {
+      EXPECT_EQ(e.status, "completed");
+      EXPECT_EQ(e.judge_calls, 1) << e.id;  // its verdict; the evaluation steps are the run's
+      judged_cost += e.judge_cost_usd;
+      items.insert(e.item_id);
+    }
+  EXPECT_GT(judged_cost, 0);
+  // A verdict per evaluation, and the steps once per distinct criteria (here: per item, as the
+  // criteria quote the item's answer).
+  auto judge_stats = nlohmann::json::parse(http(read_port(dir_ + "/judge.port"), "GET", "/stats").body);
+  EXPECT_EQ(judge_stats["completions"].get<long>(), db.count_evaluations(id) + static_cast<long>(items.size()));
 }
 
 TEST_F(serve_restart, sigterm_drains_calls_in_flight_and_the_next_start_finishes_the_run) {

@@ -2,7 +2,8 @@
 # The service as installed: `cmake --install` into a DESTDIR puts the binaries, the unit, the
 # default config and the dashboard in place; `systemd-analyze verify` is clean on the installed
 # unit; and optd serve, run through a whole optimization under strace, makes no system call
-# outside the unit's SystemCallFilter= set (so the filter cannot kill it).
+# outside the unit's SystemCallFilter= set (so the filter cannot kill it); with the drop-in for code
+# metrics (systemd/code-metrics.conf), a run with a code metric neither, its sandbox included.
 #   service_test.sh BUILD_DIR OPTD_BIN LLM_SIM_BIN
 set -euo pipefail
 build=$1 optd=$2 sim=$3
@@ -54,19 +55,40 @@ pids+=($!)
 wait_for "[ -s $work/sim.port ]"
 export OPTD_SIM_URL="http://127.0.0.1:$(cat "$work/sim.port")/v1"
 config=$root/config/examples/demo-optd.yaml
-strace -f -qq -c -o "$work/strace.txt" "$optd" --config "$config" --state-dir "$work/state" serve \
-  --listen 127.0.0.1:0 --port-file "$work/optd.port" >/dev/null 2>"$work/optd.log" &
-traced=$!
-wait_for "[ -s $work/optd.port ]"
-OPTD_SERVER=http://127.0.0.1:$(cat "$work/optd.port") "$optd" --config "$config" submit --watch \
-  "$root/config/examples/demo.yaml" >/dev/null 2>"$work/submit.log" || fail "run failed: $(cat "$work/submit.log")"
-optd_pid=$(pgrep -P "$traced")  # strace's child
-kill -HUP "$optd_pid"  # a reload, too
-wait_for "grep -q 'optd: reloaded' $work/optd.log"
-kill -TERM "$optd_pid"
-wait "$traced" || fail "optd serve under strace did not exit 0: $(tail -5 "$work/optd.log")"
-awk 'NR > 2 && $NF != "total" && $NF !~ /^-+$/ { print $NF }' "$work/strace.txt" | sort -u >"$work/used.txt"
-[ "$(wc -l <"$work/used.txt")" -gt 20 ] || fail "strace saw too little: $(cat "$work/strace.txt")"
-outside=$(comm -23 "$work/used.txt" "$work/allowed.txt")
-[ -z "$outside" ] || fail "system calls outside @system-service: $outside"
-echo "$(wc -l <"$work/used.txt") distinct system calls, all in @system-service"
+# traced_run NAME RUN_CONFIG ALLOWED: optd serve under strace -f (its children too) through a whole
+# run of RUN_CONFIG, a reload and a SIGTERM; every system call made must be in the file ALLOWED.
+traced_run() {
+  local name=$1 run=$2 allowed=$3
+  rm -f "$work/optd.port"
+  strace -f -qq -c -o "$work/$name.strace" "$optd" --config "$config" --state-dir "$work/state-$name" serve \
+    --listen 127.0.0.1:0 --port-file "$work/optd.port" >/dev/null 2>"$work/$name.log" &
+  local traced=$!
+  wait_for "[ -s $work/optd.port ]"
+  OPTD_SERVER=http://127.0.0.1:$(cat "$work/optd.port") "$optd" --config "$config" submit --watch "$run" \
+    >/dev/null 2>"$work/$name.submit" || fail "run failed: $(cat "$work/$name.submit")"
+  local optd_pid
+  optd_pid=$(pgrep -P "$traced")  # strace's child
+  kill -HUP "$optd_pid"  # a reload, too
+  wait_for "grep -q 'optd: reloaded' $work/$name.log"
+  kill -TERM "$optd_pid"
+  wait "$traced" || fail "optd serve under strace did not exit 0: $(tail -5 "$work/$name.log")"
+  awk 'NR > 2 && $NF != "total" && $NF !~ /^-+$/ { print $NF }' "$work/$name.strace" | sort -u >"$work/$name.used"
+  [ "$(wc -l <"$work/$name.used")" -gt 20 ] || fail "strace saw too little: $(cat "$work/$name.strace")"
+  local outside
+  outside=$(comm -23 "$work/$name.used" "$allowed")
+  [ -z "$outside" ] || fail "system calls outside the filter: $outside"
+  echo "$(wc -l <"$work/$name.used") distinct system calls, all in the filter"
+}
+traced_run demo "$root/config/examples/demo.yaml" "$work/allowed.txt"
+
+echo "- a run with a code metric, with the drop-in for code metrics (its sandbox and python3 traced too)"
+dropin=$work/root/usr/local/share/optd/systemd/code-metrics.conf
+[ -f "$dropin" ] || fail "not installed: /usr/local/share/optd/systemd/code-metrics.conf"
+cat "$work/optd.service" "$dropin" >"$work/optd-code.service"  # the unit as systemd merges the drop-in
+out=$(systemd-analyze verify "$work/optd-code.service" 2>&1) || fail "systemd-analyze verify with the drop-in: $out"
+[ -z "$out" ] || fail "systemd-analyze verify with the drop-in is not clean: $out"
+extra=$(sed -n 's/^SystemCallFilter=//p' "$dropin")
+[ "$extra" = "@mount" ] || fail "the test knows @mount, the drop-in says $extra"
+{ cat "$work/allowed.txt"; expand @mount; } | sort -u >"$work/allowed-code.txt"
+traced_run code "$root/config/examples/demo-code.yaml" "$work/allowed-code.txt"
+grep -q "mount" "$work/code.used" || fail "the code run made no mount: was its sandbox traced?"

@@ -222,5 +222,77 @@ TEST(sim_rules, with_format_noise_replies_come_fenced_or_wrapped_in_prose) {
   EXPECT_GT(prose, 0);
 }
 
+
+// A judge request as optd's geval and json_schema_validator send them (the wording is optd's; the
+// simulator reads only the structure).
+sim_request geval_verdict_request(const std::string& criteria, const std::string& answer) {
+  auto format = nlohmann::json::parse(R"({"type": "json_schema", "json_schema": {"name": "GEvalScore", "schema":
+      {"type": "object", "properties": {"score": {"type": "integer"}, "reason": {"type": "string"}}}}})");
+  return {{{"system", "Grade it.\nTASK INTRODUCTION:\nArithmetic\nEVALUATION CRITERIA:\n" + criteria + "\nEVALUATION STEPS:\n1. …"},
+           {"user", "<solution>" + answer + "</solution>"}},
+          0,
+          format};
+}
+
+TEST(sim_judge, geval_steps_come_once_from_the_criteria_and_verdicts_grade_the_answers_form) {
+  sim_request steps{{{"system", "Write steps."}, {"user", "TASK INTRODUCTION:\nArithmetic\n\nEVALUATION CRITERIA:\nBrief"}}, 0, nullptr};
+  EXPECT_EQ(classify(steps), ask::evaluation_steps);
+  EXPECT_THAT(respond(steps, {}), HasSubstr("1. Read the task and the criteria: Brief"));
+
+  const std::string criteria = "The correct answer is \"42\". The reply should be that answer alone.";
+  auto verdict = [&](const std::string& answer) { return nlohmann::json::parse(respond(geval_verdict_request(criteria, answer), {})); };
+  EXPECT_EQ(classify(geval_verdict_request(criteria, "42")), ask::geval_verdict);
+  auto chatty = verdict("Sure! The answer is forty-two.");
+  EXPECT_EQ(chatty["score"], 2);  // 10 − 4 (a sentence) − 1 (a period) − 3 (words)
+  EXPECT_THAT(chatty["reason"].get<std::string>(), HasSubstr("wrapped in a sentence"));
+  EXPECT_THAT(chatty["reason"].get<std::string>(), HasSubstr("in words instead of digits"));
+  EXPECT_EQ(verdict("42.")["score"], 9);
+  EXPECT_EQ(verdict("42")["score"], 10);
+  EXPECT_EQ(verdict("52")["score"], 1);
+  EXPECT_THAT(verdict("52")["reason"].get<std::string>(), HasSubstr("The result is wrong: the expected answer is 42."));
+  EXPECT_EQ(verdict("I'm not sure how to answer that.")["score"], 0);
+}
+
+TEST(sim_judge, a_verdicts_fourth_token_is_its_number_with_neighbours_as_alternatives) {
+  auto request = geval_verdict_request("Brief.", "42.");
+  auto text = respond(request, {});
+  auto tokens = answer_logprobs(request, text, 20);
+  std::string joined;
+  for (const auto& t : tokens) joined += t.token;
+  EXPECT_EQ(joined, text);
+  ASSERT_GE(tokens.size(), 4u);
+  EXPECT_EQ(tokens[3].token, " 9");
+  ASSERT_EQ(tokens[3].top.size(), 3u);
+  EXPECT_EQ(tokens[3].top[1].first, " 8");
+  EXPECT_EQ(answer_logprobs(request, text, 1)[3].top.size(), 1u);
+  // A perfect answer has no 11 among its alternatives.
+  auto perfect = geval_verdict_request("Brief.", "42");
+  EXPECT_EQ(answer_logprobs(perfect, respond(perfect, {}), 20)[3].top.size(), 2u);
+}
+
+TEST(sim_judge, the_compliance_judge_checks_the_output_against_the_schemas_fields_and_types) {
+  auto format = nlohmann::json::parse(R"({"type": "json_schema", "json_schema": {"name": "StructuredOutputCompliance",
+      "schema": {"type": "object", "properties": {"score": {"type": "boolean"}}}}})");
+  auto ask_judge = [&](const std::string& output) {
+    sim_request r{{{"system", "Validate."},
+                   {"user", "EXPECTED STRUCTURE:\n{\"type\": \"object\", \"properties\": {\"answer\": {\"type\": \"string\"}}, "
+                            "\"required\": [\"answer\"]}\n\nOUTPUT:\n" + output}},
+                  0,
+                  format};
+    EXPECT_EQ(classify(r), ask::compliance);
+    return nlohmann::json::parse(respond(r, {}));
+  };
+  EXPECT_EQ(ask_judge(R"({"answer": "42"})")["score"], true);
+  EXPECT_EQ(ask_judge(R"(Sure! The answer is {"answer": "42"}.)")["score"], false);
+  EXPECT_EQ(ask_judge(R"({"answer": 42})")["reason"][0], "Field 'answer' is not of type string.");
+  EXPECT_EQ(ask_judge(R"({"result": "42"})")["reason"][0], "Required field 'answer' is missing.");
+}
+
+TEST(sim_rules, asked_for_json_the_task_model_answers_with_an_object_where_the_answer_goes) {
+  EXPECT_EQ(answer_task("Reply in JSON.", "What is 17 + 25?", 0, 42), R"(Sure! The answer is {"answer":"forty-two"}.)");
+  EXPECT_EQ(answer_task("Reply in JSON with only the answer, in digits, no punctuation.", "What is 17 + 25?", 0, 42),
+            R"({"answer":"42"})");
+}
+
 }  // namespace
 }  // namespace optd::sim

@@ -57,6 +57,24 @@ TEST(sim_server, answers_like_openai_and_counts_what_it_served) {
   EXPECT_EQ(f.post("not json").status, 400u);
 }
 
+TEST(sim_server, gives_log_probabilities_when_asked_unless_it_plays_a_provider_without_them) {
+  constexpr const char* asking = R"({"model":"m","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"What is 2 + 2?"}]})";
+  sim_fixture with({});
+  auto j = nlohmann::json::parse(with.post(asking).body);
+  const auto& content = j["choices"][0]["logprobs"]["content"];
+  ASSERT_TRUE(content.is_array());
+  std::string text;
+  for (const auto& t : content) text += t["token"].get<std::string>();
+  EXPECT_EQ(text, "Sure! The answer is four.");
+  EXPECT_EQ(content[0]["top_logprobs"].size(), 1u);
+  EXPECT_FALSE(nlohmann::json::parse(with.post(chat).body)["choices"][0].contains("logprobs"));
+
+  server_config without;
+  without.logprobs = false;
+  sim_fixture f(without);
+  EXPECT_FALSE(nlohmann::json::parse(f.post(asking).body)["choices"][0].contains("logprobs"));
+}
+
 TEST(sim_server, rate_limits_with_retry_after_and_ratelimit_headers) {
   sim_fixture f({.rpm = 2});
   EXPECT_EQ(f.post(chat).status, 200u);

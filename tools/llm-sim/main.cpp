@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--malformed-rate", config.malformed_rate, "share answered with broken JSON")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--fault-seed", config.fault_seed, "seed for latency and fault draws");
+  app.add_flag("--no-logprobs", [&](std::int64_t) { config.logprobs = false; },
+               "never answer logprobs (a provider without them)");
   CLI11_PARSE(app, argc, argv);
 
   auto colon = listen.rfind(':');

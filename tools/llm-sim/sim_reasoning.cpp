@@ -401,7 +401,15 @@ ask classify(const sim_request& request) {
     if (wants("messages")) return ask::mutated_prompt;
     if (wants("word")) return ask::word;
     if (wants("style")) return ask::style;
+    if (wants("score") && props["score"].is_object()) {
+      auto type = props["score"].value("type", "");
+      if (type == "integer" || type == "number") return ask::geval_verdict;
+      if (type == "boolean") return ask::compliance;
+    }
   }
+  for (const auto& m : request.messages)
+    if (m.role == "user" && has(m.content, "TASK INTRODUCTION:") && has(m.content, "EVALUATION CRITERIA:"))
+      return ask::evaluation_steps;
   for (const auto& m : request.messages)
     if (m.role == "system" && has(lower(m.content), "prompt engineer")) return ask::rewrites;
   for (const auto& m : request.messages)
@@ -427,6 +435,9 @@ std::string answer_reasoning(ask kind, const sim_request& request, const sim_opt
     case ask::mutated_prompt: return mutated_prompt(c);
     case ask::word: return word(c);
     case ask::style: return c.json({{"style", "Short answers: the final result alone, as in the examples."}});
+    case ask::evaluation_steps: return evaluation_steps(request);
+    case ask::geval_verdict: return geval_verdict(request);
+    case ask::compliance: return compliance_verdict(request);
     case ask::task: break;
   }
   return {};

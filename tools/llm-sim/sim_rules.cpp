@@ -104,6 +104,8 @@ std::string answer_task(std::string_view instructions, std::string_view question
   auto s = solve(question, f[careful], fnv1a(question));
   if (!s) return "I'm not sure how to answer that.";
   std::string ans = s->numeric && !f[digits] ? number_to_words(s->number) : s->text;
+  // Asked for JSON, it gives {"answer": …} where it would give the answer.
+  if (has(lower(instructions), "json")) ans = nlohmann::json{{"answer", ans}}.dump();
   if (!f[concise]) return "Sure! The answer is " + ans + ".";
   return f[no_punctuation] ? ans : ans + ".";
 }

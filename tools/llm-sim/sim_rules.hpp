@@ -46,6 +46,10 @@ enum class ask {
   mutated_prompt,  // {"messages"}
   word,            // {"word"}
   style,           // {"style"}
+  // The judge (sim_judge.cpp):
+  evaluation_steps,  // no schema; a user message with TASK INTRODUCTION: and EVALUATION CRITERIA: (GEval)
+  geval_verdict,     // {"score": integer, "reason"}: GEval's verdict
+  compliance,        // {"score": boolean, "reason"}: the structured-output compliance judge
 };
 ask classify(const sim_request& request);
 
@@ -55,8 +59,31 @@ std::string respond(const std::vector<sim_message>& messages, double temperature
 // The reasoning rules (sim_reasoning.cpp), for every kind but task.
 std::string answer_reasoning(ask kind, const sim_request& request, const sim_options& options);
 
-// True when the request is addressed to the reasoning model (any kind but a task).
-inline bool is_reasoning_request(const sim_request& request) { return classify(request) != ask::task; }
+// The judge's rules (sim_judge.cpp).
+std::string evaluation_steps(const sim_request& request);
+std::string geval_verdict(const sim_request& request);
+std::string compliance_verdict(const sim_request& request);
+
+// True when the request is addressed to the reasoning model (any kind but a task or a judge's).
+inline bool is_reasoning_request(const sim_request& request) {
+  auto k = classify(request);
+  return k != ask::task && k != ask::evaluation_steps && k != ask::geval_verdict && k != ask::compliance;
+}
+inline bool is_judge_request(const sim_request& request) {
+  auto k = classify(request);
+  return k == ask::evaluation_steps || k == ask::geval_verdict || k == ask::compliance;
+}
+
+// One token of an answer with its log-probability and up to `top` alternatives, as OpenAI's
+// logprobs.content gives them.
+struct sim_token {
+  std::string token;
+  double logprob = 0;
+  std::vector<std::pair<std::string, double>> top;
+};
+// The answer's tokens: a GEval verdict as {"  score  ":  ␣S  …, its number sure at 70 % with the
+// numbers one off at 20 and 10 %; any other answer one certain token per word.
+std::vector<sim_token> answer_logprobs(const sim_request& request, const std::string& text, int top);
 
 // Task side, exposed for tests.
 std::string answer_task(std::string_view instructions, std::string_view question, double temperature,

@@ -28,7 +28,7 @@ sim_server::sim_server(asio::any_io_executor ex, server_config config)
 nlohmann::json sim_server::stats_json() const {
   const auto& s = stats_;
   return {{"requests", s.requests},         {"completions", s.completions},
-          {"reasoning_completions", s.reasoning}, {"rate_limited", s.rate_limited},
+          {"reasoning_completions", s.reasoning}, {"judge_completions", s.judge}, {"rate_limited", s.rate_limited},
           {"faults", {{"failed", s.failed}, {"reset", s.reset}, {"hung", s.hung}, {"malformed", s.malformed}}},
           {"bad_requests", s.bad_requests},
           {"tokens", {{"prompt", s.prompt_tokens}, {"completion", s.completion_tokens}}},
@@ -89,22 +89,32 @@ net::http_response sim_server::completions(const net::http_request& request) {
   auto options = config_.model;
   if (body.contains("seed") && body["seed"].is_number_integer()) options.seed ^= body["seed"].get<std::uint64_t>();
   sim_request asked{std::move(messages), temperature, body.value("response_format", nlohmann::json())};
-  bool reasoning = is_reasoning_request(asked);
+  bool reasoning = is_reasoning_request(asked), judge = is_judge_request(asked);
   auto text = respond(asked, options);
   auto completion_tokens = count_tokens(text);
   if (!answered_.insert(fnv1a(request.body)).second) ++stats_.duplicate_completions;
   ++stats_.completions;
   if (reasoning) ++stats_.reasoning;
+  if (judge) ++stats_.judge;
   stats_.prompt_tokens += static_cast<std::uint64_t>(prompt_tokens);
   stats_.completion_tokens += static_cast<std::uint64_t>(completion_tokens);
+  nlohmann::json choice = {{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}};
+  if (config_.logprobs && body.value("logprobs", false)) {
+    auto top = body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
+    auto content = nlohmann::json::array();
+    for (const auto& t : answer_logprobs(asked, text, std::clamp(top, 0, 20))) {
+      auto alternatives = nlohmann::json::array();
+      for (const auto& [token, logprob] : t.top) alternatives.push_back({{"token", token}, {"logprob", logprob}});
+      content.push_back({{"token", t.token}, {"logprob", t.logprob}, {"top_logprobs", alternatives}});
+    }
+    choice["logprobs"] = {{"content", content}};
+  }
   return json_response(
       200, {{"id", "chatcmpl-sim-" + std::to_string(stats_.completions)},
             {"object", "chat.completion"},
             {"created", 0},
             {"model", body.value("model", "sim")},
-            {"choices", {{{"index", 0},
-                          {"message", {{"role", "assistant"}, {"content", text}}},
-                          {"finish_reason", "stop"}}}},
+            {"choices", nlohmann::json::array({choice})},
             {"usage", {{"prompt_tokens", prompt_tokens},
                        {"completion_tokens", completion_tokens},
                        {"total_tokens", prompt_tokens + completion_tokens}}}});

@@ -29,6 +29,7 @@ struct server_config {
   double reset_rate = 0;      // drop the connection
   double hang_rate = 0;       // never answer
   double malformed_rate = 0;  // answer 200 with broken JSON
+  bool logprobs = true;       // answer `logprobs`/`top_logprobs` when asked; false: a provider without them
   std::uint64_t fault_seed = 7;
 };
 
@@ -36,6 +37,7 @@ struct server_stats {
   std::uint64_t requests = 0;
   std::uint64_t completions = 0;
   std::uint64_t reasoning = 0;
+  std::uint64_t judge = 0;
   std::uint64_t rate_limited = 0;
   std::uint64_t failed = 0, reset = 0, hung = 0, malformed = 0, bad_requests = 0;
   std::uint64_t prompt_tokens = 0, completion_tokens = 0;
