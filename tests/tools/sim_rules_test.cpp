@@ -249,7 +249,7 @@ TEST(sim_judge, geval_steps_come_once_from_the_criteria_and_verdicts_grade_the_a
   EXPECT_EQ(verdict("42.")["score"], 9);
   EXPECT_EQ(verdict("42")["score"], 10);
   EXPECT_EQ(verdict("52")["score"], 1);
-  EXPECT_THAT(verdict("52")["reason"].get<std::string>(), HasSubstr("The result is wrong: the expected answer is 42."));
+  EXPECT_THAT(verdict("52")["reason"].get<std::string>(), HasSubstr("Wrong result: the expected answer is 42."));
   EXPECT_EQ(verdict("I'm not sure how to answer that.")["score"], 0);
 }
 
@@ -265,9 +265,12 @@ TEST(sim_judge, a_verdicts_fourth_token_is_its_number_with_neighbours_as_alterna
   ASSERT_EQ(tokens[3].top.size(), 3u);
   EXPECT_EQ(tokens[3].top[1].first, " 8");
   EXPECT_EQ(answer_logprobs(request, text, 1)[3].top.size(), 1u);
-  // A perfect answer has no 11 among its alternatives.
+  // The judge is sure of a perfect answer.
   auto perfect = geval_verdict_request("Brief.", "42");
-  EXPECT_EQ(answer_logprobs(perfect, respond(perfect, {}), 20)[3].top.size(), 2u);
+  auto sure = answer_logprobs(perfect, respond(perfect, {}), 20)[3];
+  ASSERT_EQ(sure.top.size(), 1u);
+  EXPECT_EQ(sure.top[0].first, " 10");
+  EXPECT_EQ(sure.logprob, 0);
 }
 
 TEST(sim_judge, the_compliance_judge_checks_the_output_against_the_schemas_fields_and_types) {

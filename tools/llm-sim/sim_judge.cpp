@@ -85,7 +85,7 @@ verdict judge_answer(const std::string& answer, const std::string& criteria) {
     bool same = lower(core) == lower(want) || (all_digits(want) && lower(core) == number_to_words(std::stoll(want)));
     if (!same) {
       v.score = std::min(v.score, 1);
-      v.findings.push_back("The result is wrong: the expected answer is " + want + ".");
+      v.findings.push_back("Wrong result: the expected answer is " + want + ".");
     }
   }
   if (v.findings.empty()) v.findings.push_back("The answer is correct and well formed.");
@@ -180,10 +180,12 @@ std::vector<sim_token> answer_logprobs(const sim_request& request, const std::st
     plain("{\"");
     plain("score");
     plain("\":");
+    // A judge is sure of the extremes: 0 and 10 come alone.
     int s = std::stoi(m[1].str());
-    sim_token number{" " + m[1].str(), std::log(0.7), {}};
-    for (auto [value, p] : {std::pair{s, 0.7}, std::pair{s - 1, 0.2}, std::pair{s + 1, 0.1}})
-      if (value >= 0 && value <= 10 && static_cast<int>(number.top.size()) < top)
+    bool sure = s == 0 || s == 10;
+    sim_token number{" " + m[1].str(), sure ? 0.0 : std::log(0.7), {}};
+    for (auto [value, p] : {std::pair{s, sure ? 1.0 : 0.7}, std::pair{s - 1, 0.2}, std::pair{s + 1, 0.1}})
+      if (value >= 0 && value <= 10 && static_cast<int>(number.top.size()) < top && (!sure || value == s))
         number.top.push_back({" " + std::to_string(value), std::log(p)});
     tokens.push_back(std::move(number));
     plain(m[2].str());

@@ -82,7 +82,8 @@ struct sim_token {
   std::vector<std::pair<std::string, double>> top;
 };
 // The answer's tokens: a GEval verdict as {"  score  ":  ␣S  …, its number sure at 70 % with the
-// numbers one off at 20 and 10 %; any other answer one certain token per word.
+// numbers one below and above at 20 and 10 % (0 and 10 alone, certain); any other answer one
+// certain token per word.
 std::vector<sim_token> answer_logprobs(const sim_request& request, const std::string& text, int top);
 
 // Task side, exposed for tests.
