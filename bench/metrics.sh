@@ -47,15 +47,10 @@ YAML
   : >"$work/cpu.$name"
   : >"$work/wall.$name"
   for r in $(seq "$RUNS"); do
-    rm -rf "$work/state"
-    m=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$work/optd.yaml" --state-dir "$work/state" \
-        run --quiet --json "$work/$name.yaml")
-    [[ $(json "$m" exit) == 0 ]] || { echo "optd run failed ($name): $m" >&2; exit 1; }
-    out=$(cat "$work/out.json")
-    evals=$(json "$out" evaluations) calls=$(json "$out" llm_calls)
-    awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$evals" 'BEGIN { printf "%.2f\n", (u + s) / n * 1e6 }' \
-      >>"$work/cpu.$name"
-    json "$m" wall_s >>"$work/wall.$name"
+    measured_run "$work/optd.yaml" "$work/$name.yaml"
+    evals=$(json "$OUT" evaluations) calls=$(json "$OUT" llm_calls)
+    cpu_us_per "$evals" >>"$work/cpu.$name"
+    json "$M" wall_s >>"$work/wall.$name"
   done
   printf '%-8s %12s %10s %16s %10s\n' "$name" "$evals" "$calls" "$(median <"$work/cpu.$name")" "$(median <"$work/wall.$name")"
   echo "    CPU per evaluation, each run: $(tr '\n' ' ' <"$work/cpu.$name")µs"

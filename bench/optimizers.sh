@@ -63,20 +63,13 @@ for name in "${order[@]}"; do
   run_config "$work/$name.yaml" "$spec" "$trials"
   : >"$work/cpu.$name"
   for r in $(seq "$RUNS"); do
-    rm -rf "$work/state"
-    m=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$work/fast.yaml" --state-dir "$work/state" \
-        run --quiet --json "$work/$name.yaml")
-    [[ $(json "$m" exit) == 0 ]] || { echo "optd run failed ($name): $m" >&2; exit 1; }
-    out=$(cat "$work/out.json")
-    task=$(json "$out" evaluations) calls=$(json "$out" llm_calls)
-    awk -v u="$(json "$m" user_s)" -v s="$(json "$m" sys_s)" -v n="$task" 'BEGIN { printf "%.2f\n", (u + s) / n * 1e6 }' \
-      >>"$work/cpu.$name"
+    measured_run "$work/fast.yaml" "$work/$name.yaml"
+    task=$(json "$OUT" evaluations) calls=$(json "$OUT" llm_calls)
+    cpu_us_per "$task" >>"$work/cpu.$name"
   done
-  rm -rf "$work/state"
-  m=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$work/slow.yaml" --state-dir "$work/state" \
-      run --quiet --json "$work/$name.yaml")
-  printf '%-24s %7s %9s %11s %9.4f %9.4f %13s %10.1f\n' "$name" "$task" "$((calls - task))" "$(json "$out" num_trials)" \
-    "$(json "$out" baseline_objective_score)" "$(json "$out" best_objective_score)" "$(median <"$work/cpu.$name")" \
-    "$(json "$m" wall_s)"
+  measured_run "$work/slow.yaml" "$work/$name.yaml"
+  printf '%-24s %7s %9s %11s %9.4f %9.4f %13s %10.1f\n' "$name" "$task" "$((calls - task))" "$(json "$OUT" num_trials)" \
+    "$(json "$OUT" baseline_objective_score)" "$(json "$OUT" best_objective_score)" "$(median <"$work/cpu.$name")" \
+    "$(json "$M" wall_s)"
   echo "    CPU per task call, each run: $(tr '\n' ' ' <"$work/cpu.$name")µs"
 done

@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for tool in npm:npm node:nodejs promtool:prometheus prometheus:prometheus strace:strace curl:curl \
-            systemd-analyze:systemd bwrap:bubblewrap python3:python3; do
+            systemd-analyze:systemd bwrap:bubblewrap; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
+# The sandbox sees only /usr: Debian's python3, not one earlier on PATH (pyenv's, say).
+[ -x /usr/bin/python3 ] || need+=(python3)
 [ -d /usr/share/json-schema-test-suite/tests ] || need+=(json-schema-test-suite)
 source tools/lib/apt.sh
 apt_install_missing test "${need[@]}"

@@ -33,3 +33,14 @@ YAML
 
 json() { sed -n "s/.*\"$2\": *\([0-9.e+-]*\).*/\1/p" <<<"$1" | head -1; }  # json TEXT KEY: a number
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# measured_run DAEMON_CONFIG RUN_CONFIG: `optd run` on a fresh store under optd-measure; sets M (its
+# CPU, RSS and wall time) and OUT (the run's JSON summary); stops the script when the run fails.
+measured_run() {
+  rm -rf "$work/state"
+  M=$(OPTD_MEASURE_STDOUT="$work/out.json" "$measure" "$optd" --config "$1" --state-dir "$work/state" \
+      run --quiet --json "$2")
+  [[ $(json "$M" exit) == 0 ]] || { echo "optd run failed ($2): $M" >&2; exit 1; }
+  OUT=$(cat "$work/out.json")
+}
+cpu_us_per() { awk -v u="$(json "$M" user_s)" -v s="$(json "$M" sys_s)" -v n="$1" 'BEGIN { printf "%.2f\n", (u + s) / n * 1e6 }'; }

@@ -19,6 +19,9 @@ class code_metric final : public core::evaluation_metric {
  public:
   code_metric(std::string code, std::string name, std::shared_ptr<const python_sandbox> sandbox)
       : code_(std::move(code)), name_(std::move(name)), sandbox_(std::move(sandbox)) {}
+  ~code_metric() override {
+    for (auto& w : idle_) w->retire();  // all exit at once; then each is reaped
+  }
   std::string_view name() const noexcept override { return name_; }
   bool judges() const noexcept override { return true; }  // scored asynchronously, in the sandbox
 

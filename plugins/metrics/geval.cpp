@@ -3,6 +3,7 @@
 
 #include "plugins/llm_text.hpp"
 #include "plugins/metrics/judge_metrics.hpp"
+#include "plugins/structured_output.hpp"
 
 namespace optd::plugins {
 namespace {
@@ -62,16 +63,9 @@ class geval final : public core::evaluation_metric {
       solution.replace(at, 11, "<\\/solution>");
     core::chat_request verdict_request;
     verdict_request.model = model_;
-    verdict_request.parameters = {{"temperature", 0.0},
-                                  {"response_format",
-                                   {{"type", "json_schema"},
-                                    {"json_schema",
-                                     {{"name", "GEvalScore"},
-                                      {"schema", {{"type", "object"},
-                                                  {"properties", {{"score", {{"type", "integer"}}}, {"reason", {{"type", "string"}}}}},
-                                                  {"required", {"score", "reason"}},
-                                                  {"additionalProperties", false}}},
-                                      {"strict", true}}}}}};
+    verdict_request.parameters = {
+        {"temperature", 0.0},
+        {"response_format", response_format("GEvalScore", {{"score", {{"type", "integer"}}}, {"reason", string_schema()}})}};
     if (logprobs_) {
       verdict_request.parameters["logprobs"] = true;
       verdict_request.parameters["top_logprobs"] = 20;
@@ -107,20 +101,34 @@ std::optional<int> score_token(std::string_view token) {
   return v <= 10 ? std::optional<int>(v) : std::nullopt;
 }
 
+// True when `text` ends with `"score":` and maybe blanks.
+bool ends_with_score_key(std::string_view text) {
+  auto trim_end = [](std::string_view s) { return s.substr(0, s.find_last_not_of(" \t\n") + 1); };
+  text = trim_end(text);
+  if (!text.ends_with(':')) return false;
+  return trim_end(text.substr(0, text.size() - 1)).ends_with("\"score\"");
+}
+
 }  // namespace
 
 std::optional<double> geval_logprob_score(const std::vector<core::token_logprob>& tokens) {
-  if (tokens.size() < 4) return std::nullopt;
-  const auto& t = tokens[3];  // after '{"', 'score', '":' comes the number
-  double weighted = 0, total = 0;
-  for (const auto& [alternative, logprob] : t.top)
-    if (auto v = score_token(alternative)) {
-      double p = std::exp(logprob);
-      weighted += p * *v;
-      total += p;
+  // Opik reads the 4th token, where the number stands when the model writes "score" first; a
+  // strict-schema reply may write "reason" first, so find the first number token after `"score":`.
+  std::string before;
+  for (const auto& t : tokens) {
+    if (ends_with_score_key(before)) {
+      double weighted = 0, total = 0;
+      for (const auto& [alternative, logprob] : t.top)
+        if (auto v = score_token(alternative)) {
+          double p = std::exp(logprob);
+          weighted += p * *v;
+          total += p;
+        }
+      if (total > 0) return weighted / total / 10;
+      if (auto v = score_token(t.token)) return *v / 10.0;
     }
-  if (total > 0) return weighted / total / 10;
-  if (auto v = score_token(t.token)) return *v / 10.0;
+    before += t.token;
+  }
   return std::nullopt;
 }
 

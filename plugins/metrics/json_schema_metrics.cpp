@@ -3,6 +3,7 @@
 #include "core/json_schema.hpp"
 #include "plugins/llm_text.hpp"
 #include "plugins/metrics/judge_metrics.hpp"
+#include "plugins/structured_output.hpp"
 
 namespace optd::plugins {
 namespace {
@@ -35,15 +36,9 @@ class json_schema_validator final : public core::evaluation_metric {
     request.model = model_;
     request.parameters = {{"temperature", 0.0},
                           {"response_format",
-                           {{"type", "json_schema"},
-                            {"json_schema",
-                             {{"name", "StructuredOutputCompliance"},
-                              {"schema", {{"type", "object"},
-                                          {"properties", {{"score", {{"type", "boolean"}}},
-                                                          {"reason", {{"type", "array"}, {"items", {{"type", "string"}}}}}}},
-                                          {"required", {"score", "reason"}},
-                                          {"additionalProperties", false}}},
-                              {"strict", true}}}}}};
+                           response_format("StructuredOutputCompliance",
+                                           {{"score", {{"type", "boolean"}}},
+                                            {"reason", {{"type", "array"}, {"items", string_schema()}}}})}};
     request.messages = {{core::role::system, std::string(compliance_instructions)},
                         {core::role::user, "EXPECTED STRUCTURE:\n" + schema_text(item[key_]) + "\n\nOUTPUT:\n" + output}};
     auto verdict = co_await ctx.complete(std::move(request), provider_);

@@ -15,9 +15,9 @@ namespace optd::plugins {
 
 // GEval: evaluation steps written once per run from task_introduction and evaluation_criteria
 // ({{field}}s filled per item), then per item a verdict {score 0–10, reason}. The score is the
-// expectation over the top-20 alternatives of the verdict's 4th token (where the number stands)
-// that are whole numbers 0–10, divided by 10, as Opik computes it; without log-probabilities from
-// the provider, the JSON score divided by 10.
+// expectation over the top-20 alternatives of the verdict's number token that are whole numbers
+// 0–10, divided by 10, as Opik computes it; without log-probabilities from the provider, the JSON
+// score divided by 10.
 std::unique_ptr<core::evaluation_metric> make_geval(const nlohmann::json& params, const core::run_spec& spec);
 // Studio's json_schema_validator: a judge shown the item's schema (under schema_key, default
 // json_schema) and the output: 1 when it answers that the output complies, else 0.
@@ -26,7 +26,8 @@ std::unique_ptr<core::evaluation_metric> make_json_schema_validator(const nlohma
 // against `schema`, or the item's schema under schema_key: 1 when valid, else 0 with the reasons.
 std::unique_ptr<core::evaluation_metric> make_json_schema(const nlohmann::json& params);
 
-// GEval's score from a verdict's log-probabilities: over the alternatives of token 3 that are whole
+// GEval's score from a verdict's log-probabilities: over the alternatives of the first token after
+// `"score":` (Opik takes the 4th token, which is that one when "score" comes first) that are whole
 // numbers 0–10, Σ p·s / Σ p / 10; none: the sampled token if it is one, / 10; nullopt otherwise.
 std::optional<double> geval_logprob_score(const std::vector<core::token_logprob>& tokens);
 

@@ -10,7 +10,7 @@
 #include "plugins/optimizers/evolution_ops.hpp"
 #include "plugins/optimizers/optimizer_settings.hpp"
 #include "plugins/optimizers/prompt_edits.hpp"
-#include "plugins/optimizers/structured_output.hpp"
+#include "plugins/structured_output.hpp"
 
 namespace optd::plugins {
 

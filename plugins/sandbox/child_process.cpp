@@ -4,8 +4,10 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,14 +99,27 @@ void child_process::kill() noexcept {
   if (pid_ > 0 && !reaped_) ::kill(pid_, SIGKILL);
 }
 
-std::string child_process::end() {
-  if (pid_ <= 0 || reaped_) return "ended";
+void child_process::close_io() noexcept {
   boost::system::error_code ignored;
   io_.close(ignored);
+}
+
+std::string child_process::end(std::chrono::milliseconds grace) {
+  if (pid_ <= 0 || reaped_) return "ended";
+  close_io();
+  if (grace.count() > 0) {
+    // A pidfd becomes readable when the process exits: a bounded wait without polling.
+    if (int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)); fd >= 0) {
+      pollfd exited{fd, POLLIN, 0};
+      ::poll(&exited, 1, static_cast<int>(grace.count()));
+      ::close(fd);
+    }
+  }
   // What it said before it ended: the pipe holds up to 64 KiB; keep the last 1 KiB of it.
   std::string said;
+  boost::system::error_code ignored;
   stderr_.non_blocking(true, ignored);
-  ::kill(pid_, SIGKILL);
+  ::kill(pid_, SIGKILL);  // harmless when it has exited: it stays a zombie until reaped below
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

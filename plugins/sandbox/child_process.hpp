@@ -2,6 +2,7 @@
 // A child process on the event loop: its stdin and stdout are one end of a Unix socket pair (so
 // a write to a child that died fails with EPIPE instead of raising SIGPIPE in the daemon), its
 // stderr a pipe read only after it ends. Used for the code metric's sandboxed interpreters.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,14 @@ class child_process {
 
   // SIGKILL (for a sandbox: bwrap, whose sandbox dies with it). Idempotent.
   void kill() noexcept;
-  // Kills if needed, reaps, and says how it ended and what it wrote on stderr (the last 1 KiB):
-  // "exited with status 1: Traceback…" / "killed by SIGKILL".
-  std::string end();
+  // Closes stdin and stdout: a child that reads them to the end then exits by itself.
+  void close_io() noexcept;
+  // Closes its io, gives it up to `grace` to exit by itself (blocking the caller that long at
+  // most), kills it if it has not, reaps it, and says how it ended and what it wrote on stderr (the
+  // last 1 KiB): "exited with status 1: Traceback…" / "killed by SIGKILL". A sandbox that exits by
+  // itself has reaped its processes, so their CPU time counts in the daemon's children's times;
+  // killed, they are reaped by no one the daemon waits for.
+  std::string end(std::chrono::milliseconds grace = {});
 
  private:
   child_process(const boost::asio::any_io_executor& ex, int pid, int io_fd, int stderr_fd);

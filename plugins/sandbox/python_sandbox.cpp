@@ -22,6 +22,8 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t max_reply = 64 * 1024;  // the shim caps reasons at 2,000 characters
+// How long a retired interpreter may take to exit by itself (Python's shutdown: some milliseconds).
+constexpr std::chrono::milliseconds exit_grace{200};
 
 std::string seconds(std::chrono::milliseconds d) {
   auto s = std::to_string(static_cast<double>(d.count()) / 1000.0);
@@ -82,6 +84,8 @@ spawn_options sandbox_command(const sandbox_settings& s) {
 
 python_worker::python_worker(child_process process, const sandbox_settings& settings)
     : process_(std::move(process)), settings_(settings), deadline_(process_.io().get_executor()) {}
+
+python_worker::~python_worker() { process_.end(usable_ ? exit_grace : std::chrono::milliseconds{}); }
 
 asio::awaitable<boost::system::result<std::unique_ptr<python_worker>, code_problem>> python_worker::start(
     const sandbox_settings& settings, std::string code) {

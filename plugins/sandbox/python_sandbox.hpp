@@ -64,6 +64,14 @@ class python_worker {
   bool usable() const noexcept { return usable_; }
 
   python_worker(child_process process, const sandbox_settings& settings);
+  // A usable worker is let go gracefully (see retire); one that failed is killed at once.
+  ~python_worker();
+  python_worker(const python_worker&) = delete;
+  python_worker& operator=(const python_worker&) = delete;
+
+  // Closes the interpreter's input: it finishes and exits by itself. Retire all of a pool's
+  // workers before destroying them, so that they exit in parallel and the wait is for one.
+  void retire() noexcept { process_.close_io(); }
 
  private:
   // One request, one reply line, within the wall-time limit; or what went wrong.

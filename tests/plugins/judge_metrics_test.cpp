@@ -130,7 +130,7 @@ TEST_F(judge_metrics, geval_fails_the_item_not_the_trial_when_the_judge_does_not
   EXPECT_THAT(r.reason, HasSubstr("connection refused"));
 }
 
-TEST(geval_logprob_score, takes_the_fourth_token_and_falls_back_to_the_sampled_one) {
+TEST(geval_logprob_score, takes_the_number_after_the_score_key_and_falls_back_to_the_sampled_one) {
   EXPECT_EQ(geval_logprob_score({}), std::nullopt);
   auto sampled_only = verdict_tokens({});
   EXPECT_DOUBLE_EQ(*geval_logprob_score(sampled_only), 0.7);
@@ -138,6 +138,14 @@ TEST(geval_logprob_score, takes_the_fourth_token_and_falls_back_to_the_sampled_o
   auto words = verdict_tokens({{" seven", 0}});
   words[3].token = " seven";
   EXPECT_EQ(geval_logprob_score(words), std::nullopt);
+
+  // A strict schema may be answered with "reason" first (its keys sorted): the number is then
+  // far from the 4th token, after a reason that mentions a score of its own.
+  std::vector<core::token_logprob> reason_first = {
+      {"{\"", 0, {}}, {"reason", 0, {}}, {"\":", 0, {}}, {" \"", 0, {}}, {"a", 0, {}}, {" 3", 0, {{" 3", 0}}},
+      {" score", 0, {}}, {" is", 0, {}}, {" wrong", 0, {}}, {"\",", 0, {}}, {" \"", 0, {}}, {"score", 0, {}},
+      {"\":", 0, {}}, {" ", 0, {}}, {"9", std::log(0.5), {{"9", std::log(0.5)}, {"8", std::log(0.5)}}}, {"}", 0, {}}};
+  EXPECT_DOUBLE_EQ(*geval_logprob_score(reason_first), 0.85);
 }
 
 TEST_F(judge_metrics, json_schema_validator_shows_the_items_schema_and_reads_a_true_or_false_verdict) {

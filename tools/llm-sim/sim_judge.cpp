@@ -17,20 +17,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1));
 }
 
-std::string system_text(const sim_request& r) {
-  std::string out;
-  for (const auto& m : r.messages)
-    if (m.role == "system") out += m.content + "\n";
-  return out;
-}
-
-std::string user_text(const sim_request& r) {
-  std::string out;
-  for (const auto& m : r.messages)
-    if (m.role == "user") out += m.content + "\n";
-  return out;
-}
-
 // The text between `open` and `close` (the last `close`), or nullopt.
 std::optional<std::string> between(const std::string& text, std::string_view open, std::string_view close) {
   auto b = text.find(open);
@@ -121,7 +107,7 @@ nlohmann::json first_object(const std::string& text) {
 }  // namespace
 
 std::string evaluation_steps(const sim_request& request) {
-  auto text = user_text(request);
+  auto text = role_text(request, "user");
   std::string criteria;
   if (auto c = text.find("EVALUATION CRITERIA:"); c != std::string::npos) criteria = trim(text.substr(c + 20));
   return "1. Read the task and the criteria: " + (criteria.empty() ? std::string("none given") : criteria) +
@@ -131,17 +117,17 @@ std::string evaluation_steps(const sim_request& request) {
 }
 
 std::string geval_verdict(const sim_request& request) {
-  auto user = user_text(request);
+  auto user = role_text(request, "user");
   auto solution = between(user, "<solution>", "</solution>").value_or(user);
   for (auto at = solution.find("<\\/solution>"); at != std::string::npos; at = solution.find("<\\/solution>"))
     solution.replace(at, 12, "</solution>");
-  auto v = judge_answer(solution, system_text(request));
+  auto v = judge_answer(solution, role_text(request, "system"));
   // Fixed key order: the number is the fourth token of the reply (see answer_logprobs).
   return R"({"score": )" + std::to_string(std::max(0, v.score)) + R"(, "reason": )" + nlohmann::json(joined(v.findings)).dump() + "}";
 }
 
 std::string compliance_verdict(const sim_request& request) {
-  auto user = user_text(request);
+  auto user = role_text(request, "user");
   auto out_at = user.rfind("OUTPUT:");
   auto structure = user.substr(0, out_at == std::string::npos ? user.size() : out_at);
   auto output = out_at == std::string::npos ? std::string() : trim(user.substr(out_at + 7));

@@ -24,13 +24,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, s.find_last_not_of(" \t\r\n\"") - b + 1));
 }
 
-std::string all_text(const sim_request& r) {
-  std::string out;
-  for (const auto& m : r.messages)
-    if (m.role == "user") out += m.content + "\n";
-  return out;
-}
-
 // The first JSON array in `text` at or after `from`, found by matching brackets outside strings;
 // with the position just past it.
 std::optional<std::pair<nlohmann::json, std::size_t>> json_array(const std::string& text, std::size_t from = 0) {
@@ -418,7 +411,7 @@ ask classify(const sim_request& request) {
 }
 
 std::string answer_reasoning(ask kind, const sim_request& request, const sim_options& options) {
-  auto text = all_text(request);
+  auto text = role_text(request, "user");
   // Seeded by the last user message: the same request, the same answer.
   std::string last;
   for (const auto& m : request.messages)

@@ -59,6 +59,14 @@ std::string respond(const std::vector<sim_message>& messages, double temperature
 // The reasoning rules (sim_reasoning.cpp), for every kind but task.
 std::string answer_reasoning(ask kind, const sim_request& request, const sim_options& options);
 
+// The contents of the request's messages of `role`, each followed by a newline.
+inline std::string role_text(const sim_request& request, std::string_view role) {
+  std::string out;
+  for (const auto& m : request.messages)
+    if (m.role == role) out += m.content + "\n";
+  return out;
+}
+
 // The judge's rules (sim_judge.cpp).
 std::string evaluation_steps(const sim_request& request);
 std::string geval_verdict(const sim_request& request);

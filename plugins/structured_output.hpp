@@ -1,5 +1,5 @@
 #pragma once
-// What optimizers ask the reasoning model for when they want JSON back: OpenAI's structured
+// What optimizers and judges ask a model for when they want JSON back: OpenAI's structured
 // output (`response_format` with a strict JSON schema). llm-sim reads the schema's fields to know
 // what is asked.
 #include <string>

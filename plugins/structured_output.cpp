@@ -1,4 +1,4 @@
-#include "plugins/optimizers/structured_output.hpp"
+#include "plugins/structured_output.hpp"
 
 namespace optd::plugins {
 
