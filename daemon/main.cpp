@@ -1,4 +1,5 @@
 // optd: argv → subcommand; nothing else.
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,9 @@
 #include "cli/client_commands.hpp"
 
 int main(int argc, char** argv) {
+  // A closed pipe (`optd run x.yaml | head`) must not end a run mid-way: writes to it fail
+  // instead, and the run finishes into its store. Asio's sockets send with MSG_NOSIGNAL already.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"optd: prompt optimization runs for Opik, from YAML configs"};
   app.require_subcommand(1);
   optd::app::common_options common;

@@ -20,6 +20,7 @@ std::string store_path(const std::string& state_dir);
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 64;
+inline constexpr int exit_in_use = 75;  // EX_TEMPFAIL: the state directory has its owner
 inline constexpr int exit_config = 78;
 inline constexpr int exit_cancelled = 130;
 

@@ -18,6 +18,7 @@
 #include "engine/clock.hpp"
 #include "engine/run_executor.hpp"
 #include "app/run_preparation.hpp"
+#include "app/store_owner.hpp"
 
 namespace optd::app {
 
@@ -70,7 +71,10 @@ class progress_printer {
 int run_command(const run_options& options, std::ostream& out, std::ostream& err) {
   auto cfg = load_daemon_config(options.common.config);
   if (print_problems(cfg.problems, err)) return exit_config;
-  store::store db(store_path(resolve_state_dir(options.common.state_dir, cfg.config)));
+  auto state_dir = resolve_state_dir(options.common.state_dir, cfg.config);
+  auto owner = own_state_dir(state_dir, "optd run", err);
+  if (!owner) return exit_in_use;
+  store::store db(store_path(state_dir));
 
   auto loaded = config::load_run_config_file(options.file, make_load_context(&db, cfg.config));
   if (auto n = print_problems(loaded.problems, err)) {
@@ -85,7 +89,20 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
 
   engine::real_clock clock;
   core::uuid_v7_generator ids(std::random_device{}());
-  auto run = prepare_run(db, loaded, cfg.config.code_metrics, ids.next(static_cast<std::uint64_t>(clock.now_ms())), clock, ids);
+  // What an earlier `optd run` left unfinished (killed, or its terminal closed): a run of this very
+  // config is resumed (its answers replayed, not bought again); the others are ended, with why.
+  std::optional<store::run_record> left;
+  for (auto& r : db.unfinished_runs()) {
+    if (!left_unfinished(r) || r.executor != "optd run") continue;
+    if (!left && r.source == loaded.source) left = r;
+    else end_left_run(db, r, "its optd run ended before the run finished (killed, or its output closed), and the next "
+                             "optd run was of another config; what it answered is in the store",
+                      clock.now_ms());
+  }
+  auto run = prepare_run(db, loaded, cfg.config.code_metrics,
+                         left ? left->id : ids.next(static_cast<std::uint64_t>(clock.now_ms())), clock, ids);
+  run.source = loaded.source;
+  if (!left) db.insert_run(engine::submitted_record(run, clock.now_ms(), "optd run"));
 
   asio::io_context ioc{1};
   provider_set providers(ioc.get_executor(), cfg.config, clock);
@@ -108,6 +125,10 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
+  if (left) {
+    printer.log(left->id, "resuming: an optd run of this config ended before it finished; what it answered is not asked again");
+    db.append_log(left->id, clock.now_ms(), "resuming after its optd run ended");
+  }
 
   std::optional<store::run_record> final_record;
   std::exception_ptr failure;

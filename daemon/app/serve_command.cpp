@@ -25,6 +25,7 @@
 #include "app/providers.hpp"
 #include "app/run_loading.hpp"
 #include "app/run_preparation.hpp"
+#include "app/store_owner.hpp"
 #include "app/systemd_notifier.hpp"
 #include "engine/clock.hpp"
 #include "net/http_server.hpp"
@@ -42,16 +43,24 @@ namespace {
 
 using submission_maker = std::function<engine::run_submission(config::loaded_run&, std::string id)>;
 
-// Runs the daemon was executing when it stopped or crashed start again from their journal: what
-// was answered is replayed, only what was in flight is asked again. Runs without a source are
-// foreground `optd run`s, not the daemon's to touch.
+// Runs left unfinished when their process stopped or crashed (this daemon's, or an `optd run`
+// that was killed) start again from their journal: what was answered is replayed, only what was
+// in flight is asked again. One without its config (an `optd run` of an older optd) cannot be,
+// and is ended in error. Runs an Opik client records are not optd's to touch.
 void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
                        core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log) {
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   ctx.opik_datasets = cfg.opik.has_value();  // or it was to be read from Opik, and the restart came first
   for (auto& r : db.unfinished_runs()) {
-    if (r.source.empty()) continue;
+    if (!left_unfinished(r)) continue;
+    if (r.source.empty()) {
+      end_left_run(db, r, "its " + r.executor + " ended before the run finished, and its config was not kept to resume it "
+                                                "from; what it answered is in the store",
+                   clock.now_ms());
+      log.run(telemetry::priority::error, r.id, "ended: left unfinished by its " + r.executor + ", cannot be resumed");
+      continue;
+    }
     auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
     if (!loaded.ok()) {
       r.status = core::run_status::error;
@@ -66,8 +75,9 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
     auto submission = make_submission(loaded, r.id);
     submission.source = r.source;
     submission.resumed = true;
-    log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + ")");
-    db.append_log(r.id, clock.now_ms(), "resuming after a restart");
+    auto left_by = r.executor == "optd serve" ? std::string() : ", left by its " + r.executor;
+    log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + left_by + ")");
+    db.append_log(r.id, clock.now_ms(), left_by.empty() ? "resuming after a restart" : "resuming" + left_by);
     runs.submit(std::move(submission));
   }
 }
@@ -121,12 +131,14 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   if (print_problems(loaded_cfg.problems, err)) return exit_config;
   auto& cfg = loaded_cfg.config;
   if (!options.listen.empty()) cfg.listen = options.listen;
-  auto colon = cfg.listen.rfind(':');
-  if (colon == std::string::npos) {
-    log(telemetry::priority::error, "--listen must be HOST:PORT");
+  auto listen = config::parse_listen(cfg.listen);
+  if (!listen) {
+    log(telemetry::priority::error, "--listen: " + listen.error());
     return exit_usage;
   }
   auto state_dir = resolve_state_dir(options.common.state_dir, cfg);
+  auto owner = own_state_dir(state_dir, "optd serve", err);
+  if (!owner) return exit_in_use;
   store::store db(store_path(state_dir));
   systemd_notifier notifier;
 
@@ -206,8 +218,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
   try {
-    port = server.listen(cfg.listen.substr(0, colon),
-                         static_cast<unsigned short>(std::stoi(cfg.listen.substr(colon + 1))));
+    port = server.listen(listen->host, listen->port);
   } catch (const std::exception& e) {
     log(telemetry::priority::error, "cannot listen on " + cfg.listen + ": " + e.what());
     return exit_failure;
@@ -282,7 +293,8 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     });
     asio::co_spawn(ioc, runs.wait_idle(), [&](std::exception_ptr) { drain_deadline.cancel(); });
   });
-  out << "optd serve: listening on http://" << cfg.listen.substr(0, colon) << ":" << port << "/api (store "
+  auto url_host = listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
+  out << "optd serve: listening on http://" << url_host << ":" << port << "/api (store "
       << store_path(state_dir) << ")" << std::endl;
   if (!options.port_file.empty()) {
     std::ofstream(options.port_file + ".tmp") << port << "\n";

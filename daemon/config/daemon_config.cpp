@@ -1,5 +1,6 @@
 #include "config/daemon_config.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -233,7 +234,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   if (auto s = r.string_at(root, "inbox_dir", "", false)) c.inbox_dir = expand_env(*s);
   if (auto l = r.string_at(root, "listen", "", false)) {
     c.listen = expand_env(*l);
-    if (c.listen.rfind(':') == std::string::npos) r.error(root["listen"], "listen must be HOST:PORT");
+    if (auto parsed = parse_listen(c.listen); !parsed) r.error(root["listen"], "listen: " + parsed.error());
   }
   c.max_concurrent_runs =
       static_cast<int>(r.integer_at(root, "max_concurrent_runs", "", 1, 10'000).value_or(c.max_concurrent_runs));
@@ -272,6 +273,22 @@ loaded_daemon_config load_daemon_config_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_daemon_config(ss.str(), path);
+}
+
+boost::system::result<listen_address, std::string> parse_listen(std::string_view text) {
+  using result = boost::system::result<listen_address, std::string>;
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return result(boost::system::in_place_error, "'" + std::string(text) + "' is not HOST:PORT");
+  auto port_text = text.substr(colon + 1);
+  unsigned long port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
+    return result(boost::system::in_place_error,
+                  "port '" + std::string(port_text) + "' is not a number from 1 to 65535 (or 0: any free port)");
+  auto host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return listen_address{std::string(host), static_cast<unsigned short>(port)};
 }
 
 }  // namespace optd::config

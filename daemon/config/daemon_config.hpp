@@ -6,7 +6,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <boost/system/result.hpp>
 
 #include "config/diagnostic.hpp"
 #include "core/price.hpp"
@@ -103,5 +106,12 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
 
 // Expands ${VAR} and ${VAR:-default}; an unset VAR without default expands to "".
 std::string expand_env(std::string_view text);
+
+// HOST:PORT split, the port a number in 0–65535 (0: any free port, as the tests use); or why not.
+struct listen_address {
+  std::string host;
+  unsigned short port = 0;
+};
+boost::system::result<listen_address, std::string> parse_listen(std::string_view text);
 
 }  // namespace optd::config

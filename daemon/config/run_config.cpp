@@ -110,11 +110,12 @@ class loader {
     auto prompt = studio["prompt"];
     if (!prompt) return r_.error(studio, "missing required key '" + path + "'");
     if (!r_.expect_map(prompt, path)) return;
-    r_.check_keys(prompt, {"messages"}, path);
+    r_.check_keys(prompt, {"messages", "without_variables"}, path);
     auto messages = prompt["messages"];
     if (!messages) return r_.error(prompt, "missing required key '" + path + ".messages'");
     if (!messages.IsSequence() || messages.size() == 0)
       return r_.error(messages, path + ".messages must be a non-empty list of {role, content}");
+    bool unclosed = false;
     for (std::size_t i = 0; i < messages.size(); ++i) {
       auto m = messages[i];
       auto mpath = path + ".messages[" + std::to_string(i) + "]";
@@ -130,9 +131,31 @@ class loader {
       if (content) {
         msg.content = *content;
         content_marks_.push_back({m["content"], msg.content});
+        if (auto open = unclosed_variable(msg.content); open && (unclosed = true))
+          r_.error(m["content"], mpath + ".content: '{{' at offset " + std::to_string(*open) +
+                                     " is not closed; a variable is written {{name}}");
       }
       out_.spec.prompt.push_back(std::move(msg));
     }
+    // Without a variable every item gets the same prompt, and the optimizer tunes it against a
+    // constant: almost always a forgotten {{field}}. optd's own configs say so when they mean it;
+    // a Studio config (what Opik's UI sends, and Opik's worker runs) gets a note.
+    auto constant = r_.bool_at(prompt, "without_variables", path).value_or(false);
+    if (!constant && !unclosed && core::template_variables(out_.spec.prompt).empty()) {
+      auto message = path + " has no {{variable}}: every item would get the same prompt";
+      if (prefix_.empty()) r_.error(messages, message + " (add one, or say `without_variables: true` under prompt)");
+      else r_.note(messages, message);
+    }
+  }
+
+  // Where a "{{" without its "}}" starts, if one does.
+  static std::optional<std::size_t> unclosed_variable(std::string_view text) {
+    for (auto open = text.find("{{"); open != std::string_view::npos; open = text.find("{{", open + 2)) {
+      auto close = text.find("}}", open + 2);
+      if (close == std::string_view::npos) return open;
+      open = close;
+    }
+    return std::nullopt;
   }
 
   void load_llm(const YAML::Node& studio) {
@@ -543,7 +566,9 @@ loaded_run load_run_config_file(const std::string& path, const load_context& con
     return out;
   }
   auto dir = std::filesystem::path(path).parent_path().string();
-  return parse_run_config(text, path, dir, context);
+  auto loaded = parse_run_config(text, path, dir, context);
+  loaded.source = std::move(text);
+  return loaded;
 }
 
 }  // namespace optd::config

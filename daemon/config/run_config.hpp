@@ -16,6 +16,7 @@ namespace optd::config {
 
 struct loaded_run {
   core::run_spec spec;
+  std::string source;  // the config's text, as read (from a file: to resume a run of it by)
   std::vector<nlohmann::json> dataset_rows;  // the dataset's item data, from the file or the lookup
   std::string dataset_hash;                  // of the file, when one was read
   std::string id;                            // optional client-chosen id (Opik body `id`)

@@ -1,5 +1,6 @@
 #include "config/yaml_guard.hpp"
 
+#include <cstdio>
 #include <vector>
 
 namespace optd::config {
@@ -103,6 +104,65 @@ std::optional<diagnostic> check_yaml_text(std::string_view text, const std::stri
   return std::nullopt;
 }
 
+namespace {
+
+std::string place(const YAML::Mark& m) { return std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1); }
+
+// What yaml-cpp accepts and a config must not hold: a key given twice in one mapping (yaml-cpp
+// keeps both, and a lookup finds the first, so an override appended at the end would be ignored
+// without a word) and control characters in a value ("\0" in a double-quoted model name, say).
+// Visits at most `budget` nodes: an alias bomb is the tree reader's to report.
+std::optional<diagnostic> check_tree(const YAML::Node& node, const std::string& file, std::size_t& budget) {
+  if (budget == 0) return std::nullopt;
+  --budget;
+  auto at = [&](const YAML::Mark& m, std::string msg) { return diagnostic{file, m.line + 1, m.column + 1, std::move(msg)}; };
+  if (node.IsScalar()) {
+    for (unsigned char c : node.Scalar())
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        char code[8];
+        std::snprintf(code, sizeof code, "U+%04X", c);
+        return at(node.Mark(), std::string("control character ") + code + " in a value; names, models, roles and texts hold printable text");
+      }
+  } else if (node.IsMap()) {
+    std::vector<std::pair<std::string, YAML::Mark>> seen;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar()) {
+        const auto& key = kv.first.Scalar();
+        for (const auto& [name, mark] : seen)
+          if (name == key)
+            return at(kv.first.Mark(), "key '" + key + "' is given twice, at " + place(mark) + " and here; give it once");
+        seen.emplace_back(key, kv.first.Mark());
+      }
+      if (auto bad = check_tree(kv.first, file, budget)) return bad;
+      if (auto bad = check_tree(kv.second, file, budget)) return bad;
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node)
+      if (auto bad = check_tree(item, file, budget)) return bad;
+  }
+  return std::nullopt;
+}
+
+// yaml-cpp reports a tab that indents a line as some other error ("illegal map value"): the first
+// line up to the error's that a tab indents is the likelier cause, and is named instead.
+std::optional<diagnostic> tab_indentation(std::string_view text, const std::string& file, int error_line) {
+  int line = 1;
+  for (std::size_t i = 0; i < text.size() && line <= error_line; ++line) {
+    auto end = text.find('\n', i);
+    if (end == std::string_view::npos) end = text.size();
+    auto row = text.substr(i, end - i);
+    auto content = row.find_first_not_of(" \t");
+    auto tab = row.find('\t');
+    if (content != std::string_view::npos && row[content] != '#' && tab < content)
+      return diagnostic{file, line, static_cast<int>(tab) + 1,
+                        "a tab indents this line; YAML indents with spaces only"};
+    i = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<YAML::Node> load_yaml(std::string_view text, const std::string& file, diagnostics& problems,
                                     const yaml_limits& limits) {
   if (auto bad = check_yaml_text(text, file, limits)) {
@@ -110,9 +170,24 @@ std::optional<YAML::Node> load_yaml(std::string_view text, const std::string& fi
     return std::nullopt;
   }
   try {
-    return YAML::Load(std::string(text));
+    auto documents = YAML::LoadAll(std::string(text));
+    if (documents.empty()) return YAML::Node();
+    if (documents.size() > 1) {
+      auto m = documents[1].Mark();
+      problems.push_back({file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0,
+                          "a second YAML document starts here; a config is one document (remove the '---' "
+                          "and what follows, or merge it into the first)"});
+      return std::nullopt;
+    }
+    std::size_t budget = limits.max_nodes;
+    if (auto bad = check_tree(documents[0], file, budget)) {
+      problems.push_back(std::move(*bad));
+      return std::nullopt;
+    }
+    return documents[0];
   } catch (const YAML::ParserException& e) {
-    problems.push_back({file, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
+    if (auto tab = tab_indentation(text, file, e.mark.line + 1)) problems.push_back(std::move(*tab));
+    else problems.push_back({file, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg});
   } catch (const YAML::Exception& e) {
     problems.push_back({file, 0, 0, std::string("YAML: ") + e.what()});
   }

@@ -12,17 +12,7 @@ namespace optd::engine {
 
 namespace asio = boost::asio;
 
-run_manager::run_manager(asio::any_io_executor ex, run_environment& env, int max_concurrent_runs)
-    : ex_(ex), env_(env), max_running_(static_cast<std::size_t>(std::max(1, max_concurrent_runs))), idle_(ex), hub_(ex) {}
-
-run_manager::~run_manager() = default;
-
-void run_manager::submit(run_submission s) {
-  if (s.resumed) {
-    queue_.push_back(std::move(s));
-    start_next();
-    return;
-  }
+store::run_record submitted_record(const run_submission& s, std::int64_t now_ms, std::string executor) {
   store::run_record r;
   r.id = s.id;
   r.name = s.spec.name;
@@ -34,8 +24,23 @@ void run_manager::submit(run_submission s) {
   r.metadata_json = s.metadata_json;
   r.studio_config_json = s.studio_config_json;
   r.source = s.source;
-  r.created_ms = r.updated_ms = env_.clock.now_ms();
-  env_.db.insert_run(r);
+  r.created_ms = r.updated_ms = now_ms;
+  r.executor = std::move(executor);
+  return r;
+}
+
+run_manager::run_manager(asio::any_io_executor ex, run_environment& env, int max_concurrent_runs)
+    : ex_(ex), env_(env), max_running_(static_cast<std::size_t>(std::max(1, max_concurrent_runs))), idle_(ex), hub_(ex) {}
+
+run_manager::~run_manager() = default;
+
+void run_manager::submit(run_submission s) {
+  if (s.resumed) {
+    queue_.push_back(std::move(s));
+    start_next();
+    return;
+  }
+  env_.db.insert_run(submitted_record(s, env_.clock.now_ms(), "optd serve"));
   queue_.push_back(std::move(s));
   start_next();
 }

@@ -44,6 +44,10 @@ struct run_submission {
   std::function<boost::asio::awaitable<void>(run_submission&)> prepare;
 };
 
+// The run's first record, as it is stored when it is submitted (initialized), naming the
+// process that executes it ("optd serve", "optd run"): the next owner of the store finds it there.
+store::run_record submitted_record(const run_submission& s, std::int64_t now_ms, std::string executor);
+
 enum class cancel_result { cancelled, not_found, already_finished };
 
 class run_manager {

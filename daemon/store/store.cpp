@@ -13,7 +13,7 @@ using rows::sql;
 
 namespace {
 
-constexpr int schema_version = 5;
+constexpr int schema_version = 6;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -106,6 +106,8 @@ constexpr added_column added_columns[] = {
     {5, "llm_calls", "model", "TEXT NOT NULL DEFAULT ''"},
     {5, "llm_calls", "provider", "TEXT NOT NULL DEFAULT ''"},
     {5, "llm_calls", "logprobs", "TEXT NOT NULL DEFAULT ''"},
+    // 6: one owner per store; which process executes a run, for the next owner to find it.
+    {6, "runs", "executor", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
@@ -134,6 +136,9 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
         db_->exec("ALTER TABLE " + std::string(c.table) + " ADD COLUMN " + std::string(c.column) + " " +
                   std::string(c.declaration));
     }
+    if (current < 6)  // until then, runs with a source were the daemon's; those without, but with a spec, `optd run`'s
+      db_->exec("UPDATE runs SET executor = CASE WHEN source != '' THEN 'optd serve' ELSE 'optd run' END "
+                "WHERE executor = '' AND (source != '' OR spec NOT IN ('', '{}'))");
     db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
     tx.commit();
   }
@@ -148,11 +153,11 @@ store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
 store::~store() = default;
 
 void store::insert_run(const run_record& r) {
-  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, core::to_string(r.status), r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
                 r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
-                r.studio_config_json, r.updated_ms, r.source, r.error_info_json)
+                r.studio_config_json, r.updated_ms, r.source, r.error_info_json, r.executor)
       .run();
 }
 

@@ -52,6 +52,10 @@ struct run_record {
   // Opik's ErrorInfo {exception_type, message, traceback} of a run that ended in error; empty
   // when it did not (or when a record-only run's writer gave none: `error` then has the message).
   std::string error_info_json;
+  // Which process executes it: "optd serve" (resumed by the next daemon), "optd run" (resumed by
+  // the next `optd run` of the same config, or by a daemon), or empty: a run an Opik client
+  // records into optd, which optd only stores.
+  std::string executor;
 };
 
 struct trial_record {

@@ -30,6 +30,7 @@ std::string os_error(std::string_view what) { return std::string(what) + ": " + 
   ::dup2(stderr_fd, 2);
   ::close_range(3, ~0U, 0);  // nothing of the daemon's: store, sockets, keys
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_DFL);  // the daemon ignores it; an ignored signal stays ignored across exec
   if (::getppid() != parent) ::_exit(127);  // the daemon died before the line above
   if (drop_root && ::geteuid() == 0) {
     if (::setgroups(0, nullptr) != 0 || ::setresgid(nobody, nobody, nobody) != 0 ||

@@ -83,6 +83,20 @@ default_provider: b
                                 "optd.yaml:9:19: default_provider 'b' is not one of the providers"));
 }
 
+TEST(daemon_config, listen_needs_a_port_from_0_to_65535) {
+  EXPECT_THAT(format(parse_daemon_config("listen: 127.0.0.1:70000\n", "optd.yaml").problems.at(0)),
+              "optd.yaml:1:9: listen: port '70000' is not a number from 1 to 65535 (or 0: any free port)");
+  EXPECT_THAT(format(parse_daemon_config("listen: localhost\n", "optd.yaml").problems.at(0)),
+              "optd.yaml:1:9: listen: 'localhost' is not HOST:PORT");
+  auto ok = parse_listen("[::1]:8600");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->host, "::1");
+  EXPECT_EQ(ok->port, 8600);
+  EXPECT_EQ(parse_listen("127.0.0.1:0")->port, 0);
+  EXPECT_FALSE(parse_listen("127.0.0.1:-1"));
+  EXPECT_FALSE(parse_listen("127.0.0.1:80x"));
+}
+
 TEST(daemon_config, opik_recording_from_the_file_or_opiks_environment_variables) {
   const char* providers = "providers: [{name: p, base_url: http://127.0.0.1:1/v1}]\n";
   ::unsetenv("OPIK_URL_OVERRIDE");

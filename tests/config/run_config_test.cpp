@@ -348,6 +348,51 @@ TEST_F(run_config_test, yaml_syntax_error_points_at_it) {
   EXPECT_THAT(r.problems[0].message, HasSubstr("YAML syntax"));
 }
 
+// What yaml-cpp accepts silently, each refused with its place.
+TEST_F(run_config_test, a_key_given_twice_is_an_error_naming_both_places_even_an_override_appended_at_the_end) {
+  EXPECT_THAT(problems(load(std::string(valid) + "limits: {max_trials: 1}\n")),
+              ElementsAre("23:1: key 'limits' is given twice, at 22:1 and here; give it once"));
+  std::string nested = valid;
+  nested.replace(nested.find("model: gpt-4o-mini"), 18, "model: gpt-4o-mini\n  model: gpt-4o");
+  EXPECT_THAT(problems(load(nested)), ElementsAre("11:3: key 'model' is given twice, at 10:3 and here; give it once"));
+}
+
+TEST_F(run_config_test, a_second_document_is_an_error_where_it_starts) {
+  EXPECT_THAT(problems(load(std::string(valid) + "---\nname: other\n")),
+              ElementsAre(HasSubstr("24:1: a second YAML document starts here; a config is one document")));
+}
+
+TEST_F(run_config_test, control_characters_in_names_models_and_roles_are_refused) {
+  std::string nul_model = valid;
+  nul_model.replace(nul_model.find("model: gpt-4o-mini"), 18, "model: \"gpt\\0-4o\"");
+  EXPECT_THAT(problems(load(nul_model)), ElementsAre("10:10: control character U+0000 in a value; names, models, roles "
+                                                     "and texts hold printable text"));
+  std::string escape_name = valid;
+  escape_name.replace(0, 8, "name: \"qa\\e[2J\"");
+  EXPECT_THAT(problems(load(escape_name)), ElementsAre(HasSubstr("1:7: control character U+001B")));
+}
+
+TEST_F(run_config_test, tab_indentation_is_named_as_such) {
+  std::string tabbed = valid;
+  tabbed.replace(tabbed.find("  parameters: {temperature"), 2, "\t");
+  EXPECT_THAT(problems(load(tabbed)), ElementsAre("12:1: a tab indents this line; YAML indents with spaces only"));
+}
+
+TEST_F(run_config_test, an_unclosed_variable_and_a_prompt_without_any_are_errors) {
+  std::string unclosed = valid;
+  unclosed.replace(unclosed.find("\"{{question}}\""), 14, "\"Q: {{question\"");
+  EXPECT_THAT(problems(load(unclosed)),
+              ElementsAre("8:16: prompt.messages[1].content: '{{' at offset 3 is not closed; a variable is written "
+                          "{{name}}"));
+  std::string constant = valid;
+  constant.replace(constant.find("\"{{question}}\""), 14, "What is 2+2?");
+  EXPECT_THAT(problems(load(constant)),
+              ElementsAre("5:5: prompt has no {{variable}}: every item would get the same prompt (add one, or say "
+                          "`without_variables: true` under prompt)"));
+  constant.replace(constant.find("prompt:\n"), 8, "prompt:\n  without_variables: true\n");
+  EXPECT_TRUE(load(constant).ok()) << ::testing::PrintToString(problems(load(constant)));
+}
+
 TEST_F(run_config_test, file_names_appear_in_formatted_problems) {
   std::ofstream(dir_ + "/bad.yaml") << "name: [1\n";
   auto r = load_run_config_file(dir_ + "/bad.yaml");

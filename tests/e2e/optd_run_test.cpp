@@ -2,6 +2,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -84,7 +85,8 @@ TEST_F(e2e, optd_validate_lists_every_problem_and_exits_78) {
   EXPECT_THAT(err, HasSubstr(dir_ + "/bad.yaml:3:28: prompt.messages[0].role: unknown role 'bot'"));
   EXPECT_THAT(err, HasSubstr(dir_ + "/bad.yaml:7:22: limits.max_trials must be between 1 and 10000, got -1"));
   EXPECT_THAT(err, HasSubstr(dir_ + "/bad.yaml:2:15: dataset_file '"));
-  EXPECT_THAT(err, HasSubstr("bad.yaml: 3 problems"));
+  EXPECT_THAT(err, HasSubstr(dir_ + "/bad.yaml:3:20: prompt has no {{variable}}: every item would get the same prompt"));
+  EXPECT_THAT(err, HasSubstr("bad.yaml: 4 problems"));
 
   auto ok = optd({"validate", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"}, "validate-ok");
   EXPECT_EQ(ok.wait(), 0) << ok.err();
@@ -118,6 +120,124 @@ TEST_F(e2e, unknown_subcommand_or_missing_file_is_a_usage_error) {
   auto q = optd({"run", dir_ + "/nope.yaml"}, "missing");
   EXPECT_EQ(q.wait(), 78);
   EXPECT_THAT(q.err(), HasSubstr("nope.yaml: cannot open the config file"));
+}
+
+// One owner per state directory, and what the next owner does with a run whose owner was killed.
+class ownership : public e2e {
+ protected:
+  std::string demo() const { return std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"; }
+  nlohmann::json sim_stats() {
+    auto port = test::read_file(dir_ + "/port");
+    return nlohmann::json::parse(test::http("http://127.0.0.1:" + port.substr(0, port.find('\n')), "GET", "/stats").body);
+  }
+  // Starts `optd run demo.yaml` against a slow simulator and returns once some of its answers are
+  // journaled (and others not yet): a run worth killing.
+  process run_until_half_answered(const std::string& env, const std::string& tag) {
+    auto run = optd({"run", demo()}, tag, {env});
+    EXPECT_TRUE(eventually([&] {
+      try {
+        store::store db(dir_ + "/state/optd.db");
+        for (const auto& r : db.list_runs())
+          if (r.status == core::run_status::running && db.count_evaluations(r.id, "completed") >= 10) return true;
+        return false;
+      } catch (const std::exception&) {
+        return false;
+      }
+    })) << run.err();
+    return run;
+  }
+  // Every answered evaluation: id → output.
+  std::map<std::string, std::string> answered() {
+    store::store db(dir_ + "/state/optd.db");
+    std::map<std::string, std::string> out;
+    for (const auto& r : db.list_runs())
+      for (const auto& t : db.trials(r.id))
+        for (const auto& e : db.evaluations(t.id))
+          if (e.status == "completed") out[e.id] = e.output;
+    return out;
+  }
+};
+
+TEST_F(ownership, a_second_owner_is_refused_and_the_next_optd_run_of_a_killed_runs_config_resumes_it) {
+  auto env = start_sim({"--latency-ms", "20"});
+  auto run = run_until_half_answered(env, "run-1");
+  auto serve = optd({"serve", "--listen", "127.0.0.1:0"}, "serve", {env});
+  EXPECT_EQ(serve.wait(), 75);
+  EXPECT_THAT(serve.err(), HasSubstr("/state is in use by pid " + std::to_string(run.pid) + " (optd run, since "));
+  auto second = optd({"run", demo()}, "run-2", {env});
+  EXPECT_EQ(second.wait(), 75);
+  EXPECT_THAT(second.err(), HasSubstr("one process owns a store at a time"));
+
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait(), 128 + SIGKILL);
+  auto before = answered();
+  auto bought = sim_stats()["completions"].get<int>();
+  ASSERT_GE(before.size(), 10u);
+
+  auto again = optd({"run", demo()}, "run-3", {env});
+  ASSERT_EQ(again.wait(), 0) << again.err();
+  EXPECT_THAT(again.err(), HasSubstr("resuming: an optd run of this config ended before it finished"));
+  EXPECT_THAT(again.out(), HasSubstr("status      completed"));
+  store::store db(dir_ + "/state/optd.db");
+  auto runs = db.list_runs();
+  ASSERT_EQ(runs.size(), 1u);  // the same run, not a second one
+  EXPECT_EQ(runs[0].status, core::run_status::completed);
+  auto after = answered();
+  for (const auto& [id, output] : before) EXPECT_EQ(after[id], output) << id;  // kept, not asked again
+  for (const auto& t : db.trials(runs[0].id)) EXPECT_EQ(db.evaluations(t.id).size(), 26u);
+  // What was bought twice: at most the calls in flight at the kill (max_concurrency 8).
+  EXPECT_LE(sim_stats()["duplicate_completions"].get<int>(), 8) << "bought " << bought << " before the kill";
+}
+
+TEST_F(ownership, a_run_whose_optd_run_was_killed_is_resumed_by_the_next_daemon_and_one_of_another_config_ended) {
+  auto env = start_sim({"--latency-ms", "20"});
+  auto run = run_until_half_answered(env, "run-1");
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait(), 128 + SIGKILL);
+  auto id = store::store(dir_ + "/state/optd.db").list_runs().at(0).id;
+
+  auto serve = optd({"serve", "--listen", "127.0.0.1:0"}, "serve", {env});
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/state/optd.db");
+    return db.find_run(id)->status == core::run_status::completed;
+  })) << serve.err();
+  EXPECT_THAT(serve.err(), HasSubstr(id + ": resuming (was running, left by its optd run)"));
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(), 0) << serve.err();
+
+  // Killed again, then another config run: that one cannot resume it, and ends it saying why.
+  auto other = dir_ + "/other.yaml";
+  auto text = test::read_file(demo());
+  text.replace(text.find("../datasets/"), 12, std::string(OPTD_SOURCE_DIR) + "/config/datasets/");
+  std::ofstream(other) << text;
+  auto second = run_until_half_answered(env, "run-2");
+  second.signal(SIGKILL);
+  second.wait();
+  store::store db(dir_ + "/state/optd.db");
+  std::string killed;
+  for (const auto& r : db.list_runs())
+    if (r.status == core::run_status::running) killed = r.id;
+  ASSERT_FALSE(killed.empty());
+  auto third = optd({"run", "--quiet", other}, "run-other", {env});
+  EXPECT_EQ(third.wait(), 0) << third.err();
+  auto ended = db.find_run(killed);
+  EXPECT_EQ(ended->status, core::run_status::error);
+  auto info = nlohmann::json::parse(ended->error_info_json);
+  EXPECT_EQ(info["exception_type"], "OwnerEnded");
+  EXPECT_THAT(info["message"].get<std::string>(), HasSubstr("its optd run ended before the run finished"));
+}
+
+TEST_F(ownership, a_closed_pipe_does_not_end_a_run_midway) {
+  auto env = start_sim();
+  // `optd run x.yaml 2>&1 | head -n 1`: head reads the first progress line and exits.
+  auto piped = process::start({"/bin/sh", "-c",
+                               std::string(OPTD_BIN) + " --config " + OPTD_SOURCE_DIR + "/config/examples/demo-optd.yaml" +
+                                   " --state-dir " + dir_ + "/state run " + demo() + " 2>&1 | head -n 1"},
+                              dir_, "piped", {env});
+  EXPECT_EQ(piped.wait(), 0);
+  store::store db(dir_ + "/state/optd.db");
+  ASSERT_EQ(db.list_runs().size(), 1u);
+  EXPECT_EQ(db.list_runs()[0].status, core::run_status::completed);
 }
 
 }  // namespace
