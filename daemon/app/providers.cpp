@@ -71,13 +71,7 @@ core::llm_provider* provider_set::find(std::string_view name) {
 
 core::model_price provider_set::price(std::string_view provider, std::string_view model) const {
   const auto* p = cfg_.find_provider(provider);
-  if (p == nullptr) return {};
-  if (auto it = p->prices.find(model); it != p->prices.end()) return it->second;
-  const core::model_price* best = nullptr;
-  std::size_t best_len = 0;
-  for (const auto& [name, price] : p->prices)
-    if (model.substr(0, name.size()) == name && name.size() > best_len) best = &price, best_len = name.size();
-  return best ? *best : core::model_price{};
+  return p ? p->price_of(model).value_or(core::model_price{}) : core::model_price{};
 }
 
 }  // namespace optd::app

@@ -11,6 +11,10 @@ config::load_context make_load_context(store::store* db, const config::daemon_co
   for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
   if (db) ctx.datasets = [db](std::string_view name) { return db->dataset_rows(std::string(name)); };
   ctx.check_code = code_checker(cfg.code_metrics);
+  ctx.priced = [&cfg](std::string_view provider, std::string_view model) {
+    const auto* p = cfg.find_provider(provider);
+    return p != nullptr && p->price_of(model).has_value();
+  };
   return ctx;
 }
 

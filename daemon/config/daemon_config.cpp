@@ -189,6 +189,15 @@ void use_opik_defaults(yaml_reader& r, const YAML::Node& p, const std::string& p
 
 }  // namespace
 
+std::optional<core::model_price> provider_config::price_of(std::string_view model) const {
+  if (auto it = prices.find(model); it != prices.end()) return it->second;
+  const core::model_price* best = nullptr;
+  std::size_t best_len = 0;
+  for (const auto& [prefix, price] : prices)
+    if (model.substr(0, prefix.size()) == prefix && prefix.size() > best_len) best = &price, best_len = prefix.size();
+  return best ? std::optional<core::model_price>(*best) : std::nullopt;
+}
+
 const provider_config* daemon_config::find_provider(std::string_view name) const noexcept {
   if (name.empty()) name = default_provider;
   for (const auto& p : providers)

@@ -51,6 +51,10 @@ struct provider_config {
   std::chrono::milliseconds total_timeout{180'000};
   core::retry_policy retry;
   std::map<std::string, core::model_price, std::less<>> prices;  // model → USD per million tokens
+
+  // The price of `model`: its own entry, else the longest entry it starts with ("gpt-4o" prices
+  // "gpt-4o-2024-08-06"); nullopt when none does.
+  std::optional<core::model_price> price_of(std::string_view model) const;
 };
 
 // Where optd records its runs: an Opik backend (`url` as an SDK's base URL, e.g.

@@ -47,6 +47,7 @@ class loader {
         read_files_(context.read_dataset_files),
         opik_datasets_(context.opik_datasets),
         check_code_(context.check_code),
+        priced_(context.priced),
         out_(out) {}
 
   void load(const YAML::Node& root) {
@@ -405,11 +406,34 @@ class loader {
     l.n_samples = static_cast<int>(r_.integer_at(lim, "n_samples", "limits", 1, 1'000'000).value_or(l.n_samples));
     l.max_concurrency =
         static_cast<int>(r_.integer_at(lim, "max_concurrency", "limits", 1, 10'000).value_or(l.max_concurrency));
-    if (auto c = r_.number_at(lim, "max_cost_usd", "limits", 0, 1e9)) l.max_cost_usd = *c;
+    if (auto c = r_.number_at(lim, "max_cost_usd", "limits", 0, 1e9)) {
+      l.max_cost_usd = *c;
+      check_priced(lim["max_cost_usd"]);
+    }
     if (auto d = lim["max_duration"]) {
       if (!d.IsScalar()) r_.error(d, "limits.max_duration must be a duration like 90s, 30m or 2h");
       else if (auto parsed = parse_duration(d.Scalar()); parsed && parsed->count() > 0) l.max_duration = *parsed;
       else r_.error(d, "limits.max_duration must be a positive duration like 90s, 30m or 2h, got '" + d.Scalar() + "'");
+    }
+  }
+
+  // A cost cap is only as good as the prices it counts with: every model the run calls (the task's,
+  // the optimizer's reasoning model, each judge's) must have one, or the cap could never be reached.
+  void check_priced(const YAML::Node& at) {
+    if (!priced_) return;
+    const auto& s = out_.spec;
+    std::vector<std::pair<std::string, std::string>> called{{s.llm_model.provider, s.llm_model.model}};
+    called.emplace_back(s.optimizer.provider.empty() ? s.llm_model.provider : s.optimizer.provider,
+                        s.optimizer.model.empty() ? s.llm_model.model : s.optimizer.model);
+    for (const auto& m : s.metrics)
+      if (m.type == "geval" || m.type == "json_schema_validator")
+        called.emplace_back(m.parameters.value("provider", std::string()), m.parameters.value("model", s.llm_model.model));
+    std::set<std::pair<std::string, std::string>> reported;
+    for (const auto& [provider, model] : called) {
+      if (model.empty() || priced_(provider, model) || !reported.insert({provider, model}).second) continue;
+      r_.error(at, "limits.max_cost_usd needs a price for every model the run calls; the daemon config has none for '" +
+                       model + "' on " + (provider.empty() ? std::string("the default provider") : "provider '" + provider + "'") +
+                       " (add it under that provider's prices)");
     }
   }
 
@@ -484,6 +508,7 @@ class loader {
   bool read_files_;
   bool opik_datasets_;
   const code_checker& check_code_;
+  const std::function<bool(std::string_view, std::string_view)>& priced_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;

@@ -57,6 +57,9 @@ struct load_context {
   // Runs a code metric as Studio does before a run (load, score an empty output); unset (a client
   // checking a config before sending it): the daemon will.
   code_checker check_code;
+  // Whether the daemon config has a price for `model` on `provider` ("": the default one); unset:
+  // not checked. A max_cost_usd needs prices for every model the run calls.
+  std::function<bool(std::string_view provider, std::string_view model)> priced;
 };
 
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.

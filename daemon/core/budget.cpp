@@ -9,7 +9,8 @@ namespace optd::core {
 std::optional<finish_reason> budget_stop(const run_limits& limits, const budget_usage& usage) noexcept {
   if (usage.cancel_requested) return finish_reason::cancelled;
   if (limits.max_duration && usage.elapsed >= *limits.max_duration) return finish_reason::budget;
-  if (limits.max_cost_usd && usage.spent_usd >= *limits.max_cost_usd) return finish_reason::budget;
+  if (limits.max_cost_usd && (usage.spent_usd >= *limits.max_cost_usd || usage.cost_cap_reached))
+    return finish_reason::budget;
   return std::nullopt;
 }
 

@@ -15,6 +15,7 @@ struct budget_usage {
   double spent_usd = 0;
   std::chrono::milliseconds elapsed{0};
   bool cancel_requested = false;
+  bool cost_cap_reached = false;  // a call's worst-case cost did not fit in max_cost_usd (spend_ledger)
 };
 
 // Why the run must stop now, if it must: cancellation first, then duration, then cost. Trial

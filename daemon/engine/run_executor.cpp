@@ -1,5 +1,6 @@
 #include "engine/run_executor.hpp"
 
+#include <cstdio>
 #include <iomanip>
 #include <sstream>
 
@@ -51,6 +52,8 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
                            progress_sink sink)
     : env_(env),
       spec_(std::move(spec)),
+      budget_(spec_.limits.max_cost_usd),
+      run_env_(env),
       optimizer_(std::move(optimizer)),
       sink_(std::move(sink)),
       rng_(seed_of(spec_)) {
@@ -68,20 +71,30 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
     position_of_.emplace(dataset[pos].id, sample_.size());
     sample_.push_back(std::move(dataset[pos]));
   }
-  auto* provider = env_.provider(spec_.llm_model.provider);
+  run_env_.provider = [this](std::string_view name) { return budgeted(name); };
+  auto* provider = budgeted(spec_.llm_model.provider);
   if (provider == nullptr) throw std::invalid_argument("unknown provider '" + spec_.llm_model.provider + "'");
-  trials_ = std::make_unique<trial_runner>(env_, spec_, sample_, std::move(metrics), *provider,
+  trials_ = std::make_unique<trial_runner>(run_env_, spec_, sample_, std::move(metrics), *provider,
                                            env_.price(spec_.llm_model.provider, spec_.llm_model.model), record_.id);
   on_done_ = [this](const store::evaluation_record& e) { evaluation_done(e); };
   trials_->stop_when([this] { return should_stop(); });  // max_cost_usd and max_duration hold mid-experiment
   trials_->on_shared_judge_call([this](const store::llm_call_record& call) { count_call(call); });
   auto reasoning_provider_name = spec_.optimizer.provider.empty() ? spec_.llm_model.provider : spec_.optimizer.provider;
-  reasoning_provider_ = env_.provider(reasoning_provider_name);
+  reasoning_provider_ = budgeted(reasoning_provider_name);
   if (reasoning_provider_ == nullptr) throw std::invalid_argument("unknown provider '" + reasoning_provider_name + "'");
   reasoning_provider_name_ = reasoning_provider_name;
 }
 
 run_executor::~run_executor() = default;
+
+core::llm_provider* run_executor::budgeted(std::string_view provider_name) {
+  if (auto it = budgeted_.find(provider_name); it != budgeted_.end()) return it->second.get();
+  auto* inner = env_.provider(provider_name);
+  if (inner == nullptr) return nullptr;
+  auto price = [this, name = std::string(provider_name)](std::string_view model) { return env_.price(name, model); };
+  return budgeted_.emplace(provider_name, std::make_unique<budgeted_provider>(*inner, budget_, std::move(price)))
+      .first->second.get();
+}
 
 void run_executor::cancel() {
   if (cancel_requested_) return;
@@ -101,7 +114,7 @@ void run_executor::suspend(bool now) {
 
 bool run_executor::should_stop() const noexcept {
   core::budget_usage usage{counts_.trials, record_.cost_usd, duration_cast<milliseconds>(env_.clock.now() - started_),
-                           cancel_requested_};
+                           cancel_requested_, budget_.ledger().refused()};
   return suspend_requested_ || core::budget_stop(spec_.limits, usage).has_value();
 }
 
@@ -447,6 +460,7 @@ asio::awaitable<store::run_record> run_executor::run() {
     env_.db.insert_run(record_);
   }
   journal_last_number_ = env_.db.last_trial_number(record_.id);
+  budget_.ledger().add_spent(env_.db.journaled_spend(record_.id));  // a resumed run's budget goes on from its journal
   // The optimization's metadata says what optimized it, as Opik's optimizers' does.
   if (auto stored = env_.db.find_run(record_.id)) {
     auto metadata = nlohmann::json::parse(stored->metadata_json.empty() ? "{}" : stored->metadata_json, nullptr, false);
@@ -473,7 +487,24 @@ asio::awaitable<store::run_record> run_executor::run() {
 
   record_.ended_ms = env_.clock.now_ms();
   core::budget_usage usage{counts_.trials, record_.cost_usd, duration_cast<milliseconds>(env_.clock.now() - started_),
-                           cancel_requested_};
+                           cancel_requested_, budget_.ledger().refused()};
+  // A call the budget could not pay for ends as a cancelled one does; the run was not cancelled.
+  const bool budget_spent = budget_.ledger().refused() && !cancel_requested_;
+  // What the journal says was bought: answers whose judges never ran (a spent budget, a stop) are
+  // counted only when their evaluation completes, which a stopped run's may never do.
+  try {
+    record_.cost_usd = std::max(record_.cost_usd, env_.db.journaled_spend(record_.id));
+  } catch (...) {
+    if (!failure) throw;
+  }
+  if (budget_spent) {
+    char why[200];
+    std::snprintf(why, sizeof why,
+                  "max_cost_usd $%.6f: $%.6f spent, and the next call could cost up to $%.6f (its prompt and max_tokens "
+                  "at the model's price), so it was not sent",
+                  spec_.limits.max_cost_usd.value_or(0), budget_.ledger().spent(), budget_.ledger().refused_usd());
+    log(why);
+  }
   auto event = core::run_event::complete;
   if (failure && !task_group::is_cancellation(failure)) {
     event = core::run_event::fail;
@@ -481,11 +512,11 @@ asio::awaitable<store::run_record> run_executor::run() {
   } else if (suspend_requested_ && !cancel_requested_) {
     event = core::run_event::suspend;  // stays live in the store: the next start resumes it
     record_.ended_ms = 0;
-  } else if (cancel_requested_ || failure || outcome.reason == core::finish_reason::cancelled) {
+  } else if (cancel_requested_ || (!budget_spent && (failure || outcome.reason == core::finish_reason::cancelled))) {
     event = core::run_event::cancel;
     record_.finish_reason = "cancelled";
   } else {
-    auto reason = outcome.reason;
+    auto reason = budget_spent ? core::finish_reason::budget : outcome.reason;
     if (reason == core::finish_reason::budget)
       reason = core::budget_stop(spec_.limits, usage).value_or(core::finish_reason::budget);
     record_.finish_reason = std::string(core::to_string(reason));

@@ -15,6 +15,8 @@
 #include <unordered_map>
 
 #include "core/optimizer.hpp"
+#include "engine/budget_gate.hpp"
+#include "engine/budgeted_provider.hpp"
 #include "engine/progress.hpp"
 #include "engine/run_environment.hpp"
 #include "engine/trial_runner.hpp"
@@ -75,8 +77,14 @@ class run_executor final : private core::optimizer_context {
   // account of where the run was.
   void record_failure(std::exception_ptr failure);
 
+  // The run's view of a provider, whose every call holds its worst-case cost in ledger_ first.
+  core::llm_provider* budgeted(std::string_view provider_name);
+
   run_environment& env_;
   core::run_spec spec_;
+  budget_gate budget_;         // max_cost_usd, held before each call
+  std::map<std::string, std::unique_ptr<budgeted_provider>, std::less<>> budgeted_;
+  run_environment run_env_;    // env_, its providers budgeted: what trials and judges call through
   std::vector<core::dataset_item> sample_;
   std::unordered_map<std::string, std::size_t> position_of_;  // item id → position in sample_
   std::unique_ptr<core::optimizer> optimizer_;

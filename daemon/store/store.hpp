@@ -284,6 +284,9 @@ class store {
   std::vector<evaluation_record> evaluations_of_trace(const std::string& trace_id);
   bool trace_linked(const std::string& trace_id);
   std::int64_t count_evaluations(const std::string& run_id, const std::string& status = {});
+  // What the run's journal says it has spent: its evaluations' task answers and every model call
+  // journaled under it (reasoning and judges). What a resumed run starts its budget from.
+  double journaled_spend(const std::string& run_id);
 
   // Journals a call before it is sent (status pending), then its answer.
   void begin_llm_call(const llm_call_record& c);

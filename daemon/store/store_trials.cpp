@@ -258,6 +258,15 @@ bool store::trace_linked(const std::string& trace_id) {
   return q.step();
 }
 
+double store::journaled_spend(const std::string& run_id) {
+  auto q = db_->prepare(
+      "SELECT (SELECT coalesce(sum(cost_usd), 0) FROM evaluations WHERE run_id = ?1) + "
+      "(SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE run_id = ?1)");
+  q.bind_all(run_id);
+  q.step();
+  return q.real(0);
+}
+
 std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {
   auto q = db_->prepare("SELECT count(*) FROM evaluations WHERE run_id=?1 AND (?2 = '' OR status=?2)");
   q.bind_all(run_id, status);

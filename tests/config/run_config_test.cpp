@@ -393,6 +393,17 @@ TEST_F(run_config_test, an_unclosed_variable_and_a_prompt_without_any_are_errors
   EXPECT_TRUE(load(constant).ok()) << ::testing::PrintToString(problems(load(constant)));
 }
 
+TEST_F(run_config_test, a_cost_cap_needs_a_price_for_every_model_the_run_calls) {
+  load_context ctx;
+  ctx.priced = [](std::string_view provider, std::string_view model) { return provider == "openai" && model == "gpt-4o-mini"; };
+  auto r = parse_run_config(valid, "run.yaml", dir_, ctx);
+  EXPECT_THAT(problems(r), ElementsAre("22:92: limits.max_cost_usd needs a price for every model the run calls; the daemon "
+                                       "config has none for 'gpt-4o' on provider 'openai' (add it under that provider's "
+                                       "prices)"));
+  ctx.priced = [](std::string_view, std::string_view) { return true; };
+  EXPECT_TRUE(parse_run_config(valid, "run.yaml", dir_, ctx).ok());
+}
+
 TEST_F(run_config_test, file_names_appear_in_formatted_problems) {
   std::ofstream(dir_ + "/bad.yaml") << "name: [1\n";
   auto r = load_run_config_file(dir_ + "/bad.yaml");

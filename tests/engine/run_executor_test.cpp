@@ -356,6 +356,40 @@ TEST_F(engine_test, max_cost_stops_the_run_with_finish_reason_budget) {
   EXPECT_EQ(db_->trials(r.id).size(), 1u);
 }
 
+// Each call holds its worst case (prompt bytes as tokens, max_tokens 64) before it is sent, so the
+// calls in flight together (max_concurrency 8) cannot take a run past its cap, wherever the cap is.
+TEST_F(engine_test, max_cost_usd_is_never_exceeded_by_the_calls_in_flight_together) {
+  start();
+  price_ = {1000.0, 1000.0};  // a task call's worst case: about $0.17 (its prompt's bytes and 64 tokens)
+  for (double cap : {0.05, 0.37, 1.0, 2.5}) {
+    auto ex = demo([&](core::run_spec& s) { s.limits.max_cost_usd = cap; });
+    auto r = run(*ex);
+    EXPECT_EQ(r.finish_reason, "budget") << cap;
+    EXPECT_LE(r.cost_usd, cap) << cap;
+    EXPECT_NEAR(r.cost_usd, db_->journaled_spend(r.id), 1e-9) << cap;
+    bool said = false;
+    for (const auto& [ts, line] : db_->logs(r.id)) said |= line.find("so it was not sent") != std::string::npos;
+    EXPECT_TRUE(said) << cap;
+    if (cap < 0.17) EXPECT_EQ(r.cost_usd, 0) << cap;  // not even one call could be paid for
+    else EXPECT_GT(r.cost_usd, 0.25) << cap;          // calls waited for others to settle, then went out
+  }
+}
+
+TEST_F(engine_test, judge_calls_hold_their_worst_case_too_and_the_run_reports_what_its_journal_spent) {
+  start();
+  price_ = {1000.0, 1000.0};
+  auto ex = example("demo-geval.yaml", [](core::run_spec& s) { s.limits.max_cost_usd = 8.0; });
+  auto r = run(*ex);
+  EXPECT_EQ(r.finish_reason, "budget");
+  EXPECT_LE(r.cost_usd, 8.0);
+  // Answers whose verdicts the budget could not pay for are spent money too.
+  EXPECT_NEAR(r.cost_usd, db_->journaled_spend(r.id), 1e-9);
+  double judged = 0;
+  for (const auto& t : db_->trials(r.id))
+    for (const auto& e : db_->evaluations(t.id)) judged += e.judge_cost_usd;
+  EXPECT_GT(judged, 0);
+}
+
 TEST_F(engine_test, a_provider_that_always_fails_ends_the_run_in_error_with_the_reason) {
   start({.fail_rate = 1.0});
   auto r = run(*demo());
