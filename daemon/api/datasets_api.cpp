@@ -56,11 +56,11 @@ std::optional<http_response> datasets_api::route(const net::http_request& req) {
 http_response datasets_api::create(const net::http_request& req) {
   auto j = json_body(req);
   if (!j) return error_response(400, "Unable to process JSON");
-  auto name = j->value("name", std::string());
+  auto name = text_field(*j, "name");
   if (name.empty()) return errors_response(422, {"name must not be blank"});
   std::string id = j->contains("id") && (*j)["id"].is_string() ? (*j)["id"].get<std::string>() : new_id();
   if (!core::is_uuid_v7(id)) return error_response(400, "Dataset id must be a version 7 UUID");
-  if (!db_.create_dataset(id, name, j->value("description", std::string()), clock_.now_ms()))
+  if (!db_.create_dataset(id, name, text_field(*j, "description"), clock_.now_ms()))
     return errors_response(409, {"Dataset already exists"});
   return {201, {{"Location", origin_of(req) + base + "/" + id}}, {}};
 }
@@ -68,8 +68,8 @@ http_response datasets_api::create(const net::http_request& req) {
 http_response datasets_api::retrieve(const net::http_request& req) {
   auto j = json_body(req);
   if (!j) return error_response(400, "Unable to process JSON");
-  auto d = db_.find_dataset(j->value("dataset_name", std::string()));
-  if (!d || d->name != j->value("dataset_name", std::string())) return error_response(404, "Dataset not found");
+  auto d = db_.find_dataset(text_field(*j, "dataset_name"));
+  if (!d || d->name != text_field(*j, "dataset_name")) return error_response(404, "Dataset not found");
   return json_response(200, dataset_json(*d));
 }
 
@@ -108,10 +108,10 @@ http_response datasets_api::upsert_items(const net::http_request& req) {
   if (!problems.empty()) return errors_response(422, std::move(problems));
   std::optional<store::dataset_record> d;
   if (j->contains("dataset_id")) {
-    d = db_.find_dataset(j->value("dataset_id", std::string()));
+    d = db_.find_dataset(text_field(*j, "dataset_id"));
     if (!d) return error_response(404, "Dataset not found");
   } else {
-    auto name = j->value("dataset_name", std::string());
+    auto name = text_field(*j, "dataset_name");
     if (name.empty()) return errors_response(422, {"dataset_name or dataset_id is required"});
     if (!db_.find_dataset(name)) db_.create_dataset(new_id(), name, "", clock_.now_ms());  // get or create, as Opik
     d = db_.find_dataset(name);
@@ -123,12 +123,12 @@ http_response datasets_api::upsert_items(const net::http_request& req) {
 http_response datasets_api::stream_items(const net::http_request& req) {
   auto j = json_body(req);
   if (!j) return error_response(400, "Unable to process JSON");
-  auto limit = j->value("steam_limit", 500);  // sic: Opik's field name
+  auto limit = whole_field(*j, "steam_limit", 500);  // sic: Opik's field name
   if (limit < 1 || limit > 2000) return errors_response(422, {"steam_limit must be between 1 and 2000"});
-  auto d = db_.find_dataset(j->value("dataset_name", std::string()));
+  auto d = db_.find_dataset(text_field(*j, "dataset_name"));
   if (!d) return error_response(404, "Dataset not found");
   std::string out;
-  for (const auto& item : db_.dataset_items_after(d->id, j->value("last_retrieved_id", std::string()), limit))
+  for (const auto& item : db_.dataset_items_after(d->id, text_field(*j, "last_retrieved_id"), limit))
     out += opik::dataset_item_json(item, d->id).dump() + "\r\n";
   return {200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
 }

@@ -228,7 +228,7 @@ nlohmann::json item_input(store::store& db, const std::string& run_dataset, cons
 // The Compare view's filters: on a feedback score (by key) or on the output text.
 std::optional<std::string> compare_filter_error(const nlohmann::json& f) {
   if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
-  auto field = f.value("field", ""), op = f.value("operator", "");
+  auto field = text_field(f, "field"), op = text_field(f, "operator");
   static const std::set<std::string> numeric = {"=", "!=", ">", ">=", "<", "<="};
   if (field == "feedback_scores" && f.contains("key") && (numeric.count(op) || op == "is_empty" || op == "is_not_empty"))
     return std::nullopt;
@@ -245,15 +245,15 @@ std::optional<double> score_named(const store::evaluation_record& e, const std::
 
 bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_record& e,
                             const std::string& objective_name) {
-  auto op = f.value("operator", "");
-  if (f.value("field", "") == "output") {
-    auto value = f.value("value", std::string());
+  auto op = text_field(f, "operator");
+  if (text_field(f, "field") == "output") {
+    auto value = text_field(f, "value");
     if (op == "=") return e.output == value;
     if (op == "!=") return e.output != value;
     bool has = e.output.find(value) != std::string::npos;
     return op == "contains" ? has : !has;
   }
-  auto score = score_named(e, objective_name, f.value("key", ""));
+  auto score = score_named(e, objective_name, text_field(f, "key"));
   if (op == "is_empty") return !score;
   if (op == "is_not_empty") return score.has_value();
   if (!score) return false;
@@ -341,11 +341,11 @@ http_response experiments_api::get(const std::string& id) {
 http_response experiments_api::stream_items(const net::http_request& req) {
   auto j = nlohmann::json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
-  auto name = j.value("experiment_name", std::string());
+  auto name = text_field(j, "experiment_name");
   if (name.empty()) return errors_response(422, {"experiment_name must not be blank"});
-  auto limit = j.value("limit", 500);
+  auto limit = whole_field(j, "limit", 500);
   if (limit < 1 || limit > 2000) return errors_response(422, {"limit must be between 1 and 2000"});
-  auto after = j.value("last_retrieved_id", std::string());
+  auto after = text_field(j, "last_retrieved_id");
 
   experiment_index index(db_);
   auto experiments =
@@ -403,7 +403,7 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
     auto s = nlohmann::json::parse(q["sorting"], nullptr, false);
     if (!s.is_array()) return error_response(400, "Invalid sorting query parameter");
     for (const auto& f : s) {
-      auto field = f.is_object() ? f.value("field", "") : "";
+      auto field = f.is_object() ? text_field(f, "field") : "";
       if (field.rfind("feedback_scores.", 0) != 0 && field != "id")
         return error_response(400, "Invalid sorting field '" + field + "'");
       sort_score = field == "id" ? "" : field.substr(16);

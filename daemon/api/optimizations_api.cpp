@@ -1,13 +1,13 @@
 // Routing and handlers of the optimization API. Error bodies follow Opik: 400/404/409 as
 // {"code","message"}, validation failures as 422 {"errors":[…]}.
 #include "api/optimizations_api.hpp"
-
 #include <algorithm>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "opik/opik_json.hpp"
+#include "api/body_types.hpp"
 #include "api/responses.hpp"
 #include "api/run_results.hpp"
 #include "core/run_status.hpp"
@@ -24,7 +24,7 @@ const std::string base_path = "/api/v1/private/optimizations";
 // contains). Returns an error message for a filter optd cannot apply.
 std::optional<std::string> filter_error_response(const nlohmann::json& f) {
   if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
-  auto field = f.value("field", ""), op = f.value("operator", "");
+  auto field = text_field(f, "field"), op = text_field(f, "operator");
   if (field == "status" && (op == "=" || op == "!=")) return std::nullopt;
   if (field == "metadata" && f.contains("key") && (op == "=" || op == "!=" || op == "contains")) return std::nullopt;
   if (field == "dataset_id" && (op == "=" || op == "!=")) return std::nullopt;
@@ -32,14 +32,14 @@ std::optional<std::string> filter_error_response(const nlohmann::json& f) {
 }
 
 bool filter_matches(const nlohmann::json& f, const store::run_record& r, const std::string& dataset_id) {
-  auto field = f.value("field", ""), op = f.value("operator", "");
+  auto field = text_field(f, "field"), op = text_field(f, "operator");
   std::string value = f.contains("value") ? (f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump()) : "";
   std::string actual;
   if (field == "status") actual = core::to_string(r.status);
   else if (field == "dataset_id") actual = dataset_id;
   else {
     auto meta = nlohmann::json::parse(r.metadata_json, nullptr, false);
-    auto key = f.value("key", "");
+    auto key = text_field(f, "key");
     if (meta.is_object() && meta.contains(key)) actual = meta[key].is_string() ? meta[key].get<std::string>() : meta[key].dump();
   }
   if (op == "=") return actual == value;
@@ -114,7 +114,13 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
 }  // namespace
 
 boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
-  co_return route(request);
+  try {
+    co_return route(request);
+  } catch (const nlohmann::json::exception& e) {
+    // A body check_body_types let through that a handler still could not read: the client's
+    // JSON, not a fault of optd's.
+    co_return error_response(400, std::string("Unable to process JSON: ") + e.what());
+  }
 }
 
 http_response optimizations_api::route(const net::http_request& req) {
@@ -141,6 +147,7 @@ http_response optimizations_api::route(const net::http_request& req) {
       return error_response(401, "missing or invalid API token in the authorization header");
   }
 
+  if (auto refused = check_body_types(req)) return std::move(*refused);
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
   if (path.rfind("/api/optd/runs/", 0) == 0 && m == "GET") {  // /api/optd/runs/{id}/{what}
     auto tail = path.substr(15);
@@ -204,7 +211,7 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
 
   if (!id.empty()) {
     if (auto existing = find_exact(id)) {  // Opik: re-posting an id updates it and never re-enqueues
-      auto name = j.value("name", std::string());
+      auto name = text_field(j, "name");
       auto meta = nlohmann::json::parse(existing->metadata_json, nullptr, false);
       if (j.contains("metadata") && j["metadata"].is_object()) meta.merge_patch(j["metadata"]);
       d_.db.update_run_details(id, name.empty() ? existing->name : name, meta.dump(), d_.clock.now_ms());
@@ -216,20 +223,20 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
   if (!yaml && !j.contains("studio_config")) {
     // A record only, as when an SDK logs its own optimization.
     std::vector<std::string> problems;
-    if (j.value("dataset_name", std::string()).empty()) problems.push_back("dataset_name must not be blank");
-    if (j.value("objective_name", std::string()).empty()) problems.push_back("objective_name must not be blank");
+    if (text_field(j, "dataset_name").empty()) problems.push_back("dataset_name must not be blank");
+    if (text_field(j, "objective_name").empty()) problems.push_back("objective_name must not be blank");
     if (!j.contains("status") || !j["status"].is_string()) problems.push_back("status must not be null");
     else if (!core::run_status_from_string(j["status"].get<std::string>()))
       return error_response(400, "Unable to process JSON: unknown status");
     if (!problems.empty()) return errors_response(422, std::move(problems));
     store::run_record r;
     r.id = id;
-    r.name = j.value("name", std::string());
+    r.name = text_field(j, "name");
     if (r.name.empty()) r.name = "optimization-" + id.substr(0, 8);
     r.status = *core::run_status_from_string(j["status"].get<std::string>());
     r.objective_name = j["objective_name"].get<std::string>();
     r.dataset_name = j["dataset_name"].get<std::string>();
-    r.project_name = j.value("project_name", std::string());
+    r.project_name = text_field(j, "project_name");
     r.spec_json = "{}";
     r.metadata_json = j.contains("metadata") && j["metadata"].is_object() ? j["metadata"].dump() : "{}";
     r.created_ms = r.updated_ms = d_.clock.now_ms();
@@ -336,7 +343,7 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
     } else {
       r->status = *status;
       r->updated_ms = d_.clock.now_ms();
-      if (j.contains("error_info") && j["error_info"].is_object()) r->error = j["error_info"].value("message", "");
+      if (j.contains("error_info") && j["error_info"].is_object()) r->error = text_field(j["error_info"], "message");
       d_.db.update_run(*r);
     }
   }

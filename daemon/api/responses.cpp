@@ -83,4 +83,14 @@ std::optional<long long> positive_param(const std::map<std::string, std::string>
   }
 }
 
+std::string text_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+long long whole_field(const nlohmann::json& j, const char* key, long long fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<long long>() : fallback;
+}
+
 }  // namespace optd::api

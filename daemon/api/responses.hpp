@@ -14,6 +14,11 @@ namespace optd::api {
 net::http_response json_response(unsigned status, const nlohmann::json& body);
 net::http_response error_response(unsigned status, std::string message);  // {"code","message"}
 net::http_response errors_response(unsigned status, std::vector<std::string> errors);  // {"errors":[…]}
+
+// A JSON body's field as Opik reads it: absent and null are the same, and so is a value of another
+// type (api/body_types.hpp has refused those before a handler reads a request's body).
+std::string text_field(const nlohmann::json& j, const char* key);
+long long whole_field(const nlohmann::json& j, const char* key, long long fallback);
 net::http_response no_content();
 
 std::string origin_of(const net::http_request& req);

@@ -142,11 +142,11 @@ std::optional<http_response> writes_api::route(const net::http_request& req) {
 }
 
 http_response writes_api::create_experiment(const nlohmann::json& body) {
-  auto id = body.value("id", std::string());
+  auto id = text_field(body, "id");
   if (id.empty()) id = ids_.next(static_cast<std::uint64_t>(clock_.now_ms()));
   if (!core::is_uuid_v7(id)) return error_response(400, "Experiment id must be a version 7 UUID");
   if (db_.trial_by_id(id)) return errors_response(409, {"Experiment already exists"});
-  auto optimization = body.value("optimization_id", std::string());
+  auto optimization = text_field(body, "optimization_id");
   auto run = optimization.empty() ? std::nullopt : db_.find_run(optimization);
   if (!run || run->id != optimization)
     return errors_response(422, {"optd keeps experiments of optimizations only: optimization_id must name one"});
@@ -233,9 +233,9 @@ http_response writes_api::spans(const nlohmann::json& body) {
   std::set<std::string> runs, traces;  // whose optimizer calls these spans cost; whose items they are
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("trace_id")) return errors_response(422, {"every span needs id and trace_id"});
-    db_.receive_span(s.value("id", ""), s.value("trace_id", ""), cost_of(s).value_or(0.0), tokens_of(s).value_or(core::token_usage{}));
-    if (auto run = db_.tagged_run(s.value("trace_id", ""))) runs.insert(*run);
-    traces.insert(s.value("trace_id", ""));
+    db_.receive_span(text_field(s, "id"), text_field(s, "trace_id"), cost_of(s).value_or(0.0), tokens_of(s).value_or(core::token_usage{}));
+    if (auto run = db_.tagged_run(text_field(s, "trace_id"))) runs.insert(*run);
+    traces.insert(text_field(s, "trace_id"));
   }
   for (const auto& id : runs) refresh_run(id);
   relink(traces);
@@ -249,8 +249,8 @@ http_response writes_api::scores(const nlohmann::json& body) {
   for (const auto& s : *list) {
     if (!s.is_object() || !s.contains("id") || !s.contains("name") || !s.contains("value") || !s["value"].is_number())
       return errors_response(422, {"every score needs id, name and a numeric value"});
-    db_.receive_score(s.value("id", ""), s.value("name", ""), s["value"].get<double>(), s.value("reason", ""));
-    traces.insert(s.value("id", ""));
+    db_.receive_score(text_field(s, "id"), text_field(s, "name"), s["value"].get<double>(), text_field(s, "reason"));
+    traces.insert(text_field(s, "id"));
   }
   relink(traces);
   return no_content();
@@ -263,18 +263,18 @@ http_response writes_api::items(const nlohmann::json& body) {
   for (const auto& it : *list) {
     if (!it.is_object() || !it.contains("experiment_id") || !it.contains("trace_id") || !it.contains("dataset_item_id"))
       return errors_response(422, {"every item needs experiment_id, dataset_item_id and trace_id"});
-    auto id = it.value("id", std::string());
+    auto id = text_field(it, "id");
     if (id.empty()) id = ids_.next(static_cast<std::uint64_t>(clock_.now_ms()));
     if (db_.evaluation_by_id(id)) continue;  // already linked
-    auto trial = db_.trial_by_id(it.value("experiment_id", ""));
-    if (!trial) return error_response(404, "Experiment not found: " + it.value("experiment_id", ""));
+    auto trial = db_.trial_by_id(text_field(it, "experiment_id"));
+    if (!trial) return error_response(404, "Experiment not found: " + text_field(it, "experiment_id"));
     auto run = db_.find_run(trial->run_id);
     store::evaluation_record e;
     e.id = id;
     e.run_id = trial->run_id;
     e.trial_id = trial->id;
-    e.item_id = it.value("dataset_item_id", "");
-    e.trace_id = it.value("trace_id", "");
+    e.item_id = text_field(it, "dataset_item_id");
+    e.trace_id = text_field(it, "trace_id");
     e.created_ms = e.completed_ms = clock_.now_ms();
     db_.untag_received_trace(e.trace_id);  // an evaluation's cost counts with its trial
     fill_from_trace(e, db_.received(e.trace_id), run ? run->objective_name : "");
