@@ -169,6 +169,7 @@ void run_executor::evaluation_done(const store::evaluation_record& e) {
 struct run_executor::planned_trial {
   store::trial_record record;
   bool journaled = false;
+  bool finished_before = false;  // journaled and ended before the restart: its log lines were written then
   core::prompt_messages prompt;
   std::vector<std::size_t> positions;
   trial_outcome outcome;
@@ -217,6 +218,7 @@ run_executor::planned_trial run_executor::plan(core::evaluation_request& r) {
       journaled = std::move(old);
   if (journaled) {
     p.journaled = true;
+    p.finished_before = journaled->status != "running";
     t.id = journaled->id;
     t.number = journaled->number;
     t.started_ms = journaled->started_ms;
@@ -262,7 +264,8 @@ asio::awaitable<void> run_executor::run_trial(planned_trial& p) {
   env_.db.update_run(record_);
   // Recorders see every trial, one whose every call failed too: its calls happened and cost what they cost.
   if (env_.observer) env_.observer->trial_finished(record_, t);
-  log(p.label() + " scored " + (t.score ? std::to_string(*t.score) : "nothing") + " on " +
+  if (!p.finished_before)
+    log(p.label() + " scored " + (t.score ? std::to_string(*t.score) : "nothing") + " on " +
       std::to_string(t.evaluated_count) + " items" +
       (t.failed_count ? " (" + std::to_string(t.failed_count) + " failed)" : ""));
 }
@@ -279,7 +282,8 @@ asio::awaitable<std::vector<core::evaluation_result>> run_executor::evaluate_all
   std::string numbers;
   for (const auto& p : plans) {
     auto subset = p.positions.size() != sample_.size() ? " on " + std::to_string(p.positions.size()) + " items" : "";
-    log(p.label() + " (" + p.record.origin + ") started" + subset);
+    if (!p.journaled) log(p.label() + " (" + p.record.origin + ") started" + subset);
+    else if (!p.finished_before) log(p.label() + " resumed: what it had answered is replayed from the journal");
     progress_.evals_in_trial += static_cast<int>(p.positions.size());
     numbers += (numbers.empty() ? "" : ", ") + std::to_string(p.record.number);
     if (env_.metrics) env_.metrics->trial_started();
@@ -453,8 +457,11 @@ asio::awaitable<store::run_record> run_executor::run() {
   started_ = env_.clock.now();
   record_.created_ms = record_.started_ms = record_.updated_ms = env_.clock.now_ms();
   record_.status = *core::next_status(core::run_status::initialized, core::run_event::start);
+  bool resumed = false;
   if (auto queued = env_.db.find_run(record_.id)) {  // recorded at submission (optd serve), or resumed
     record_.created_ms = queued->created_ms;
+    resumed = queued->started_ms > 0;
+    if (resumed) record_.started_ms = queued->started_ms;  // its duration is the whole run's
     env_.db.update_run(record_);
   } else {
     env_.db.insert_run(record_);
@@ -469,7 +476,7 @@ asio::awaitable<store::run_record> run_executor::run() {
     if (!env_.version.empty()) metadata["optd_version"] = env_.version;
     env_.db.update_run_details(record_.id, stored->name, metadata.dump(), record_.updated_ms);
   }
-  log("run started: " + std::to_string(sample_.size()) + " items, up to " + std::to_string(spec_.limits.max_trials) +
+  log(std::string(resumed ? "run resumed: " : "run started: ") + std::to_string(sample_.size()) + " items, up to " + std::to_string(spec_.limits.max_trials) +
       " trials, optimizer " + spec_.optimizer.type);
   for (const auto& note : spec_.notes) log(note);
   if (env_.observer) env_.observer->run_started(record_, spec_);

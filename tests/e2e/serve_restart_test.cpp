@@ -7,6 +7,7 @@
 #include <functional>
 #include <iostream>
 #include <regex>
+#include <map>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -128,6 +129,7 @@ class serve_restart : public ::testing::Test {
     EXPECT_EQ(serve_.wait(), 128 + SIGKILL);
     auto before = sim_stats();
     EXPECT_EQ(status(id), "running");
+    auto started_ms = store::store(dir_ + "/state/optd.db").find_run(id)->started_ms;
 
     start_serve();
     ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
@@ -135,6 +137,22 @@ class serve_restart : public ::testing::Test {
     EXPECT_GT(after["completions"].get<int>(), before["completions"].get<int>());
     auto resumed = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id).body);
     EXPECT_THAT(serve_.err(), ::testing::HasSubstr("resuming (was running)"));
+    {
+      // Its duration is the whole run's, and its log tells each trial once, and the restart.
+      store::store db(dir_ + "/state/optd.db");
+      EXPECT_EQ(db.find_run(id)->started_ms, started_ms);
+      std::map<std::string, int> told;
+      for (const auto& [ts, line] : db.logs(id))
+        if (line.find(" started") != std::string::npos || line.find(" scored ") != std::string::npos ||
+            line.find("run resumed") != std::string::npos)
+          ++told[line];
+      int restarts = 0;
+      for (const auto& [line, times] : told) {
+        EXPECT_EQ(times, 1) << line;
+        restarts += line.rfind("run resumed: ", 0) == 0;
+      }
+      EXPECT_EQ(restarts, 1);
+    }
 
     // The same run, never interrupted: the same experiments, scores and best prompt.
     http(sim_port_, "POST", "/stats/reset");
