@@ -15,6 +15,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "engine/supervised.hpp"
+
 namespace optd::app {
 
 namespace asio = boost::asio;
@@ -54,7 +56,10 @@ void inbox::start() {
   if (inotify_add_watch(fd, dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
     throw std::runtime_error("inbox " + dir_ + ": cannot watch it");
   scan();
-  asio::co_spawn(events_.get_executor(), watch(), asio::detached);
+  asio::co_spawn(events_.get_executor(),
+                 engine::supervised("the inbox", [this] { return watch(); }, [this] { return !events_.is_open(); },
+                                    [this](const std::string& why) { log_(why); }),
+                 asio::detached);
 }
 
 void inbox::stop() {

@@ -211,8 +211,9 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   }
   resume_unfinished(db, cfg, runs, clock, make_submission, log);
   if (opik_sender) {
-    opik_sender->start();
-    opik_cancels->start();
+    auto report = [&log](const std::string& why) { log(telemetry::priority::error, why); };
+    opik_sender->start(report);
+    opik_cancels->start(report);
     log(telemetry::priority::notice, "recording runs in Opik at " + cfg.opik->url);
   }
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });

@@ -9,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/supervised.hpp"
+
 #include "opik/headers.hpp"
 
 namespace optd::opik {
@@ -24,8 +26,11 @@ cancel_watcher::cancel_watcher(asio::any_io_executor ex, engine::run_manager& ru
   timeouts_.total = std::chrono::seconds(10);
 }
 
-void cancel_watcher::start() {
-  asio::co_spawn(timer_.get_executor(), watch(), asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
+void cancel_watcher::start(std::function<void(const std::string&)> report) {
+  asio::co_spawn(timer_.get_executor(),
+                 engine::supervised("the Opik cancel watcher", [this] { return watch(); }, [this] { return stopped_; },
+                                    std::move(report)),
+                 asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
 }
 
 void cancel_watcher::stop() {

@@ -25,7 +25,8 @@ class cancel_watcher {
  public:
   cancel_watcher(boost::asio::any_io_executor ex, engine::run_manager& runs, net::http_client& client,
                  const config::opik_config& cfg, std::chrono::milliseconds interval = std::chrono::seconds(2));
-  void start();
+  // Starts watching; a failure of its own is told to `report` and it starts again a second later.
+  void start(std::function<void(const std::string&)> report = {});
   void stop();
 
  private:

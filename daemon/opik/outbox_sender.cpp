@@ -1,7 +1,5 @@
 #include "opik/outbox_sender.hpp"
 
-#include "opik/headers.hpp"
-
 #include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,6 +7,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "engine/supervised.hpp"
+#include "opik/headers.hpp"
 
 namespace optd::opik {
 
@@ -24,8 +25,11 @@ outbox_sender::outbox_sender(asio::any_io_executor ex, store::store& db, net::ht
   timeouts_.total = std::chrono::seconds(30);
 }
 
-void outbox_sender::start() {
-  asio::co_spawn(wake_.get_executor(), deliver(), asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
+void outbox_sender::start(std::function<void(const std::string&)> report) {
+  asio::co_spawn(wake_.get_executor(),
+                 engine::supervised("the Opik outbox sender", [this] { return deliver(); }, [this] { return stopped_; },
+                                    std::move(report), 2 * backoff_.base_delay),
+                 asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
 }
 
 void outbox_sender::stop() {
@@ -34,7 +38,9 @@ void outbox_sender::stop() {
   cancel_.emit(asio::cancellation_type::terminal);  // a send in flight ends now; its message stays queued
 }
 
-void outbox_sender::notify() { wake_.cancel(); }
+void outbox_sender::notify() {
+  if (idle_) wake_.cancel();
+}
 
 asio::awaitable<void> outbox_sender::deliver() {
   int failures = 0;  // in a row, for the backoff
@@ -42,7 +48,9 @@ asio::awaitable<void> outbox_sender::deliver() {
     auto head = db_.outbox_head(1);
     if (head.empty()) {
       wake_.expires_after(std::chrono::seconds(5));  // notify() cuts it short
+      idle_ = true;
       co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      idle_ = false;
       continue;
     }
     const auto& m = head.front();

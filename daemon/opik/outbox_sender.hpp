@@ -8,6 +8,7 @@
 //
 // Use from the event loop thread.
 #include <chrono>
+#include <functional>
 #include <random>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -30,9 +31,12 @@ class outbox_sender {
                 const config::opik_config& cfg, telemetry::metrics* metrics = nullptr,
                 core::retry_policy backoff = {0, std::chrono::milliseconds(500), std::chrono::seconds(30)});
 
-  void start();
+  // Starts delivering; a failure of its own (the store unreadable) is told to `report` and it
+  // starts again a second later.
+  void start(std::function<void(const std::string&)> report = {});
   void stop();
-  // New messages are waiting (the recorder calls it).
+  // New messages are waiting (the recorder calls it). Wakes an idle sender, not one backing off
+  // after a failed send: new messages do not make Opik answer sooner.
   void notify();
 
  private:
@@ -49,6 +53,7 @@ class outbox_sender {
   boost::asio::cancellation_signal cancel_;
   std::mt19937_64 jitter_{std::random_device{}()};
   bool stopped_ = false;
+  bool idle_ = false;  // waiting for new messages, not backing off
 };
 
 }  // namespace optd::opik

@@ -38,8 +38,8 @@ class api_test : public ::testing::Test {
     plugins::openai_compatible_settings s;
     s.base = *net::parse_url("http://127.0.0.1:" + std::to_string(sim_port) + "/v1");
     provider_ = std::make_unique<plugins::openai_compatible>(client_, clock_, s, 1);
-    db_ = std::make_unique<store::store>(test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                                         "/optd.db");
+    db_path_ = test::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/optd.db";
+    db_ = std::make_unique<store::store>(db_path_);
     std::vector<nlohmann::json> rows;
     for (int i = 0; i < 6; ++i)
       rows.push_back({{"question", "What is " + std::to_string(i) + " + 2?"}, {"answer", std::to_string(i + 2)}});
@@ -133,6 +133,7 @@ class api_test : public ::testing::Test {
   std::unique_ptr<sim::sim_server> sim_;
   std::unique_ptr<net::http_server> sim_http_;
   std::unique_ptr<plugins::openai_compatible> provider_;
+  std::string db_path_;
   std::unique_ptr<store::store> db_;
   std::unique_ptr<engine::run_environment> env_;
   std::unique_ptr<engine::run_manager> runs_;

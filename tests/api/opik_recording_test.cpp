@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include <sqlite3.h>
+
 #include "api/api_fixture.hpp"
 #include "opik/cancel_watcher.hpp"
 #include "opik/dataset_reader.hpp"
@@ -25,7 +27,7 @@ class opik_recording : public api_test {
 
   // A fake Opik: `fault` may answer a request (503, a dropped connection, a 422); everything else
   // is accepted (201/204) and kept in `accepted_`, with 409 for an id it already has.
-  void start_opik(fault_fn fault = {}, bool credentials = true) {
+  void start_opik(fault_fn fault = {}, bool credentials = true, std::function<void(const std::string&)> report = {}) {
     fake_ = std::make_unique<test::scripted_server>(ioc_, [this, fault](const net::http_request& r, int i) mutable {
       if (fault)
         if (auto f = fault(r, i)) return *f;
@@ -44,12 +46,22 @@ class opik_recording : public api_test {
     cfg.project_name = "Optimization";
     sender_ = std::make_unique<opik::outbox_sender>(
         ioc_.get_executor(), *db_, client_, cfg, nullptr,
-        core::retry_policy{0, std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+        backoff_);
     recorder_ = std::make_unique<opik::recorder>(*db_, clock_, cfg.url + " " + cfg.workspace, "Optimization",
                                                  [this] { sender_->notify(); });
     env_->version = "test";
     env_->observer = recorder_.get();
-    sender_->start();
+    sender_->start(std::move(report));
+  }
+
+  // Runs SQL on the store's file from a second connection, as another process could.
+  void exec_sql(const std::string& sql) {
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &other), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(other, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(other);
   }
 
   void TearDown() override {
@@ -70,6 +82,7 @@ class opik_recording : public api_test {
     return out;
   }
 
+  core::retry_policy backoff_{0, std::chrono::milliseconds(1), std::chrono::milliseconds(5)};  // the sender's
   config::opik_config opik_cfg_;
   std::unique_ptr<test::scripted_server> fake_;
   std::unique_ptr<opik::outbox_sender> sender_;
@@ -319,6 +332,17 @@ TEST_F(opik_recording, through_503s_and_dropped_connections_everything_arrives_o
   EXPECT_EQ(db_->outbox_state().dead, 0);
 }
 
+TEST_F(opik_recording, new_writes_do_not_cut_the_outbox_backoff_short) {
+  backoff_ = {0, std::chrono::hours(1), std::chrono::hours(1)};
+  start_opik([](const net::http_request&, int) -> std::optional<net::http_response> {
+    return net::http_response{503, {}, R"({"code":503,"message":"unavailable"})"};
+  });
+  auto id = create(studio_body);  // its every trial and evaluation is a new write, and notifies the sender
+  wait_for_status(id, "completed");
+  EXPECT_EQ(fake_->received().size(), 1u);  // the first send; the retry waits out its backoff
+  EXPECT_GT(db_->outbox_state().pending, 10);
+}
+
 TEST_F(opik_recording, a_cancel_made_in_opik_stops_the_run) {
   TearDown();
   sim::server_config slow;
@@ -373,6 +397,21 @@ TEST_F(opik_recording, a_dataset_is_sent_to_opik_once_per_content_not_at_every_r
   auto items = nlohmann::json::parse(last->body)["items"];
   ASSERT_EQ(items.size(), 7u);
   EXPECT_EQ(items[6]["id"], item);
+}
+
+TEST_F(opik_recording, the_outbox_sender_reports_a_failure_of_its_own_and_starts_again) {
+  std::vector<std::string> reported;
+  start_opik({}, true, [&](const std::string& why) { reported.push_back(why); });
+  exec_sql("ALTER TABLE outbox RENAME TO outbox_away");  // the store fails under the sender
+  sender_->notify();
+  test::poll_until(ioc_, [&] { return reported.size() >= 2; });  // reported, started again, reported again
+  EXPECT_THAT(reported.at(0), ::testing::HasSubstr("the Opik outbox sender failed: "));
+  EXPECT_THAT(reported.at(0), ::testing::HasSubstr("outbox"));
+  exec_sql("ALTER TABLE outbox_away RENAME TO outbox");
+  auto id = create(studio_body);
+  wait_for_status(id, "completed");
+  drain();  // delivered: the sender is still there
+  EXPECT_FALSE(accepted_.empty());
 }
 
 TEST_F(opik_recording, a_refused_write_is_set_aside_and_the_rest_goes_on) {
