@@ -114,16 +114,20 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
 }  // namespace
 
 boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
-  try {
-    co_return route(request);
-  } catch (const nlohmann::json::exception& e) {
-    // A body check_body_types let through that a handler still could not read: the client's
-    // JSON, not a fault of optd's.
-    co_return error_response(400, std::string("Unable to process JSON: ") + e.what());
-  }
+  co_return route(request);
 }
 
 http_response optimizations_api::route(const net::http_request& req) {
+  try {
+    return dispatch(req);
+  } catch (const nlohmann::json::exception& e) {
+    // A body check_body_types let through that a handler still could not read: the client's
+    // JSON, not a fault of optd's.
+    return error_response(400, std::string("Unable to process JSON: ") + e.what());
+  }
+}
+
+http_response optimizations_api::dispatch(const net::http_request& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   const auto& m = req.method;
   if (path == "/metrics" && m == "GET" && d_.metrics)  // like health: scrapers carry no token

@@ -51,6 +51,7 @@ class optimizations_api {
   std::string submit_yaml(config::loaded_run& loaded, std::string_view text, std::string id = {});
 
  private:
+  net::http_response dispatch(const net::http_request& request);
   net::http_response create(const net::http_request& req, std::string_view body, bool yaml);
   net::http_response find(const net::http_request& req, const std::map<std::string, std::string>& query);
   net::http_response get(const std::string& id);

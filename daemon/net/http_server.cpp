@@ -17,6 +17,40 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+http_response too_large() {
+  return {413, {{"Content-Type", "application/json"}}, R"({"code":413,"message":"request body is too large"})"};
+}
+
+http_response malformed() {
+  return {400, {{"Content-Type", "application/json"}}, R"({"code":400,"message":"malformed HTTP request"})"};
+}
+
+http_request from_beast(http::request<http::string_body>&& req) {
+  http_request request;
+  request.method = std::string(req.method_string());
+  request.target = std::string(req.target());
+  for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  request.body = std::move(req.body());
+  return request;
+}
+
+}  // namespace
+
+std::optional<parsed_request> parse_request(std::string_view raw, std::size_t body_limit) {
+  http::request_parser<http::string_body> parser;
+  parser.body_limit(body_limit);
+  parser.eager(true);
+  beast::error_code ec;
+  parser.put(asio::buffer(raw.data(), raw.size()), ec);
+  if (ec == http::error::need_more) return std::nullopt;
+  if (ec == http::error::body_limit || ec == http::error::header_limit) return parsed_request{std::nullopt, too_large()};
+  if (ec) return parsed_request{std::nullopt, malformed()};
+  if (!parser.is_done()) return std::nullopt;
+  return parsed_request{from_beast(parser.release()), std::nullopt};
+}
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
@@ -93,16 +127,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       auto [ec, n] = co_await http::async_read(*stream, buffer, parser, use_tuple);
       if (ec) {
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
-          http_response too_large{413, {{"Content-Type", "application/json"}},
-                                  R"({"code":413,"message":"request body is too large"})"};
-          auto out = to_beast(std::move(too_large), 11, false);
+          auto out = to_beast(too_large(), 11, false);
           co_await http::async_write(*stream, out, use_tuple);
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                    ec != asio::error::operation_aborted && ec != asio::error::connection_reset && ec != asio::error::eof &&
                    parser.got_some()) {
-          http_response bad{400, {{"Content-Type", "application/json"}},
-                            R"({"code":400,"message":"malformed HTTP request"})"};
-          auto out = to_beast(std::move(bad), 11, false);
+          auto out = to_beast(malformed(), 11, false);
           co_await http::async_write(*stream, out, use_tuple);
         }
         beast::error_code ignored;
@@ -110,13 +140,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         co_return;
       }
       auto req = parser.release();
-      http_request request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-      request.body = std::move(req.body());
       bool keep_alive = req.keep_alive();
       unsigned version = req.version();
+      auto request = from_beast(std::move(req));
       stream->expires_never();
 
       http_response response;

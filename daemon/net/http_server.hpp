@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,6 +24,16 @@ struct http_server_options {
 };
 
 using request_handler = std::function<boost::asio::awaitable<http_response>(http_request)>;
+
+// One HTTP/1.1 request parsed from `raw` as a session parses what it reads (Beast's parser, the
+// body limit), without a socket: the request, or the answer a session gives to bytes that are not
+// one (400 malformed, 413 too large); nullopt when `raw` ends before the request does. For the
+// fuzzer.
+struct parsed_request {
+  std::optional<http_request> request;
+  std::optional<http_response> refusal;
+};
+std::optional<parsed_request> parse_request(std::string_view raw, std::size_t body_limit);
 
 class http_server {
  public:

@@ -70,5 +70,11 @@ TEST(hostile_yaml, ordinary_configs_pass_the_guard) {
   for (const auto& d : r.problems) EXPECT_THAT(d.message, ::testing::Not(HasSubstr("nesting")));
 }
 
+// Found by the fuzzer: yaml-cpp's LoadAll never returned on these; optd reads one document.
+TEST(hostile_yaml, inputs_that_hung_yaml_cpps_load_all_end_with_a_problem) {
+  for (const char* text : {" , r", ", {connect: 1x\np5pi, project_ 256}\n"})
+    EXPECT_FALSE(parse_run_config(text, "evil.yaml", "").problems.empty()) << text;
+}
+
 }  // namespace
 }  // namespace optd::config

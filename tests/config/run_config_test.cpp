@@ -359,7 +359,7 @@ TEST_F(run_config_test, a_key_given_twice_is_an_error_naming_both_places_even_an
 
 TEST_F(run_config_test, a_second_document_is_an_error_where_it_starts) {
   EXPECT_THAT(problems(load(std::string(valid) + "---\nname: other\n")),
-              ElementsAre(HasSubstr("24:1: a second YAML document starts here; a config is one document")));
+              ElementsAre(HasSubstr("23:1: a second YAML document starts here; a config is one document")));
 }
 
 TEST_F(run_config_test, control_characters_in_names_models_and_roles_are_refused) {
