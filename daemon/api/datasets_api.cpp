@@ -76,14 +76,14 @@ http_response datasets_api::retrieve(const net::http_request& req) {
 http_response datasets_api::find(const net::http_request& req) {
   auto q = parse_query(req.target);
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
-  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
   auto name = q.count("name") ? q.at("name") : "";
   std::vector<store::dataset_record> matched;
   for (auto& d : db_.list_datasets())
     if (name.empty() || d.name.find(name) != std::string::npos) matched.push_back(std::move(d));
   auto content = nlohmann::json::array();
-  auto first = static_cast<std::size_t>((*page - 1) * *size);
-  for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
+  auto [first, end] = slice_of(*page, *size, matched.size());
+  for (auto i = first; i < end; ++i)
     content.push_back(dataset_json(matched[i]));
   return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
 }
@@ -138,7 +138,7 @@ http_response datasets_api::page_items(const net::http_request& req, const std::
   if (!d || d->id != id) return error_response(404, "Dataset not found");
   auto q = parse_query(req.target);
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
-  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
   auto content = nlohmann::json::array();
   std::set<std::string> columns;
   for (const auto& item : db_.dataset_items_after(d->id, "", *size, (*page - 1) * *size)) {

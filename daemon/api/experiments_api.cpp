@@ -295,7 +295,7 @@ std::optional<http_response> experiments_api::route(const net::http_request& req
 http_response experiments_api::find(const net::http_request& req) {
   auto q = parse_query(req.target);
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
-  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
   std::optional<std::vector<std::string>> types, ids;
   if (q.count("types") && !q["types"].empty() && !(types = string_array(q["types"])))
     return error_response(400, "Invalid query param types: " + q["types"]);
@@ -321,8 +321,8 @@ http_response experiments_api::find(const net::http_request& req) {
       },
       false, optimization);
   auto content = nlohmann::json::array();
-  auto first = static_cast<std::size_t>((*page - 1) * *size);
-  for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i) {
+  auto [first, end] = slice_of(*page, *size, matched.size());
+  for (auto i = first; i < end; ++i) {
     matched[i].items = index.finished_items(matched[i].trial.id);
     content.push_back(experiment_json(matched[i], db_.find_dataset(matched[i].run->dataset_name)));
   }
@@ -384,7 +384,7 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
                                                                    const std::string& dataset_id) {
   auto q = parse_query(req.target);
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
-  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
   if (!q.count("experiment_ids") || q["experiment_ids"].empty())
     return error_response(400, "experiment_ids cannot be empty");
   auto ids = string_array(q["experiment_ids"]);
@@ -459,8 +459,8 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
 
   auto content = nlohmann::json::array();
   std::set<std::string> columns;
-  auto first = static_cast<std::size_t>((*page - 1) * *size);
-  for (std::size_t i = first; i < rows.size() && i < first + static_cast<std::size_t>(*size); ++i) {
+  auto [first, end] = slice_of(*page, *size, rows.size());
+  for (auto i = first; i < end; ++i) {
     auto j = opik::dataset_item_json(rows[i].item, dataset->id);
     for (auto it = rows[i].item.data.begin(); it != rows[i].item.data.end(); ++it) columns.insert(it.key());
     auto items = nlohmann::json::array();

@@ -281,7 +281,7 @@ std::string optimizations_api::submit_yaml(config::loaded_run& loaded, std::stri
 
 http_response optimizations_api::find(const net::http_request&, const std::map<std::string, std::string>& q) {
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
-  if (!page || !size) return error_response(400, "page and size must be whole numbers of at least 1");
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
   nlohmann::json filters = nlohmann::json::array();
   if (auto it = q.find("filters"); it != q.end() && !it->second.empty()) {
     filters = nlohmann::json::parse(it->second, nullptr, false);
@@ -308,8 +308,8 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
     matched.push_back(std::move(r));
   }
   auto content = nlohmann::json::array();
-  auto first = static_cast<std::size_t>((*page - 1) * *size);
-  for (std::size_t i = first; i < matched.size() && i < first + static_cast<std::size_t>(*size); ++i)
+  auto [first, end] = slice_of(*page, *size, matched.size());
+  for (auto i = first; i < end; ++i)
     content.push_back(view(matched[i]));
   return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <limits>
 
 namespace optd::api {
 
@@ -76,11 +78,16 @@ std::optional<long long> positive_param(const std::map<std::string, std::string>
   try {
     std::size_t used = 0;
     auto v = std::stoll(it->second, &used);
-    if (used != it->second.size() || v < 1) return std::nullopt;
+    if (used != it->second.size() || v < 1 || v > std::numeric_limits<std::int32_t>::max()) return std::nullopt;
     return v;
   } catch (...) {
     return std::nullopt;
   }
+}
+
+page_slice slice_of(long long page, long long size, std::size_t total) {
+  auto first = std::min(static_cast<std::size_t>((page - 1) * size), total);
+  return {first, std::min(first + static_cast<std::size_t>(size), total)};
 }
 
 std::string text_field(const nlohmann::json& j, const char* key) {

@@ -29,8 +29,15 @@ std::map<std::string, std::string> parse_query(std::string_view target);
 // ASCII lower case: Opik's name filters match case-insensitively.
 std::string lower(std::string s);
 
-// page/size style parameters: `fallback` when absent, nullopt when not a whole number ≥ 1.
+// page/size style parameters: `fallback` when absent, nullopt when not a whole number from 1 to
+// 2^31-1 (Opik's backend takes them as Java ints; the bound also keeps page × size in range).
 std::optional<long long> positive_param(const std::map<std::string, std::string>& q, const char* key,
                                         long long fallback);
+
+// The rows [first, end) of page `page` (from 1) of `size` rows each, among `total` rows.
+struct page_slice {
+  std::size_t first = 0, end = 0;
+};
+page_slice slice_of(long long page, long long size, std::size_t total);
 
 }  // namespace optd::api

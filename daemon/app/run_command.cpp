@@ -93,7 +93,7 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
   // config is resumed (its answers replayed, not bought again); the others are ended, with why.
   std::optional<store::run_record> left;
   for (auto& r : db.unfinished_runs()) {
-    if (!left_unfinished(r) || r.executor != "optd run") continue;
+    if (!executed_by_optd(r) || r.executor != "optd run") continue;
     if (!left && r.source == loaded.source) left = r;
     else end_left_run(db, r, "its optd run ended before the run finished (killed, or its output closed), and the next "
                              "optd run was of another config; what it answered is in the store",

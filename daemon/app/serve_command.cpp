@@ -53,7 +53,7 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   ctx.opik_datasets = cfg.opik.has_value();  // or it was to be read from Opik, and the restart came first
   for (auto& r : db.unfinished_runs()) {
-    if (!left_unfinished(r)) continue;
+    if (!executed_by_optd(r)) continue;
     if (r.source.empty()) {
       end_left_run(db, r, "its " + r.executor + " ended before the run finished, and its config was not kept to resume it "
                                                 "from; what it answered is in the store",

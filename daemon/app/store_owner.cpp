@@ -16,9 +16,7 @@ std::optional<store::owner_lock> own_state_dir(const std::string& state_dir, std
   return std::nullopt;
 }
 
-bool left_unfinished(const store::run_record& r) {
-  return !r.executor.empty() && (r.status == core::run_status::initialized || r.status == core::run_status::running);
-}
+bool executed_by_optd(const store::run_record& r) { return !r.executor.empty(); }
 
 void end_left_run(store::store& db, store::run_record r, const std::string& why, std::int64_t now_ms) {
   r.status = core::run_status::error;

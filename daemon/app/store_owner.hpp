@@ -17,9 +17,9 @@ namespace optd::app {
 // The lock on `state_dir` for `what` ("optd serve"); nullopt after telling `err` who holds it.
 std::optional<store::owner_lock> own_state_dir(const std::string& state_dir, std::string_view what, std::ostream& err);
 
-// Whether `r` is optd's to execute and was left unfinished by a process that is gone (which
-// holds for every unfinished run optd executes, once this process owns the store).
-bool left_unfinished(const store::run_record& r);
+// Whether `r` is optd's to execute (not a record an Opik client logs). Of store::unfinished_runs(),
+// once this process owns the store, those are the runs a process that is gone left unfinished.
+bool executed_by_optd(const store::run_record& r);
 
 // Ends `r` (left unfinished, not resumable) as `error`, its error_info of type OwnerEnded saying
 // `why` and what to do; what it had answered stays in the store.

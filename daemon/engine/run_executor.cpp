@@ -88,9 +88,10 @@ run_executor::run_executor(run_environment& env, core::run_spec spec, std::vecto
 run_executor::~run_executor() = default;
 
 core::llm_provider* run_executor::budgeted(std::string_view provider_name) {
-  if (auto it = budgeted_.find(provider_name); it != budgeted_.end()) return it->second.get();
   auto* inner = env_.provider(provider_name);
-  if (inner == nullptr) return nullptr;
+  // Without a cap there is nothing to hold: no worst case is computed on the calls' path.
+  if (inner == nullptr || !spec_.limits.max_cost_usd) return inner;
+  if (auto it = budgeted_.find(provider_name); it != budgeted_.end()) return it->second.get();
   auto price = [this, name = std::string(provider_name)](std::string_view model) { return env_.price(name, model); };
   return budgeted_.emplace(provider_name, std::make_unique<budgeted_provider>(*inner, budget_, std::move(price)))
       .first->second.get();

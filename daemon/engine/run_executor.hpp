@@ -77,7 +77,8 @@ class run_executor final : private core::optimizer_context {
   // account of where the run was.
   void record_failure(std::exception_ptr failure);
 
-  // The run's view of a provider, whose every call holds its worst-case cost in ledger_ first.
+  // The run's view of a provider: with a max_cost_usd, every call holds its worst-case cost in
+  // budget_ first; without one, the provider itself.
   core::llm_provider* budgeted(std::string_view provider_name);
 
   run_environment& env_;
