@@ -18,18 +18,29 @@ provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon
       metrics_(metrics),
       clock_(clock) {
   build();
-  if (metrics_)
-    metrics_->add_collector([this] {
-      for (const auto& [name, p] : providers_) {
-        auto max = static_cast<double>(cfg_.find_provider(name) ? cfg_.find_provider(name)->max_concurrency : 0);
-        metrics_->set_llm_in_flight(name, std::max(0.0, max - static_cast<double>(p->slots().available())));
-        metrics_->set_llm_waiting(name, static_cast<double>(p->slots().waiting()));
-      }
+  if (metrics_) metrics_->add_collector([this] { collect_metrics(); });
+}
+
+void provider_set::collect_metrics() {
+  for (const auto& [provider_name, b] : providers_) {
+    const auto& name = provider_name;  // a structured binding cannot be captured in C++20 (clang)
+    auto max = static_cast<double>(cfg_.find_provider(name) ? cfg_.find_provider(name)->max_concurrency : 0);
+    metrics_->set_llm_in_flight(name, std::max(0.0, max - static_cast<double>(b.provider->slots().available())));
+    metrics_->set_llm_waiting(name, static_cast<double>(b.provider->slots().waiting()));
+    b.gate->for_each([&](const std::string& model, const core::rate_limits& l) {
+      if (l.requests_per_minute) metrics_->set_llm_rate_limit(name, model, "requests", *l.requests_per_minute);
+      if (l.tokens_per_minute) metrics_->set_llm_rate_limit(name, model, "tokens", *l.tokens_per_minute);
     });
+    // The time waited counts on across a reload: the retired gates' share stays in.
+    auto waited = b.gate->waited();
+    for (const auto& [retired_name, r] : retired_)
+      if (retired_name == name) waited += r.gate->waited();
+    metrics_->set_llm_rate_limit_wait(name, std::chrono::duration<double>(waited).count());
+  }
 }
 
 void provider_set::reload() {
-  for (auto& [name, p] : providers_) retired_.push_back(std::move(p));
+  for (auto& [name, b] : providers_) retired_.emplace_back(name, std::move(b));
   providers_.clear();
   build();
 }
@@ -49,6 +60,9 @@ void provider_set::build() {
     if (!p.workspace.empty()) s.headers.push_back({"Comet-Workspace", p.workspace});
     s.timeouts = {p.connect_timeout, p.read_timeout, p.total_timeout};
     s.retry = p.retry;
+    built b;
+    b.gate = std::make_unique<engine::rate_gate>(clock_, [p](std::string_view model) { return p.rate_limits_of(model); });
+    s.pacer = b.gate.get();
     std::unique_ptr<core::llm_provider> inner =
         std::make_unique<plugins::openai_compatible>(*client_, clock_, std::move(s), rd());
     if (metrics_) {
@@ -57,8 +71,8 @@ void provider_set::build() {
           std::move(inner), p.name, [this, name = p.name](std::string_view model) { return price(name, model); },
           *metrics_);
     }
-    providers_.emplace(p.name, std::make_unique<engine::limited_provider>(std::move(inner),
-                                                                          static_cast<std::size_t>(p.max_concurrency)));
+    b.provider = std::make_unique<engine::limited_provider>(std::move(inner), static_cast<std::size_t>(p.max_concurrency));
+    providers_.emplace(p.name, std::move(b));
   }
 }
 
@@ -66,7 +80,7 @@ provider_set::~provider_set() = default;
 
 core::llm_provider* provider_set::find(std::string_view name) {
   auto it = providers_.find(name.empty() ? std::string_view(cfg_.default_provider) : name);
-  return it == providers_.end() ? nullptr : it->second.get();
+  return it == providers_.end() ? nullptr : it->second.provider.get();
 }
 
 core::model_price provider_set::price(std::string_view provider, std::string_view model) const {

@@ -1,7 +1,8 @@
 #pragma once
 // The LLM providers of a daemon config, built once per process: one pooled HTTP client shared by
 // all of them, each wrapped in its concurrency limit and, when metrics are given, metered (inside
-// the limit: latency is the call's, not the wait for a slot). Keys go into request headers only.
+// the limit: latency is the call's, not the wait for a slot). Each provider's attempts are paced
+// by its rate_gate, shared by every run of the process. Keys go into request headers only.
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "config/daemon_config.hpp"
 #include "core/clock.hpp"
 #include "engine/limited_provider.hpp"
+#include "engine/rate_gate.hpp"
 #include "net/http_client.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -38,14 +40,21 @@ class provider_set {
 
  private:
   void build();
+  void collect_metrics();
+
+  // A provider and the gate its attempts pass (declared first: it outlives the provider).
+  struct built {
+    std::unique_ptr<engine::rate_gate> gate;
+    std::unique_ptr<engine::limited_provider> provider;
+  };
 
   const config::daemon_config& cfg_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unique_ptr<net::http_client> client_;
   telemetry::metrics* metrics_;
   core::clock& clock_;
-  std::map<std::string, std::unique_ptr<engine::limited_provider>, std::less<>> providers_;
-  std::vector<std::unique_ptr<engine::limited_provider>> retired_;
+  std::map<std::string, built, std::less<>> providers_;
+  std::vector<std::pair<std::string, built>> retired_;
 };
 
 }  // namespace optd::app

@@ -116,7 +116,7 @@ void load_code_metrics(yaml_reader& r, const YAML::Node& root, code_metrics_conf
 
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
   r.check_keys(p, {"name", "kind", "base_url", "workspace", "api_key_env", "api_key_file", "auth", "max_concurrency",
-                   "timeouts", "retry", "prices"},
+                   "timeouts", "retry", "prices", "rate_limits"},
                path);
   out.name = r.string_at(p, "name", path, true).value_or("");
   out.kind = r.string_at(p, "kind", path, false).value_or("openai_compatible");
@@ -170,6 +170,20 @@ void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path,
       }
     }
   }
+  if (auto limits = p["rate_limits"]) {
+    auto lpath = join_path(path, "rate_limits");
+    if (r.expect_map(limits, lpath)) {
+      for (auto it = limits.begin(); it != limits.end(); ++it) {
+        auto mpath = join_path(lpath, it->first.Scalar());
+        if (!r.expect_map(it->second, mpath)) continue;
+        r.check_keys(it->second, {"requests_per_minute", "tokens_per_minute"}, mpath);
+        core::rate_limits l;
+        l.requests_per_minute = r.number_at(it->second, "requests_per_minute", mpath, 1e-3, 1e9);
+        l.tokens_per_minute = r.number_at(it->second, "tokens_per_minute", mpath, 1, 1e12);
+        out.rate_limits[it->first.Scalar()] = l;
+      }
+    }
+  }
 }
 
 // An opik_gateway provider takes what it does not say itself from the `opik:` section.
@@ -189,13 +203,29 @@ void use_opik_defaults(yaml_reader& r, const YAML::Node& p, const std::string& p
 
 }  // namespace
 
-std::optional<core::model_price> provider_config::price_of(std::string_view model) const {
-  if (auto it = prices.find(model); it != prices.end()) return it->second;
-  const core::model_price* best = nullptr;
+namespace {
+
+// The entry for `model`: its own, else the longest key it starts with; null when none.
+template <class T>
+const T* entry_for(const std::map<std::string, T, std::less<>>& entries, std::string_view model) {
+  if (auto it = entries.find(model); it != entries.end()) return &it->second;
+  const T* best = nullptr;
   std::size_t best_len = 0;
-  for (const auto& [prefix, price] : prices)
-    if (model.substr(0, prefix.size()) == prefix && prefix.size() > best_len) best = &price, best_len = prefix.size();
-  return best ? std::optional<core::model_price>(*best) : std::nullopt;
+  for (const auto& [prefix, value] : entries)
+    if (model.substr(0, prefix.size()) == prefix && prefix.size() >= best_len) best = &value, best_len = prefix.size();
+  return best;
+}
+
+}  // namespace
+
+std::optional<core::model_price> provider_config::price_of(std::string_view model) const {
+  const auto* price = entry_for(prices, model);
+  return price ? std::optional<core::model_price>(*price) : std::nullopt;
+}
+
+core::rate_limits provider_config::rate_limits_of(std::string_view model) const {
+  const auto* limits = entry_for(rate_limits, model);
+  return limits ? *limits : core::rate_limits{};
 }
 
 const provider_config* daemon_config::find_provider(std::string_view name) const noexcept {

@@ -13,6 +13,7 @@
 
 #include "config/diagnostic.hpp"
 #include "core/price.hpp"
+#include "core/rate_limit.hpp"
 #include "core/retry_policy.hpp"
 
 namespace optd::config {
@@ -51,10 +52,15 @@ struct provider_config {
   std::chrono::milliseconds total_timeout{180'000};
   core::retry_policy retry;
   std::map<std::string, core::model_price, std::less<>> prices;  // model → USD per million tokens
+  // model → requests and tokens per minute. optd also learns them from the provider's answers
+  // and paces at the lower of the two; each model has its own pace, as providers limit per model.
+  std::map<std::string, core::rate_limits, std::less<>> rate_limits;
 
   // The price of `model`: its own entry, else the longest entry it starts with ("gpt-4o" prices
   // "gpt-4o-2024-08-06"); nullopt when none does.
   std::optional<core::model_price> price_of(std::string_view model) const;
+  // The configured limits of `model`, found as its price is; none when no entry matches.
+  core::rate_limits rate_limits_of(std::string_view model) const;
 };
 
 // Where optd records its runs: an Opik backend (`url` as an SDK's base URL, e.g.

@@ -66,4 +66,19 @@ void throw_exception_from_error(const llm_error& e, const boost::source_location
   throw std::runtime_error("LLM call failed: " + e.message);
 }
 
+std::int64_t prompt_bytes(const chat_request& request) noexcept {
+  std::int64_t bytes = 0;
+  for (const auto& m : request.messages) bytes += static_cast<std::int64_t>(m.content.size()) + 8;
+  return bytes;
+}
+
+std::optional<std::int64_t> max_tokens_of(const chat_request& request) noexcept {
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    auto it = request.parameters.find(key);
+    if (it != request.parameters.end() && it->is_number_integer() && it->get<std::int64_t>() > 0)
+      return it->get<std::int64_t>();
+  }
+  return std::nullopt;
+}
+
 }  // namespace optd::core

@@ -1,7 +1,9 @@
 #pragma once
 // The provider interface: one chat completion, awaited on the caller's event loop.
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +31,13 @@ struct chat_request {
 // this runs once per LLM call). `extra` is appended as-is inside the object, e.g.
 // R"("stream":false)". The journal stores it without extras; providers send it with theirs.
 std::string to_json_body(const chat_request& request, std::string_view extra = {});
+
+// The bytes of `request`'s messages plus 8 per message for the chat framing: an upper bound on
+// its prompt tokens (a token is at least one byte, whatever the tokenizer).
+std::int64_t prompt_bytes(const chat_request& request) noexcept;
+
+// The request's max_tokens (or max_completion_tokens) when it sets one above 0.
+std::optional<std::int64_t> max_tokens_of(const chat_request& request) noexcept;
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);

@@ -5,17 +5,7 @@
 namespace optd::core {
 
 double worst_case_cost_usd(const chat_request& request, const model_price& price) noexcept {
-  std::int64_t prompt = 0;
-  for (const auto& m : request.messages) prompt += static_cast<std::int64_t>(m.content.size()) + 8;
-  std::int64_t completion = assumed_max_tokens;
-  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
-    auto it = request.parameters.find(key);
-    if (it != request.parameters.end() && it->is_number_integer() && it->get<std::int64_t>() > 0) {
-      completion = it->get<std::int64_t>();
-      break;
-    }
-  }
-  return cost_usd(price, {prompt, completion});
+  return cost_usd(price, {prompt_bytes(request), max_tokens_of(request).value_or(assumed_max_tokens)});
 }
 
 spend_ledger::reservation spend_ledger::reserve(double usd) noexcept {

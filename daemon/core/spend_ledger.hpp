@@ -13,9 +13,8 @@ namespace optd::core {
 // Completion tokens assumed for a request that sets no max_tokens (nor max_completion_tokens).
 inline constexpr std::int64_t assumed_max_tokens = 4096;
 
-// The most `request` can cost at `price`: every byte of its messages a prompt token (a token is
-// at least one byte, whatever the tokenizer) plus 8 per message for the chat framing, and its
-// max_tokens of completion (assumed_max_tokens when it sets none).
+// The most `request` can cost at `price`: its prompt_bytes() as prompt tokens and its max_tokens
+// of completion (assumed_max_tokens when it sets none).
 double worst_case_cost_usd(const chat_request& request, const model_price& price) noexcept;
 
 class spend_ledger {

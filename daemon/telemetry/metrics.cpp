@@ -58,6 +58,12 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
   llm_in_flight_ = &pm::BuildGauge().Name("optd_llm_requests_in_flight").Help("LLM requests holding a provider slot").Register(r);
   llm_waiting_ = &pm::BuildGauge().Name("optd_llm_requests_waiting")
                       .Help("Evaluations queued for a provider slot").Register(r);
+  llm_rate_limit_ = &pm::BuildGauge().Name("optd_llm_rate_limit_per_minute")
+                         .Help("A provider's rate limit per model as optd paces it (configured or learned from "
+                               "its answers, whichever is lower, less optd's margin), by unit: requests, tokens")
+                         .Register(r);
+  llm_rate_limit_wait_ = &pm::BuildCounter().Name("optd_llm_rate_limit_wait_seconds_total")
+                              .Help("Time LLM request attempts waited for a provider's rate limits").Register(r);
   evaluations_pending_ = &pm::BuildGauge().Name("optd_evaluations_pending")
                               .Help("Evaluations of running trials journaled and not yet answered (in flight, "
                                     "waiting for a slot, or not yet started)")
@@ -139,6 +145,7 @@ void metrics::declare_provider(std::string_view provider) {
   llm_rate_limited_->Add(l);
   llm_in_flight_->Add(l);
   llm_waiting_->Add(l);
+  llm_rate_limit_wait_->Add(l);
 }
 
 void metrics::llm_request(const llm_observation& o) {
@@ -164,6 +171,17 @@ void metrics::set_evaluations_pending(double n) { evaluations_pending_->Set(n); 
 
 void metrics::set_llm_waiting(std::string_view provider, double n) {
   llm_waiting_->Add({{"provider", std::string(provider)}}).Set(n);
+}
+
+void metrics::set_llm_rate_limit(std::string_view provider, std::string_view model, std::string_view unit,
+                                 double per_minute) {
+  llm_rate_limit_->Add({{"provider", std::string(provider)}, {"model", std::string(model)}, {"unit", std::string(unit)}})
+      .Set(per_minute);
+}
+
+void metrics::set_llm_rate_limit_wait(std::string_view provider, double seconds) {
+  auto& c = llm_rate_limit_wait_->Add({{"provider", std::string(provider)}});
+  if (seconds > c.Value()) c.Increment(seconds - c.Value());
 }
 
 void metrics::trial_started() { trials_started_->Increment(); }

@@ -53,6 +53,10 @@ class metrics {
   void llm_request(const llm_observation& o);
   void set_llm_in_flight(std::string_view provider, double n);
   void set_llm_waiting(std::string_view provider, double n);
+  // A provider's rate limits as optd paces them (per minute, after its margin; `unit` requests or
+  // tokens), and the seconds its attempts have waited for them in all.
+  void set_llm_rate_limit(std::string_view provider, std::string_view model, std::string_view unit, double per_minute);
+  void set_llm_rate_limit_wait(std::string_view provider, double seconds);
   // Evaluations of running trials that are journaled and not yet answered.
   void set_evaluations_pending(double n);
 
@@ -86,6 +90,8 @@ class metrics {
   prometheus::Family<prometheus::Histogram>* llm_duration_;
   prometheus::Family<prometheus::Gauge>* llm_in_flight_;
   prometheus::Family<prometheus::Gauge>* llm_waiting_;
+  prometheus::Family<prometheus::Gauge>* llm_rate_limit_;
+  prometheus::Family<prometheus::Counter>* llm_rate_limit_wait_;
   prometheus::Gauge* evaluations_pending_;
   prometheus::Counter* trials_started_;
   prometheus::Family<prometheus::Counter>* trials_finished_;

@@ -151,6 +151,18 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   std::vector<frame> stack_;
 };
 
+// What an attempt tells the pacer: its status and the rate-limit headers (the caller adds the
+// completion's usage).
+core::attempt_outcome outcome_of(const boost::system::result<net::http_response>& sent, std::int64_t now_ms) {
+  core::attempt_outcome o;
+  if (!sent) return o;
+  o.http_status = sent->status;
+  o.facts = core::parse_rate_limit_facts([&](std::string_view name) { return sent->header(name); }, now_ms);
+  if (sent->status == 429)
+    o.retry_after = core::parse_retry_after(sent->header("retry-after"), sent->header("retry-after-ms"), now_ms / 1000);
+  return o;
+}
+
 std::optional<core::completion> parse_completion(const std::string& body) {
   completion_reader reader;
   if (!nlohmann::json::sax_parse(body, &reader) || !reader.saw_message || !reader.content_ok) return std::nullopt;
@@ -198,12 +210,20 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
     return e;
   };
   for (int attempt = 1;; ++attempt) {
+    auto ticket = settings_.pacer ? co_await settings_.pacer->admit(request) : core::pace_ticket{};
     auto timeouts = settings_.timeouts;
     timeouts.total = duration_cast<milliseconds>(deadline - clock_.now());
     if (timeouts.total.count() <= 0)
       co_return failed({core::errc::provider_timeout, "call exceeded its overall timeout", 0, attempt - 1});
 
     auto sent = co_await client_.send(settings_.base, http, timeouts);
+    std::optional<core::completion> answer;
+    if (sent && sent->status >= 200 && sent->status < 300) answer = parse_completion(sent->body);
+    if (settings_.pacer) {
+      auto outcome = outcome_of(sent, clock_.now_ms());
+      if (answer) outcome.usage = answer->usage;
+      settings_.pacer->settle(request, ticket, outcome);
+    }
     attempt_failure failure;
     if (!sent) {
       const auto& ec = sent.error();
@@ -214,11 +234,11 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
                        (timeout ? "timed out: " : "connection failed: ") + ec.message(), 0, attempt};
       failure.retryable = ec != core::errc::invalid_argument;
     } else if (sent->status >= 200 && sent->status < 300) {
-      if (auto c = parse_completion(sent->body)) {
-        c->attempts = attempt;
-        c->rate_limited = rate_limited;
-        c->latency = duration_cast<microseconds>(steady_clock::now() - started);
-        co_return std::move(*c);
+      if (answer) {
+        answer->attempts = attempt;
+        answer->rate_limited = rate_limited;
+        answer->latency = duration_cast<microseconds>(steady_clock::now() - started);
+        co_return std::move(*answer);
       }
       failure.error = {core::errc::provider_bad_response, "response is not a chat completion", sent->status, attempt};
       failure.retryable = true;

@@ -2,13 +2,15 @@
 // Provider for every OpenAI-compatible chat completions endpoint: OpenAI, Azure OpenAI, vLLM,
 // Ollama, llama.cpp server, LiteLLM, and Opik's /v1/private/chat/completions gateway.
 // Retries 408/409/429/5xx, connection errors, timeouts and malformed replies with exponential
-// backoff and full jitter, or as long as the server asks (Retry-After, retry-after-ms).
+// backoff and full jitter, or as long as the server asks (Retry-After, retry-after-ms). Each
+// attempt waits for the pacer, which learns the rate limits from every answer's headers.
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/llm.hpp"
+#include "core/rate_limit.hpp"
 #include "core/retry_policy.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
@@ -21,6 +23,9 @@ struct openai_compatible_settings {
   std::vector<net::http_header> headers;  // authorization and the like; never logged
   net::http_timeouts timeouts;            // total bounds the whole call, retries included
   core::retry_policy retry;
+  // Paces each attempt to the provider's rate limits and learns them from its answers; null:
+  // attempts go at once.
+  core::call_pacer* pacer = nullptr;
 };
 
 class openai_compatible final : public core::llm_provider {

@@ -29,6 +29,9 @@ providers:
     retry: {max_attempts: 3, base_delay: 50ms, max_delay: 4s}
     prices:
       gpt-4o-mini: {input: 0.15, output: 0.6}
+    rate_limits:
+      gpt-4o: {requests_per_minute: 500, tokens_per_minute: 30000}
+      gpt-4o-mini: {tokens_per_minute: 200000}
   - name: local
     base_url: ${OPTD_TEST_UNSET:-http://127.0.0.1:11434/v1}
     api_key_file: )" + dir + R"(/key
@@ -49,6 +52,11 @@ providers:
   EXPECT_EQ(o.retry.max_attempts, 3);
   EXPECT_EQ(o.retry.base_delay, std::chrono::milliseconds(50));
   EXPECT_EQ(o.prices.at("gpt-4o-mini").output_per_million, 0.6);
+  // Rate limits are found as prices are: the model's own entry, else the longest prefix.
+  EXPECT_EQ(o.rate_limits_of("gpt-4o-2024-08-06").requests_per_minute, 500);
+  EXPECT_EQ(o.rate_limits_of("gpt-4o-mini").tokens_per_minute, 200000);
+  EXPECT_FALSE(o.rate_limits_of("gpt-4o-mini").requests_per_minute);
+  EXPECT_FALSE(o.rate_limits_of("o3").tokens_per_minute);
   const auto& l = c.providers[1];
   EXPECT_EQ(l.base_url, "http://127.0.0.1:11434/v1");
   EXPECT_EQ(l.api_key.reveal(), "file-secret-456");
@@ -81,6 +89,21 @@ default_provider: b
                                 "30s or 2m",
                                 "optd.yaml:7:11: providers[1].name: provider 'a' is defined twice",
                                 "optd.yaml:9:19: default_provider 'b' is not one of the providers"));
+}
+
+TEST(daemon_config, rate_limits_are_checked_where_they_are_written) {
+  auto r = parse_daemon_config(R"(providers:
+  - name: a
+    base_url: http://x
+    rate_limits:
+      gpt-4o: {requests_per_minute: 0, tokens: 5}
+)",
+                                "optd.yaml");
+  std::vector<std::string> msgs;
+  for (const auto& d : r.problems) msgs.push_back(format(d));
+  EXPECT_THAT(msgs, ::testing::Contains(HasSubstr("optd.yaml:5:")));
+  EXPECT_THAT(msgs, ::testing::Contains(HasSubstr("requests_per_minute")));
+  EXPECT_THAT(msgs, ::testing::Contains(HasSubstr("tokens")));
 }
 
 TEST(daemon_config, listen_needs_a_port_from_0_to_65535) {

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "engine/rate_gate.hpp"
 #include "support/test_support.hpp"
 
 namespace optd::plugins {
@@ -32,11 +33,14 @@ struct fixture {
   net::http_client client{ioc.get_executor(), nullptr};
   openai_compatible provider;
 
-  explicit fixture(test::scripted_server::script s, int max_attempts = 4)
-      : server(ioc, std::move(s)), provider(client, clock, settings(max_attempts), 7) {}
+  engine::rate_gate gate{clock, nullptr};
 
-  openai_compatible_settings settings(int max_attempts) {
+  explicit fixture(test::scripted_server::script s, int max_attempts = 4, bool paced = false)
+      : server(ioc, std::move(s)), provider(client, clock, settings(max_attempts, paced), 7) {}
+
+  openai_compatible_settings settings(int max_attempts, bool paced = false) {
     openai_compatible_settings s;
+    if (paced) s.pacer = &gate;
     s.base = *net::parse_url(server.base_url() + "/v1");
     s.headers = {{"Authorization", "Bearer sk-test-secret"}};
     s.timeouts = {1s, 2s, 60s};
@@ -95,6 +99,31 @@ TEST(openai_compatible, honours_retry_after_and_retry_after_ms) {
   EXPECT_EQ(f.clock.sleeps, (std::vector<std::chrono::milliseconds>{2000ms, 1500ms}));
   EXPECT_EQ(r->attempts, 3);
   EXPECT_EQ(r->rate_limited, 2);  // for optd_llm_rate_limited_total
+}
+
+TEST(openai_compatible, every_attempt_passes_the_pacer_which_learns_from_the_headers) {
+  fixture f(
+      [](const net::http_request&, int i) {
+        std::vector<net::http_header> limits{{"x-ratelimit-limit-requests", "600"},
+                                             {"x-ratelimit-remaining-requests", i == 1 ? "0" : "5"},
+                                             {"x-ratelimit-reset-requests", "3s"}};
+        if (i == 1) limits.push_back({"Retry-After", "3"});
+        return i == 1 ? json(429, "{}", limits) : json(200, ok_body, limits);
+      },
+      4, true);
+  ASSERT_TRUE(f.call());
+  // Learned from the first answer: 600 a minute, paced at 99% of it.
+  ASSERT_TRUE(f.gate.in_force("gpt-4o-mini").requests_per_minute);
+  EXPECT_NEAR(*f.gate.in_force("gpt-4o-mini").requests_per_minute, 594, 1e-9);
+  f.clock.sleeps.clear();
+  auto second = f.call();  // 429 once, then answered
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->attempts, 2);
+  // The retry waits for the server's 3 s once: the provider's backoff and the pacer's pause overlap.
+  std::chrono::milliseconds waited{0};
+  for (auto d : f.clock.sleeps) waited += d;
+  EXPECT_GE(waited, 3000ms);
+  EXPECT_LT(waited, 3200ms);
 }
 
 TEST(openai_compatible, a_server_hint_longer_than_max_delay_is_capped) {

@@ -88,6 +88,32 @@ TEST(sim_server, rate_limits_with_retry_after_and_ratelimit_headers) {
   EXPECT_EQ(f.sim.stats().rate_limited, 1u);
 }
 
+TEST(sim_server, every_answer_says_the_limits_and_what_is_left) {
+  sim_fixture f({.rpm = 3, .tpm = 1'000'000});
+  auto first = f.post(chat);
+  ASSERT_EQ(first.status, 200u);
+  EXPECT_EQ(first.header("x-ratelimit-limit-requests"), "3");
+  EXPECT_EQ(first.header("x-ratelimit-remaining-requests"), "2");
+  EXPECT_EQ(first.header("x-ratelimit-limit-tokens"), "1000000");
+  auto used = nlohmann::json::parse(first.body)["usage"]["prompt_tokens"].get<long long>();
+  EXPECT_EQ(first.header("x-ratelimit-remaining-tokens"), std::to_string(1'000'000 - used));
+  EXPECT_FALSE(first.header("x-ratelimit-reset-requests").empty());
+  EXPECT_EQ(f.post(chat).header("x-ratelimit-remaining-requests"), "1");
+}
+
+TEST(sim_server, the_window_slides_and_a_refused_request_is_not_counted) {
+  // 6 per minute over a window of 10 s: one per window.
+  sim_fixture f({.rpm = 6, .rate_window = std::chrono::seconds(10)});
+  EXPECT_EQ(f.post(chat).status, 200u);
+  auto refused = f.post(chat);
+  ASSERT_EQ(refused.status, 429u);
+  auto wait_ms = std::stoll(std::string(refused.header("retry-after-ms")));
+  EXPECT_GT(wait_ms, 0);
+  EXPECT_LE(wait_ms, 10'001);
+  EXPECT_EQ(refused.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(f.sim.stats().rate_limited, 1u);
+}
+
 TEST(sim_server, injects_faults_on_request) {
   sim_fixture fail({.fail_rate = 1.0});
   EXPECT_EQ(fail.post(chat).status, 503u);

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   app.add_option("--latency-sigma", config.latency_sigma, "log-normal spread of the latency (0: fixed)");
   app.add_option("--rpm", config.rpm, "requests per minute before 429 (0: unlimited)");
   app.add_option("--tpm", config.tpm, "prompt tokens per minute before 429 (0: unlimited)");
+  double rate_window_s = 60;
+  app.add_option("--rate-window", rate_window_s, "seconds of the sliding window the limits apply over (60)")
+      ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--fail-rate", config.fail_rate, "share of requests answered 503")->check(CLI::Range(0.0, 1.0));
   app.add_option("--reset-rate", config.reset_rate, "share of connections reset")->check(CLI::Range(0.0, 1.0));
   app.add_option("--hang-rate", config.hang_rate, "share of requests never answered")->check(CLI::Range(0.0, 1.0));
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-logprobs", [&](std::int64_t) { config.logprobs = false; },
                "never answer logprobs (a provider without them)");
   CLI11_PARSE(app, argc, argv);
+  config.rate_window = std::chrono::milliseconds(static_cast<long long>(rate_window_s * 1000));
 
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

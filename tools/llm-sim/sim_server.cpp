@@ -20,6 +20,17 @@ net::http_response error_response(unsigned status, std::string message, std::str
   return json_response(status, {{"error", {{"message", std::move(message)}, {"type", std::move(type)}}}});
 }
 
+// The prompt tokens of a chat body as completions() counts them; 0 for a body it will refuse.
+std::int64_t prompt_tokens_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array()) return 0;
+  std::int64_t tokens = 0;
+  for (const auto& m : j["messages"])
+    if (m.is_object() && m.contains("content") && m["content"].is_string())
+      tokens += count_tokens(m["content"].get<std::string>()) + 4;
+  return tokens;
+}
+
 }  // namespace
 
 sim_server::sim_server(asio::any_io_executor ex, server_config config)
@@ -33,36 +44,63 @@ nlohmann::json sim_server::stats_json() const {
           {"bad_requests", s.bad_requests},
           {"tokens", {{"prompt", s.prompt_tokens}, {"completion", s.completion_tokens}}},
           {"in_flight", s.in_flight},       {"max_in_flight", s.max_in_flight},
-          {"duplicate_completions", s.duplicate_completions}};
+          {"duplicate_completions", s.duplicate_completions},
+          {"accepted", s.accepted},
+          {"accepting_s", s.first_request && s.last_accepted ? duration<double>(*s.last_accepted - *s.first_request).count() : 0.0},
+          {"busy_s", s.first_request && s.last_answer ? duration<double>(*s.last_answer - *s.first_request).count() : 0.0}};
 }
 
-std::optional<net::http_response> sim_server::rate_limit(std::int64_t tokens) {
+std::optional<net::http_response> sim_server::rate_limit(std::int64_t tokens, std::vector<net::http_header>& headers) {
   if (config_.rpm <= 0 && config_.tpm <= 0) return std::nullopt;
-  auto now = steady_clock::now();
-  if (now - window_start_ >= minutes(1)) {
-    window_start_ = now;
-    window_requests_ = window_tokens_ = 0;
+  const auto now = steady_clock::now();
+  const auto window = config_.rate_window;
+  while (!window_.empty() && window_.front().at + window <= now) {
+    window_tokens_ -= window_.front().tokens;
+    window_.pop_front();
   }
-  bool over_requests = config_.rpm > 0 && window_requests_ + 1 > config_.rpm;
-  bool over_tokens = config_.tpm > 0 && window_tokens_ + tokens > config_.tpm;
-  auto reset_ms = duration_cast<milliseconds>(window_start_ + minutes(1) - now).count();
-  std::vector<net::http_header> headers{
-      {"x-ratelimit-limit-requests", std::to_string(config_.rpm)},
-      {"x-ratelimit-remaining-requests", std::to_string(std::max(0LL, config_.rpm - window_requests_))},
-      {"x-ratelimit-reset-requests", std::to_string(reset_ms) + "ms"},
-      {"x-ratelimit-limit-tokens", std::to_string(config_.tpm)},
-      {"x-ratelimit-remaining-tokens", std::to_string(std::max(0LL, config_.tpm - window_tokens_))},
-      {"x-ratelimit-reset-tokens", std::to_string(reset_ms) + "ms"}};
+  // Each per-minute limit scaled to the window, at least one request (or prompt) per window.
+  auto scaled = [&](long long per_minute) {
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(per_minute) *
+                                                               duration<double>(window).count() / 60.0));
+  };
+  const std::int64_t max_requests = config_.rpm > 0 ? scaled(config_.rpm) : 0;
+  const std::int64_t max_tokens = config_.tpm > 0 ? scaled(config_.tpm) : 0;
+  bool over_requests = max_requests > 0 && static_cast<std::int64_t>(window_.size()) + 1 > max_requests;
+  bool over_tokens = max_tokens > 0 && window_tokens_ + tokens > max_tokens && !window_.empty();
   if (!over_requests && !over_tokens) {
-    ++window_requests_;
+    window_.push_back({now, tokens});
     window_tokens_ += tokens;
-    return std::nullopt;
+  }
+  // OpenAI's names: the limits per minute, what is left in the window, and the time until the
+  // window is back to its full allowance (its newest request leaves it).
+  auto ms = [](steady_clock::duration d) { return std::max<long long>(0, duration_cast<milliseconds>(d).count()); };
+  auto reset = window_.empty() ? 0 : ms(window_.back().at + window - now);
+  auto add = [&](const char* unit, long long limit, std::int64_t left) {
+    if (limit <= 0) return;
+    headers.push_back({std::string("x-ratelimit-limit-") + unit, std::to_string(limit)});
+    headers.push_back({std::string("x-ratelimit-remaining-") + unit, std::to_string(std::max<std::int64_t>(0, left))});
+    headers.push_back({std::string("x-ratelimit-reset-") + unit, std::to_string(reset) + "ms"});
+  };
+  add("requests", config_.rpm, max_requests - static_cast<std::int64_t>(window_.size()));
+  add("tokens", config_.tpm, max_tokens - window_tokens_);
+  if (!over_requests && !over_tokens) return std::nullopt;
+
+  // When the request would fit: once enough of the oldest have left the window.
+  auto fits = now;
+  std::int64_t requests = static_cast<std::int64_t>(window_.size()), held = window_tokens_;
+  for (const auto& a : window_) {
+    bool ok = (max_requests == 0 || requests + 1 <= max_requests) && (max_tokens == 0 || held + tokens <= max_tokens);
+    if (ok) break;
+    fits = a.at + window;
+    --requests;
+    held -= a.tokens;
   }
   ++stats_.rate_limited;
   auto res = error_response(429, over_requests ? "Rate limit reached for requests" : "Rate limit reached for tokens",
                             "rate_limit_exceeded");
-  headers.push_back({"Retry-After", std::to_string((reset_ms + 999) / 1000)});
-  headers.push_back({"retry-after-ms", std::to_string(reset_ms)});
+  auto wait = ms(fits - now) + 1;
+  headers.push_back({"Retry-After", std::to_string((wait + 999) / 1000)});
+  headers.push_back({"retry-after-ms", std::to_string(wait)});
   res.headers.insert(res.headers.end(), headers.begin(), headers.end());
   return res;
 }
@@ -83,7 +121,6 @@ net::http_response sim_server::completions(const net::http_request& request) {
     messages.push_back({m.value("role", "user"), m["content"].get<std::string>()});
     prompt_tokens += count_tokens(messages.back().content) + 4;
   }
-  if (auto limited = rate_limit(prompt_tokens)) return *limited;
 
   double temperature = body.contains("temperature") && body["temperature"].is_number() ? body["temperature"].get<double>() : 0;
   auto options = config_.model;
@@ -140,6 +177,17 @@ asio::awaitable<net::http_response> sim_server::handle(net::http_request request
               path == "/api/v1/private/chat/completions";
   if (!chat || request.method != "POST") co_return error_response(404, "no route for " + path, "not_found");
 
+  if (!stats_.first_request) stats_.first_request = steady_clock::now();
+  std::vector<net::http_header> limits;
+  if (auto limited = rate_limit(prompt_tokens_of(request.body), limits)) co_return *limited;
+  ++stats_.accepted;
+  stats_.last_accepted = steady_clock::now();
+  auto with_limits = [&](net::http_response r) {
+    stats_.last_answer = steady_clock::now();
+    r.headers.insert(r.headers.end(), limits.begin(), limits.end());
+    return r;
+  };
+
   ++stats_.in_flight;
   stats_.max_in_flight = std::max(stats_.max_in_flight, stats_.in_flight);
   struct in_flight_guard {
@@ -170,7 +218,7 @@ asio::awaitable<net::http_response> sim_server::handle(net::http_request request
   roll -= config_.hang_rate;
   if (roll >= 0 && roll < config_.fail_rate) {
     ++stats_.failed;
-    co_return error_response(503, "simulated overload", "server_error");
+    co_return with_limits(error_response(503, "simulated overload", "server_error"));
   }
   roll -= config_.fail_rate;
   if (roll >= 0 && roll < config_.reset_rate) {
@@ -182,9 +230,9 @@ asio::awaitable<net::http_response> sim_server::handle(net::http_request request
   roll -= config_.reset_rate;
   if (roll >= 0 && roll < config_.malformed_rate) {
     ++stats_.malformed;
-    co_return net::http_response{200, {{"Content-Type", "application/json"}}, R"({"choices":[{"message":{"content":)"};
+    co_return with_limits({200, {{"Content-Type", "application/json"}}, R"({"choices":[{"message":{"content":)"});
   }
-  co_return completions(request);
+  co_return with_limits(completions(request));
 }
 
 }  // namespace optd::sim
