@@ -18,6 +18,8 @@ namespace {
 // 1,006 ms, so a 1 s window never holds 61.
 constexpr microseconds tolerance = milliseconds(2);
 
+constexpr milliseconds max_pause = minutes(1);
+
 // The time `units` take at `per_minute`.
 microseconds interval(double per_minute, double units) {
   return microseconds(static_cast<long long>(std::ceil(units * 60e6 / per_minute)));
@@ -121,7 +123,9 @@ void rate_gate::settle(const core::chat_request& request, const core::pace_ticke
     p.tokens_per_byte = p.tokens_per_byte ? 0.8 * *p.tokens_per_byte + 0.2 * ratio : ratio;
   }
 
-  auto pause = [&](milliseconds d) { p.paused_until = std::max(p.paused_until, now + d); };
+  // At most a minute (the limits are per minute): a wild Retry-After must not stall every run at
+  // this model for a day; the provider's retry policy caps its own wait the same way.
+  auto pause = [&](milliseconds d) { p.paused_until = std::max(p.paused_until, now + std::min(d, max_pause)); };
   if (outcome.http_status == 429) {
     // The server's wish first; else when the exhausted limit resets; else a second.
     auto wait = outcome.retry_after;

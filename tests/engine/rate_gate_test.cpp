@@ -117,6 +117,14 @@ TEST(rate_gate, a_429_stops_the_model_until_retry_after_and_no_other) {
   f.admit(request(), 3);
   EXPECT_GE(f.admitted.back().second, start + milliseconds(2500));
   EXPECT_LT(f.admitted.back().second, start + milliseconds(2600));
+
+  // A day asked for stops the model for a minute at most.
+  start = f.clock.now();
+  limited.retry_after = hours(24);
+  f.gate.settle(request(), {}, limited);
+  f.admit(request());
+  EXPECT_LE(f.admitted.back().second, start + minutes(1) + milliseconds(10));
+  EXPECT_GE(f.admitted.back().second, start + minutes(1));
 }
 
 TEST(rate_gate, nothing_left_pauses_until_the_reset_only_when_no_pace_is_known) {
