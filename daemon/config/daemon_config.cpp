@@ -114,6 +114,23 @@ void load_code_metrics(yaml_reader& r, const YAML::Node& root, code_metrics_conf
   c.wall_time = duration_at(r, node, "wall_time", path).value_or(c.wall_time);
 }
 
+// Each entry of the map `key` of `p` (model → a map of `keys`), checked, handed to `f` with its
+// path: a provider's prices and rate limits are written alike.
+template <class F>
+void for_each_model(yaml_reader& r, const YAML::Node& p, const char* key, const std::string& path,
+                    std::initializer_list<std::string_view> keys, F f) {
+  auto entries = p[key];
+  if (!entries) return;
+  auto epath = join_path(path, key);
+  if (!r.expect_map(entries, epath)) return;
+  for (auto it = entries.begin(); it != entries.end(); ++it) {
+    auto mpath = join_path(epath, it->first.Scalar());
+    if (!r.expect_map(it->second, mpath)) continue;
+    r.check_keys(it->second, keys, mpath);
+    f(it->first.Scalar(), it->second, mpath);
+  }
+}
+
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
   r.check_keys(p, {"name", "kind", "base_url", "workspace", "api_key_env", "api_key_file", "auth", "max_concurrency",
                    "timeouts", "retry", "prices", "rate_limits"},
@@ -156,34 +173,20 @@ void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path,
       out.retry.max_delay = duration_at(r, rt, "max_delay", rpath).value_or(out.retry.max_delay);
     }
   }
-  if (auto prices = p["prices"]) {
-    auto ppath = join_path(path, "prices");
-    if (r.expect_map(prices, ppath)) {
-      for (auto it = prices.begin(); it != prices.end(); ++it) {
-        auto mpath = join_path(ppath, it->first.Scalar());
-        if (!r.expect_map(it->second, mpath)) continue;
-        r.check_keys(it->second, {"input", "output"}, mpath);
-        core::model_price price;
-        price.input_per_million = r.number_at(it->second, "input", mpath, 0, 1e6).value_or(0);
-        price.output_per_million = r.number_at(it->second, "output", mpath, 0, 1e6).value_or(0);
-        out.prices[it->first.Scalar()] = price;
-      }
-    }
-  }
-  if (auto limits = p["rate_limits"]) {
-    auto lpath = join_path(path, "rate_limits");
-    if (r.expect_map(limits, lpath)) {
-      for (auto it = limits.begin(); it != limits.end(); ++it) {
-        auto mpath = join_path(lpath, it->first.Scalar());
-        if (!r.expect_map(it->second, mpath)) continue;
-        r.check_keys(it->second, {"requests_per_minute", "tokens_per_minute"}, mpath);
-        core::rate_limits l;
-        l.requests_per_minute = r.number_at(it->second, "requests_per_minute", mpath, 1e-3, 1e9);
-        l.tokens_per_minute = r.number_at(it->second, "tokens_per_minute", mpath, 1, 1e12);
-        out.rate_limits[it->first.Scalar()] = l;
-      }
-    }
-  }
+  for_each_model(r, p, "prices", path, {"input", "output"}, [&](const std::string& model, const YAML::Node& n,
+                                                                  const std::string& mpath) {
+    core::model_price price;
+    price.input_per_million = r.number_at(n, "input", mpath, 0, 1e6).value_or(0);
+    price.output_per_million = r.number_at(n, "output", mpath, 0, 1e6).value_or(0);
+    out.prices[model] = price;
+  });
+  for_each_model(r, p, "rate_limits", path, {"requests_per_minute", "tokens_per_minute"},
+                 [&](const std::string& model, const YAML::Node& n, const std::string& mpath) {
+                   core::rate_limits l;
+                   l.requests_per_minute = r.number_at(n, "requests_per_minute", mpath, 1e-3, 1e9);
+                   l.tokens_per_minute = r.number_at(n, "tokens_per_minute", mpath, 1, 1e12);
+                   out.rate_limits[model] = l;
+                 });
 }
 
 // An opik_gateway provider takes what it does not say itself from the `opik:` section.

@@ -54,7 +54,7 @@ struct pace_ticket {
 struct attempt_outcome {
   unsigned http_status = 0;  // 0: no answer (connection failed, timed out)
   rate_limit_facts facts;
-  std::optional<std::chrono::milliseconds> retry_after;  // the server's wish, on a 429
+  std::optional<std::chrono::milliseconds> retry_after;  // the server's wish on a refusal (paced on a 429)
   std::optional<token_usage> usage;                      // a completion's
 };
 

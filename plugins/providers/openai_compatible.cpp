@@ -151,14 +151,15 @@ class completion_reader final : public nlohmann::json_sax<nlohmann::json> {
   std::vector<frame> stack_;
 };
 
-// What an attempt tells the pacer: its status and the rate-limit headers (the caller adds the
-// completion's usage).
+// What an attempt's answer says: its status, the rate-limit headers, and on a refusal the
+// server's wish for when to retry (the caller adds a completion's usage). Read once, for the
+// pacer and for the retry's backoff.
 core::attempt_outcome outcome_of(const boost::system::result<net::http_response>& sent, std::int64_t now_ms) {
   core::attempt_outcome o;
   if (!sent) return o;
   o.http_status = sent->status;
   o.facts = core::parse_rate_limit_facts([&](std::string_view name) { return sent->header(name); }, now_ms);
-  if (sent->status == 429)
+  if (sent->status >= 300)
     o.retry_after = core::parse_retry_after(sent->header("retry-after"), sent->header("retry-after-ms"), now_ms / 1000);
   return o;
 }
@@ -219,11 +220,9 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
     auto sent = co_await client_.send(settings_.base, http, timeouts);
     std::optional<core::completion> answer;
     if (sent && sent->status >= 200 && sent->status < 300) answer = parse_completion(sent->body);
-    if (settings_.pacer) {
-      auto outcome = outcome_of(sent, clock_.now_ms());
-      if (answer) outcome.usage = answer->usage;
-      settings_.pacer->settle(request, ticket, outcome);
-    }
+    auto outcome = outcome_of(sent, clock_.now_ms());
+    if (answer) outcome.usage = answer->usage;
+    if (settings_.pacer) settings_.pacer->settle(request, ticket, outcome);
     attempt_failure failure;
     if (!sent) {
       const auto& ec = sent.error();
@@ -249,8 +248,7 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
                        "HTTP " + std::to_string(sent->status) + ": " + redacted(error_text(sent->body)), sent->status,
                        attempt};
       failure.retryable = core::is_retryable_status(sent->status);
-      auto now_s = duration_cast<seconds>(clock_.now().time_since_epoch()).count();
-      failure.server_hint = core::parse_retry_after(sent->header("retry-after"), sent->header("retry-after-ms"), now_s);
+      failure.server_hint = outcome.retry_after;
     }
     if (!failure.retryable || attempt >= max_attempts) co_return failed(failure.error);
 

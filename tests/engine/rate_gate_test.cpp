@@ -49,7 +49,8 @@ struct gate_fixture {
   explicit gate_fixture(core::rate_limits configured = {})
       : gate(clock, [configured](std::string_view) { return configured; }) {}
 
-  void admit(core::chat_request r, int n = 1) {
+  // Queues `n` attempts of `r` (they wait for the loop to run).
+  void spawn(core::chat_request r, int n = 1) {
     for (int i = 0; i < n; ++i)
       asio::co_spawn(
           ioc,
@@ -58,6 +59,10 @@ struct gate_fixture {
             admitted.emplace_back(r.share_key, clock.now());
           },
           asio::detached);
+  }
+
+  void admit(core::chat_request r, int n = 1) {
+    spawn(std::move(r), n);
     ioc.run();
     ioc.restart();
   }
@@ -177,21 +182,8 @@ TEST(rate_gate, max_tokens_counts_against_the_token_limit) {
 
 TEST(rate_gate, runs_take_turns_at_a_paced_model) {
   gate_fixture f(core::rate_limits{60, std::nullopt});
-  for (int i = 0; i < 10; ++i)
-    asio::co_spawn(
-        f.ioc,
-        [&]() -> asio::awaitable<void> {
-          co_await f.gate.admit(request("m", "busy-run"));
-          f.admitted.emplace_back("busy-run", f.clock.now());
-        },
-        asio::detached);
-  asio::co_spawn(
-      f.ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await f.gate.admit(request("m", "small-run"));
-        f.admitted.emplace_back("small-run", f.clock.now());
-      },
-      asio::detached);
+  f.spawn(request("m", "busy-run"), 10);
+  f.spawn(request("m", "small-run"));
   f.ioc.run();
   ASSERT_EQ(f.admitted.size(), 11u);
   auto at = std::find_if(f.admitted.begin(), f.admitted.end(), [](const auto& a) { return a.first == "small-run"; });
