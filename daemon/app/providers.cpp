@@ -11,12 +11,14 @@
 namespace optd::app {
 
 provider_set::provider_set(boost::asio::any_io_executor ex, const config::daemon_config& cfg, core::clock& clock,
-                           telemetry::metrics* metrics)
+                           store::store& db, telemetry::metrics* metrics, engine::daily_budget::notice tell)
     : cfg_(cfg),
       tls_(net::make_client_tls_context()),
       client_(std::make_unique<net::http_client>(ex, tls_.get())),
       metrics_(metrics),
-      clock_(clock) {
+      clock_(clock),
+      db_(db),
+      tell_(std::move(tell)) {
   build();
   if (metrics_) metrics_->add_collector([this] { collect_metrics(); });
 }
@@ -36,6 +38,10 @@ void provider_set::collect_metrics() {
     for (const auto& [retired_name, r] : retired_)
       if (retired_name == name) waited += r.gate->waited();
     metrics_->set_llm_rate_limit_wait(name, std::chrono::duration<double>(waited).count());
+    if (b.budgeted) {
+      auto& daily = *daily_.at(name);
+      metrics_->set_llm_daily_budget(name, daily.cap(), daily.spent_today(), daily.exhausted());
+    }
   }
 }
 
@@ -72,6 +78,13 @@ void provider_set::build() {
           *metrics_);
     }
     b.provider = std::make_unique<engine::limited_provider>(std::move(inner), static_cast<std::size_t>(p.max_concurrency));
+    if (p.daily_budget_usd) {
+      auto& daily = daily_[p.name];
+      if (!daily) daily = std::make_unique<engine::daily_budget>(p.name, *p.daily_budget_usd, clock_, db_, tell_);
+      daily->set_cap(*p.daily_budget_usd);
+      b.budgeted = std::make_unique<engine::budgeted_provider>(
+          *b.provider, *daily, [this, name = p.name](std::string_view model) { return price(name, model); });
+    }
     providers_.emplace(p.name, std::move(b));
   }
 }
@@ -80,7 +93,9 @@ provider_set::~provider_set() = default;
 
 core::llm_provider* provider_set::find(std::string_view name) {
   auto it = providers_.find(name.empty() ? std::string_view(cfg_.default_provider) : name);
-  return it == providers_.end() ? nullptr : it->second.provider.get();
+  if (it == providers_.end()) return nullptr;
+  if (it->second.budgeted) return it->second.budgeted.get();
+  return it->second.provider.get();
 }
 
 core::model_price provider_set::price(std::string_view provider, std::string_view model) const {

@@ -105,8 +105,11 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
   if (!left) db.insert_run(engine::submitted_record(run, clock.now_ms(), "optd run"));
 
   asio::io_context ioc{1};
-  provider_set providers(ioc.get_executor(), cfg.config, clock);
   progress_printer printer(err, options.quiet);
+  provider_set providers(ioc.get_executor(), cfg.config, clock, db, nullptr, [&](std::string_view id, std::string_view line) {
+    printer.log(id.empty() ? run.id : std::string(id), line);
+    if (!id.empty()) db.append_log(std::string(id), clock.now_ms(), line);
+  });
   engine::run_environment env{db, clock, ids,
                               [&](std::string_view name) { return providers.find(name); },
                               [&](std::string_view p, std::string_view m) { return providers.price(p, m); },

@@ -15,6 +15,10 @@ config::load_context make_load_context(store::store* db, const config::daemon_co
     const auto* p = cfg.find_provider(provider);
     return p != nullptr && p->price_of(model).has_value();
   };
+  ctx.daily_budgeted = [&cfg](std::string_view provider) {
+    const auto* p = cfg.find_provider(provider);
+    return p != nullptr && p->daily_budget_usd.has_value();
+  };
   return ctx;
 }
 

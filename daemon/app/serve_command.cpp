@@ -146,7 +146,11 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   engine::real_clock clock;
   core::uuid_v7_generator ids(std::random_device{}());
   telemetry::metrics metrics(OPTD_VERSION);
-  provider_set providers(ioc.get_executor(), cfg, clock, &metrics);
+  provider_set providers(ioc.get_executor(), cfg, clock, db, &metrics, [&](std::string_view id, std::string_view line) {
+    if (id.empty()) return log(telemetry::priority::warning, line);
+    db.append_log(std::string(id), clock.now_ms(), line);
+    log.run(telemetry::priority::info, id, line);
+  });
   engine::run_environment env{db, clock, ids,
                               [&](std::string_view name) { return providers.find(name); },
                               [&](std::string_view p, std::string_view m) { return providers.price(p, m); },

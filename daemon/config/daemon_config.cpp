@@ -133,7 +133,7 @@ void for_each_model(yaml_reader& r, const YAML::Node& p, const char* key, const 
 
 void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path, provider_config& out) {
   r.check_keys(p, {"name", "kind", "base_url", "workspace", "api_key_env", "api_key_file", "auth", "max_concurrency",
-                   "timeouts", "retry", "prices", "rate_limits"},
+                   "timeouts", "retry", "prices", "rate_limits", "daily_budget_usd"},
                path);
   out.name = r.string_at(p, "name", path, true).value_or("");
   out.kind = r.string_at(p, "kind", path, false).value_or("openai_compatible");
@@ -187,6 +187,11 @@ void load_provider(yaml_reader& r, const YAML::Node& p, const std::string& path,
                    l.tokens_per_minute = r.number_at(n, "tokens_per_minute", mpath, 1, 1e12);
                    out.rate_limits[model] = l;
                  });
+  out.daily_budget_usd = r.number_at(p, "daily_budget_usd", path, 1e-6, 1e9);
+  // A budget counts with prices: without any, every call would cost $0 and the budget never hold.
+  if (out.daily_budget_usd && out.prices.empty())
+    r.error(p["daily_budget_usd"], join_path(path, "daily_budget_usd") +
+                                      " needs the prices of the models this provider serves (add them under prices)");
 }
 
 // An opik_gateway provider takes what it does not say itself from the `opik:` section.

@@ -55,6 +55,9 @@ struct provider_config {
   // model → requests and tokens per minute. optd also learns them from the provider's answers
   // and paces at the lower of the two; each model has its own pace, as providers limit per model.
   std::map<std::string, core::rate_limits, std::less<>> rate_limits;
+  // USD a day (UTC) for all runs together; calls past it wait for the next day. Every model a run
+  // calls through this provider then needs a price.
+  std::optional<double> daily_budget_usd;
 
   // The price of `model`: its own entry, else the longest entry it starts with ("gpt-4o" prices
   // "gpt-4o-2024-08-06"); nullopt when none does.

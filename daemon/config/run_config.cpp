@@ -48,6 +48,7 @@ class loader {
         opik_datasets_(context.opik_datasets),
         check_code_(context.check_code),
         priced_(context.priced),
+        daily_budgeted_(context.daily_budgeted),
         out_(out) {}
 
   void load(const YAML::Node& root) {
@@ -87,6 +88,7 @@ class loader {
     load_metrics(studio);
     load_optimizer(studio);
     load_limits(root);
+    check_priced_for_daily_budgets(studio["llm_model"] ? studio["llm_model"] : studio);
     // One metric is its own objective; several are combined into one, named as Opik's optimizer
     // names its MultiMetricObjective. That name must be no metric's: both are trace scores.
     auto objective = r_.string_at(root, "objective_name", "", false);
@@ -408,7 +410,7 @@ class loader {
         static_cast<int>(r_.integer_at(lim, "max_concurrency", "limits", 1, 10'000).value_or(l.max_concurrency));
     if (auto c = r_.number_at(lim, "max_cost_usd", "limits", 0, 1e9)) {
       l.max_cost_usd = *c;
-      check_priced(lim["max_cost_usd"]);
+      check_priced_for_cost_cap(lim["max_cost_usd"]);
     }
     if (auto d = lim["max_duration"]) {
       if (!d.IsScalar()) r_.error(d, "limits.max_duration must be a duration like 90s, 30m or 2h");
@@ -417,10 +419,9 @@ class loader {
     }
   }
 
-  // A cost cap is only as good as the prices it counts with: every model the run calls (the task's,
-  // the optimizer's reasoning model, each judge's) must have one, or the cap could never be reached.
-  void check_priced(const YAML::Node& at) {
-    if (!priced_) return;
+  // Every model the run calls, with its provider ("": the default one): the task's, the
+  // optimizer's reasoning model, each judge's.
+  std::vector<std::pair<std::string, std::string>> called_models() const {
     const auto& s = out_.spec;
     std::vector<std::pair<std::string, std::string>> called{{s.llm_model.provider, s.llm_model.model}};
     called.emplace_back(s.optimizer.provider.empty() ? s.llm_model.provider : s.optimizer.provider,
@@ -428,13 +429,34 @@ class loader {
     for (const auto& m : s.metrics)
       if (m.type == "geval" || m.type == "json_schema_validator")
         called.emplace_back(m.parameters.value("provider", std::string()), m.parameters.value("model", s.llm_model.model));
+    return called;
+  }
+
+  // A cost cap is only as good as the prices it counts with: every model the run calls under
+  // `cap` (max_cost_usd: all of them; a provider's daily_budget_usd: those it serves) must have
+  // one, or the cap could never be reached.
+  void check_priced(const YAML::Node& at, const std::function<bool(const std::string& provider)>& capped,
+                    const std::function<std::string(const std::string& provider)>& needs) {
+    if (!priced_) return;
     std::set<std::pair<std::string, std::string>> reported;
-    for (const auto& [provider, model] : called) {
-      if (model.empty() || priced_(provider, model) || !reported.insert({provider, model}).second) continue;
-      r_.error(at, "limits.max_cost_usd needs a price for every model the run calls; the daemon config has none for '" +
+    for (const auto& [provider, model] : called_models()) {
+      if (model.empty() || !capped(provider) || priced_(provider, model) || !reported.insert({provider, model}).second)
+        continue;
+      r_.error(at, needs(provider) + " needs a price for every model the run calls; the daemon config has none for '" +
                        model + "' on " + (provider.empty() ? std::string("the default provider") : "provider '" + provider + "'") +
                        " (add it under that provider's prices)");
     }
+  }
+  void check_priced_for_cost_cap(const YAML::Node& at) {
+    check_priced(at, [](const std::string&) { return true; }, [](const std::string&) { return "limits.max_cost_usd"; });
+  }
+  void check_priced_for_daily_budgets(const YAML::Node& at) {
+    if (!daily_budgeted_) return;
+    check_priced(at, [this](const std::string& provider) { return daily_budgeted_(provider); },
+                 [](const std::string& provider) {
+                   return (provider.empty() ? std::string("the default provider") : "provider '" + provider + "'") +
+                          "'s daily_budget_usd";
+                 });
   }
 
   void load_dataset(const YAML::Node& root) {
@@ -509,6 +531,7 @@ class loader {
   bool opik_datasets_;
   const code_checker& check_code_;
   const std::function<bool(std::string_view, std::string_view)>& priced_;
+  const std::function<bool(std::string_view)>& daily_budgeted_;
   loaded_run& out_;
   std::string prefix_;
   std::vector<std::pair<YAML::Node, std::string>> content_marks_;

@@ -60,6 +60,9 @@ struct load_context {
   // Whether the daemon config has a price for `model` on `provider` ("": the default one); unset:
   // not checked. A max_cost_usd needs prices for every model the run calls.
   std::function<bool(std::string_view provider, std::string_view model)> priced;
+  // Whether `provider` ("": the default one) has a daily_budget_usd: every model the run calls
+  // through it then needs a price too. Unset: not checked.
+  std::function<bool(std::string_view provider)> daily_budgeted;
 };
 
 // Reads and validates `path`. A relative dataset_file is resolved against the config's folder.

@@ -32,6 +32,15 @@ class spend_ledger {
   void settle(double reserved, double actual) noexcept;
   // Spent by calls this ledger did not see (a resumed run's journal), counted against the cap.
   void add_spent(double usd) noexcept { spent_ += usd; }
+  void set_cap(std::optional<double> cap_usd) noexcept { cap_ = cap_usd; }
+  std::optional<double> cap() const noexcept { return cap_; }
+  // A new period (a daily budget's next day): `spent` so far in it, nothing refused; what calls in
+  // flight hold stays held, as they settle in the new period.
+  void start_over(double spent) noexcept {
+    spent_ = spent;
+    refused_ = false;
+    refused_usd_ = 0;
+  }
 
   double spent() const noexcept { return spent_; }
   double held() const noexcept { return held_; }

@@ -4,39 +4,41 @@
 // worst case), instead of stopping the run while money is left.
 #include <optional>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "core/spend_ledger.hpp"
+#include "engine/spend_gate.hpp"
 
 namespace optd::engine {
 
-class budget_gate {
+// Waits until woken; with `until`, no longer than that. False when the waiting coroutine was
+// cancelled meanwhile. The timer is made on first use, on the waiter's executor; it never
+// expires by itself: wake() cancels it, and every waiter asks again.
+class settle_signal {
+ public:
+  boost::asio::awaitable<bool> wait();
+  void wake() {
+    if (timer_) timer_->cancel();
+  }
+
+ private:
+  std::optional<boost::asio::steady_timer> timer_;
+};
+
+class budget_gate final : public spend_gate {
  public:
   explicit budget_gate(std::optional<double> cap_usd) : ledger_(cap_usd) {}
 
   // Holds `usd` as soon as it fits; false when it never will (ledger().refused()) or when the
   // caller is cancelled while it waits.
-  boost::asio::awaitable<bool> hold(double usd) {
-    for (;;) {
-      switch (ledger_.reserve(usd)) {
-        case core::spend_ledger::reservation::held: co_return true;
-        case core::spend_ledger::reservation::refused: co_return false;
-        case core::spend_ledger::reservation::wait: break;
-      }
-      if (!settled_)
-        settled_.emplace(co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max());
-      co_await settled_->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));  // woken by settle()
-      auto state = co_await boost::asio::this_coro::cancellation_state;
-      if (state.cancelled() != boost::asio::cancellation_type::none) co_return false;
-    }
-  }
-  void settle(double held, double actual) {
+  boost::asio::awaitable<bool> hold(double usd, const core::chat_request& request) override;
+  void settle(double held, double actual) override {
     ledger_.settle(held, actual);
-    if (settled_) settled_->cancel();  // every waiter asks again
+    settled_.wake();
+  }
+  core::llm_error refusal() const override {
+    return {core::errc::cancelled,
+            ledger_.refused() ? "max_cost_usd: the budget left cannot pay for this call" : "cancelled", 0, 0};
   }
 
   core::spend_ledger& ledger() noexcept { return ledger_; }
@@ -44,7 +46,7 @@ class budget_gate {
 
  private:
   core::spend_ledger ledger_;
-  std::optional<boost::asio::steady_timer> settled_;  // never expires: cancelled to wake the waiters
+  settle_signal settled_;
 };
 
 }  // namespace optd::engine

@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS opik_sent_datasets(
   destination TEXT NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(destination, name));
 CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS received_tags_by_run ON received_tags(run_id);
+CREATE TABLE IF NOT EXISTS provider_spend(
+  provider TEXT NOT NULL, day TEXT NOT NULL, usd REAL NOT NULL, PRIMARY KEY(provider, day));
 CREATE TABLE IF NOT EXISTS received_scores(
   trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";

@@ -288,6 +288,11 @@ class store {
   // journaled under it (reasoning and judges). What a resumed run starts its budget from.
   double journaled_spend(const std::string& run_id);
 
+  // What a provider's calls cost on a day ("2026-12-03", UTC), all runs together, kept apart
+  // from the runs (deleting one does not give its money back): its daily budget's ledger.
+  double provider_spend(std::string_view provider, std::string_view day);
+  void add_provider_spend(std::string_view provider, std::string_view day, double usd);
+
   // Journals a call before it is sent (status pending), then its answer.
   void begin_llm_call(const llm_call_record& c);
   void complete_llm_call(const llm_call_record& c);

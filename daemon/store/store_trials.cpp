@@ -267,6 +267,21 @@ double store::journaled_spend(const std::string& run_id) {
   return q.real(0);
 }
 
+double store::provider_spend(std::string_view provider, std::string_view day) {
+  auto q = db_->prepare("SELECT coalesce(sum(usd), 0) FROM provider_spend WHERE provider = ?1 AND day = ?2");
+  q.bind_all(provider, day);
+  q.step();
+  return q.real(0);
+}
+
+void store::add_provider_spend(std::string_view provider, std::string_view day, double usd) {
+  db_->prepare(
+         "INSERT INTO provider_spend(provider, day, usd) VALUES(?1, ?2, ?3) "
+         "ON CONFLICT(provider, day) DO UPDATE SET usd = usd + excluded.usd")
+      .bind_all(provider, day, usd)
+      .run();
+}
+
 std::int64_t store::count_evaluations(const std::string& run_id, const std::string& status) {
   auto q = db_->prepare("SELECT count(*) FROM evaluations WHERE run_id=?1 AND (?2 = '' OR status=?2)");
   q.bind_all(run_id, status);

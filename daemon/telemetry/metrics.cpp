@@ -64,6 +64,14 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
                          .Register(r);
   llm_rate_limit_wait_ = &pm::BuildCounter().Name("optd_llm_rate_limit_wait_seconds_total")
                               .Help("Time LLM request attempts waited for a provider's rate limits").Register(r);
+  llm_daily_budget_ = &pm::BuildGauge().Name("optd_llm_daily_budget_usd")
+                          .Help("A provider's daily_budget_usd, for all runs together (UTC days)").Register(r);
+  llm_daily_spent_ = &pm::BuildGauge().Name("optd_llm_daily_spent_usd")
+                         .Help("Spent today (UTC) at a provider with a daily budget, from the configured prices")
+                         .Register(r);
+  llm_daily_exhausted_ = &pm::BuildGauge().Name("optd_llm_daily_budget_exhausted")
+                             .Help("1 while a provider's calls wait for the next day: its daily budget is spent")
+                             .Register(r);
   evaluations_pending_ = &pm::BuildGauge().Name("optd_evaluations_pending")
                               .Help("Evaluations of running trials journaled and not yet answered (in flight, "
                                     "waiting for a slot, or not yet started)")
@@ -182,6 +190,13 @@ void metrics::set_llm_rate_limit(std::string_view provider, std::string_view mod
 void metrics::set_llm_rate_limit_wait(std::string_view provider, double seconds) {
   auto& c = llm_rate_limit_wait_->Add({{"provider", std::string(provider)}});
   if (seconds > c.Value()) c.Increment(seconds - c.Value());
+}
+
+void metrics::set_llm_daily_budget(std::string_view provider, double budget_usd, double spent_usd, bool exhausted) {
+  pm::Labels l{{"provider", std::string(provider)}};
+  llm_daily_budget_->Add(l).Set(budget_usd);
+  llm_daily_spent_->Add(l).Set(spent_usd);
+  llm_daily_exhausted_->Add(l).Set(exhausted ? 1 : 0);
 }
 
 void metrics::trial_started() { trials_started_->Increment(); }

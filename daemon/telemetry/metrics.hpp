@@ -57,6 +57,8 @@ class metrics {
   // tokens), and the seconds its attempts have waited for them in all.
   void set_llm_rate_limit(std::string_view provider, std::string_view model, std::string_view unit, double per_minute);
   void set_llm_rate_limit_wait(std::string_view provider, double seconds);
+  // A provider's daily budget, what was spent of it today, and whether its calls wait for tomorrow.
+  void set_llm_daily_budget(std::string_view provider, double budget_usd, double spent_usd, bool exhausted);
   // Evaluations of running trials that are journaled and not yet answered.
   void set_evaluations_pending(double n);
 
@@ -92,6 +94,9 @@ class metrics {
   prometheus::Family<prometheus::Gauge>* llm_waiting_;
   prometheus::Family<prometheus::Gauge>* llm_rate_limit_;
   prometheus::Family<prometheus::Counter>* llm_rate_limit_wait_;
+  prometheus::Family<prometheus::Gauge>* llm_daily_budget_;
+  prometheus::Family<prometheus::Gauge>* llm_daily_spent_;
+  prometheus::Family<prometheus::Gauge>* llm_daily_exhausted_;
   prometheus::Gauge* evaluations_pending_;
   prometheus::Counter* trials_started_;
   prometheus::Family<prometheus::Counter>* trials_finished_;

@@ -23,7 +23,7 @@ class opik_gateway : public ::testing::Test {
   }
 
   net::http_request call(const config::daemon_config& cfg) {
-    provider_set providers(ioc_.get_executor(), cfg, clock_);
+    provider_set providers(ioc_.get_executor(), cfg, clock_, db_);
     core::chat_request request;
     request.model = "gpt-4o-mini";
     request.messages = {{core::role::user, "What is 2 + 2?"}};
@@ -38,6 +38,7 @@ class opik_gateway : public ::testing::Test {
 
   boost::asio::io_context ioc_;
   test::fake_clock clock_;
+  store::store db_{test::temp_dir("opik_gateway") + "/optd.db"};
   test::scripted_server opik_{ioc_, [](const net::http_request&, int) {
                                 return net::http_response{200, {{"Content-Type", "application/json"}}, completion};
                               }};

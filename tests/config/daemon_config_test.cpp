@@ -106,6 +106,31 @@ TEST(daemon_config, rate_limits_are_checked_where_they_are_written) {
   EXPECT_THAT(msgs, ::testing::Contains(HasSubstr("tokens")));
 }
 
+TEST(daemon_config, a_daily_budget_needs_prices_to_count_with) {
+  auto r = parse_daemon_config(R"(providers:
+  - name: a
+    base_url: http://x
+    daily_budget_usd: 25
+  - name: b
+    base_url: http://y
+    daily_budget_usd: 10
+    prices: {gpt-4o: {input: 2.5, output: 10}}
+  - name: c
+    base_url: http://z
+    daily_budget_usd: -1
+    prices: {gpt-4o: {input: 2.5, output: 10}}
+)",
+                                "optd.yaml");
+  std::vector<std::string> msgs;
+  for (const auto& d : r.problems) msgs.push_back(format(d));
+  EXPECT_THAT(msgs, ::testing::ElementsAre(
+                        "optd.yaml:4:23: providers[0].daily_budget_usd needs the prices of the models this provider "
+                        "serves (add them under prices)",
+                        "optd.yaml:11:23: providers[2].daily_budget_usd must be between 0.000001 and 1000000000, got -1"));
+  EXPECT_EQ(r.config.providers.at(1).daily_budget_usd, 10.0);
+  EXPECT_EQ(r.config.providers.at(0).daily_budget_usd, 25.0);
+}
+
 TEST(daemon_config, listen_needs_a_port_from_0_to_65535) {
   EXPECT_THAT(format(parse_daemon_config("listen: 127.0.0.1:70000\n", "optd.yaml").problems.at(0)),
               "optd.yaml:1:9: listen: port '70000' is not a number from 1 to 65535 (or 0: any free port)");

@@ -404,6 +404,18 @@ TEST_F(run_config_test, a_cost_cap_needs_a_price_for_every_model_the_run_calls) 
   EXPECT_TRUE(parse_run_config(valid, "run.yaml", dir_, ctx).ok());
 }
 
+TEST_F(run_config_test, a_provider_with_a_daily_budget_needs_a_price_for_every_model_the_run_calls_through_it) {
+  load_context ctx;
+  ctx.priced = [](std::string_view, std::string_view model) { return model == "gpt-4o-mini"; };
+  ctx.daily_budgeted = [](std::string_view provider) { return provider == "openai"; };
+  auto r = parse_run_config(valid, "run.yaml", dir_, ctx);
+  EXPECT_THAT(problems(r), ::testing::Contains("10:3: provider 'openai''s daily_budget_usd needs a price for every model "
+                                               "the run calls; the daemon config has none for 'gpt-4o' on provider "
+                                               "'openai' (add it under that provider's prices)"));
+  ctx.daily_budgeted = [](std::string_view provider) { return provider == "anthropic"; };  // not called
+  EXPECT_THAT(problems(parse_run_config(valid, "run.yaml", dir_, ctx)), ::testing::Not(::testing::Contains(HasSubstr("daily_budget_usd"))));
+}
+
 TEST_F(run_config_test, file_names_appear_in_formatted_problems) {
   std::ofstream(dir_ + "/bad.yaml") << "name: [1\n";
   auto r = load_run_config_file(dir_ + "/bad.yaml");
