@@ -8,6 +8,7 @@
 #include "app/paths.hpp"
 #include "app/process_limits.hpp"
 #include "cli/client_commands.hpp"
+#include "store/sqlite.hpp"
 
 int main(int argc, char** argv) {
   // A closed pipe (`optd run x.yaml | head`) must not end a run mid-way: writes to it fail
@@ -93,6 +94,13 @@ int main(int argc, char** argv) {
       return optd::cli::logs_command(cfg.config, client, client_id, out, err);
     }
     if (*validate_cmd) return optd::app::validate_command(common, validate_file, std::cout, std::cerr);
+  } catch (const optd::store::unavailable& e) {
+    // A full disk, or another process holding the store's lock: what is journaled stays, and a
+    // run left unfinished is resumed by the same command (or the daemon) once the store can be written.
+    std::cerr << "optd: the store cannot be written: " << e.what()
+              << "\noptd: nothing journaled is lost; make room (or end what holds the store) and run the same command "
+                 "again: an unfinished run resumes, asking only what was not answered\n";
+    return optd::app::exit_store_unavailable;
   } catch (const std::exception& e) {
     std::cerr << "optd: " << e.what() << "\n";
     return optd::app::exit_failure;

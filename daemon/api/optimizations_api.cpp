@@ -10,6 +10,7 @@
 #include "api/body_types.hpp"
 #include "api/responses.hpp"
 #include "api/run_results.hpp"
+#include "store/sqlite.hpp"
 #include "core/run_status.hpp"
 
 namespace optd::api {
@@ -124,6 +125,9 @@ http_response optimizations_api::route(const net::http_request& req) {
     // A body check_body_types let through that a handler still could not read: the client's
     // JSON, not a fault of optd's.
     return error_response(400, std::string("Unable to process JSON: ") + e.what());
+  } catch (const store::unavailable& e) {
+    // A full disk or a lock held too long: nothing was changed, and the same request may work later.
+    return error_response(503, std::string("optd's store cannot be written now: ") + e.what());
   }
 }
 

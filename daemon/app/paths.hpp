@@ -21,6 +21,7 @@ inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 64;
 inline constexpr int exit_in_use = 75;  // EX_TEMPFAIL: the state directory has its owner
+inline constexpr int exit_store_unavailable = 75;  // EX_TEMPFAIL: the store cannot be written now
 inline constexpr int exit_config = 78;
 inline constexpr int exit_cancelled = 130;
 

@@ -33,11 +33,17 @@ void provider_set::collect_metrics() {
       if (l.requests_per_minute) metrics_->set_llm_rate_limit(name, model, "requests", *l.requests_per_minute);
       if (l.tokens_per_minute) metrics_->set_llm_rate_limit(name, model, "tokens", *l.tokens_per_minute);
     });
-    // The time waited counts on across a reload: the retired gates' share stays in.
+    // The time waited and the attempts unanswered count on across a reload: the retired gates'
+    // share stays in.
     auto waited = b.gate->waited();
+    auto unanswered = b.gate->unanswered();
     for (const auto& [retired_name, r] : retired_)
-      if (retired_name == name) waited += r.gate->waited();
+      if (retired_name == name) {
+        waited += r.gate->waited();
+        unanswered += r.gate->unanswered();
+      }
     metrics_->set_llm_rate_limit_wait(name, std::chrono::duration<double>(waited).count());
+    metrics_->set_llm_attempts_unanswered(name, static_cast<double>(unanswered));
     if (b.budgeted) {
       auto& daily = *daily_.at(name);
       metrics_->set_llm_daily_budget(name, daily.cap(), daily.spent_today(), daily.exhausted());

@@ -19,6 +19,7 @@
 #include "engine/run_executor.hpp"
 #include "app/run_preparation.hpp"
 #include "app/store_owner.hpp"
+#include "store/sqlite.hpp"
 
 namespace optd::app {
 
@@ -145,6 +146,8 @@ int run_command(const run_options& options, std::ostream& out, std::ostream& err
   if (failure) {
     try {
       std::rethrow_exception(failure);
+    } catch (const store::unavailable&) {
+      throw;  // the run stays live in the store: main says how it resumes
     } catch (const std::exception& e) {
       err << "optd: run failed: " << e.what() << "\n";
     }

@@ -32,6 +32,7 @@
 #include "opik/cancel_watcher.hpp"
 #include "opik/outbox_sender.hpp"
 #include "opik/recorder.hpp"
+#include "store/sqlite.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -43,17 +44,25 @@ namespace {
 
 using submission_maker = std::function<engine::run_submission(config::loaded_run&, std::string id)>;
 
+// How often runs stopped by a store that could not be written are tried again: each try may hold
+// the event loop for the store's busy timeout (5 s) while another process keeps the store locked.
+constexpr std::chrono::seconds store_retry_period{10};
+
 // Runs left unfinished when their process stopped or crashed (this daemon's, or an `optd run`
 // that was killed) start again from their journal: what was answered is replayed, only what was
 // in flight is asked again. One without its config (an `optd run` of an older optd) cannot be,
 // and is ended in error. Runs an Opik client records are not optd's to touch.
+//
+// `after` says why (a restart, or the store taking writes again); runs this daemon is executing
+// are left alone.
 void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
-                       core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log) {
+                       core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log,
+                       const std::string& after = "a restart") {
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   ctx.opik_datasets = cfg.opik.has_value();  // or it was to be read from Opik, and the restart came first
   for (auto& r : db.unfinished_runs()) {
-    if (!executed_by_optd(r)) continue;
+    if (!executed_by_optd(r) || runs.active(r.id)) continue;
     if (r.source.empty()) {
       end_left_run(db, r, "its " + r.executor + " ended before the run finished, and its config was not kept to resume it "
                                                 "from; what it answered is in the store",
@@ -77,7 +86,7 @@ void resume_unfinished(store::store& db, const config::daemon_config& cfg, engin
     submission.resumed = true;
     auto left_by = r.executor == "optd serve" ? std::string() : ", left by its " + r.executor;
     log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + left_by + ")");
-    db.append_log(r.id, clock.now_ms(), left_by.empty() ? "resuming after a restart" : "resuming" + left_by);
+    db.append_log(r.id, clock.now_ms(), left_by.empty() ? "resuming after " + after : "resuming" + left_by);
     runs.submit(std::move(submission));
   }
 }
@@ -214,6 +223,26 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     }
   }
   resume_unfinished(db, cfg, runs, clock, make_submission, log);
+  // A run stopped by a store it could not write (a full disk, a lock held too long) is left live
+  // in the store; every store_retry_period, while some are, the daemon tries to resume them.
+  asio::steady_timer store_retry(ioc);
+  bool store_retry_armed = false;
+  std::function<void()> arm_store_retry = [&] {
+    if (store_retry_armed) return;
+    store_retry_armed = true;
+    store_retry.expires_after(store_retry_period);
+    store_retry.async_wait([&](const boost::system::error_code& ec) {
+      store_retry_armed = false;
+      if (ec) return;
+      try {
+        resume_unfinished(db, cfg, runs, clock, make_submission, log, "the store took writes again");
+      } catch (const store::unavailable& e) {
+        log(telemetry::priority::warning, std::string("the store still cannot be written: ") + e.what());
+        arm_store_retry();
+      }
+    });
+  };
+  runs.on_store_unavailable([&](const std::string&) { arm_store_retry(); });
   if (opik_sender) {
     auto report = [&log](const std::string& why) { log(telemetry::priority::error, why); };
     opik_sender->start(report);
@@ -291,6 +320,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       opik_sender->stop();  // what is not delivered waits in the store
       opik_cancels->stop();
     }
+    store_retry.cancel();
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& timer_ec) {

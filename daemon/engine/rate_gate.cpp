@@ -103,6 +103,7 @@ boost::asio::awaitable<core::pace_ticket> rate_gate::admit(const core::chat_requ
 
 void rate_gate::settle(const core::chat_request& request, const core::pace_ticket& ticket,
                        const core::attempt_outcome& outcome) {
+  if (outcome.http_status == 0) ++unanswered_;
   auto& p = pace_of(request.model);
   const auto& facts = outcome.facts;
   if (facts.limit_requests && *facts.limit_requests > 0) p.learned.requests_per_minute = facts.limit_requests;

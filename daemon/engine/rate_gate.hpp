@@ -9,6 +9,7 @@
 // limit is not known, pauses them until its reset.
 // Runs wait their turn round-robin (the requests' share_key), as for the provider's slots.
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,9 @@ class rate_gate final : public core::call_pacer {
   core::rate_limits in_force(std::string_view model) const;
   // How long attempts have waited here, all models together.
   std::chrono::microseconds waited() const noexcept { return waited_; }
+  // Attempts settled without an HTTP answer (timed out, connection refused or reset, aborted),
+  // counted as they end: a provider that hangs shows here long before its calls end.
+  std::uint64_t unanswered() const noexcept { return unanswered_; }
   // Each model paced so far, with the limits in force.
   void for_each(const std::function<void(const std::string& model, const core::rate_limits&)>& f) const;
 
@@ -51,6 +55,7 @@ class rate_gate final : public core::call_pacer {
   limits_of configured_;
   std::map<std::string, std::unique_ptr<pace>, std::less<>> paces_;
   std::chrono::microseconds waited_{0};
+  std::uint64_t unanswered_ = 0;
 };
 
 }  // namespace optd::engine

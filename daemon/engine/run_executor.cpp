@@ -11,6 +11,7 @@
 #include "core/budget.hpp"
 #include "core/digest.hpp"
 #include "core/run_error.hpp"
+#include "store/sqlite.hpp"
 
 namespace optd::engine {
 
@@ -489,6 +490,12 @@ asio::awaitable<store::run_record> run_executor::run() {
   try {
     if (start_error_) std::rethrow_exception(start_error_);
     outcome = co_await optimizer_->run(*this, std::move(baseline));
+  } catch (const store::unavailable&) {
+    // The store cannot be written now (a full disk, a lock held past the busy timeout): nothing
+    // more can be journaled, so nothing more is asked, and nothing is recorded either. What is
+    // journaled stays; the run stays live in the store, for its owner to resume when the store
+    // takes writes again (run_manager, optd run).
+    throw;
   } catch (...) {
     failure = std::current_exception();
   }

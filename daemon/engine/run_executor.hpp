@@ -33,6 +33,8 @@ class run_executor final : private core::optimizer_context {
                std::string run_id, progress_sink sink = {});
   ~run_executor() override;
 
+  // Runs it to its end and records that. Throws store::unavailable when the store cannot be
+  // written (at any point): the run is then left live in the store, as a crash would leave it.
   boost::asio::awaitable<store::run_record> run();
 
   // Stops the run as soon as possible: no new evaluation starts, those in flight are cancelled

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engine/run_executor.hpp"
+#include "store/sqlite.hpp"
 
 namespace optd::engine {
 
@@ -97,13 +98,19 @@ void run_manager::launch(run_submission s, std::exception_ptr start_error) {
   auto* raw = ex.get();
   running_.emplace(id, std::move(ex));
   asio::co_spawn(ex_, raw->run(), [this, id](std::exception_ptr e, store::run_record) {
-    if (e && env_.log) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& err) {
-        env_.log(id, std::string("run ended with an infrastructure failure: ") + err.what());
-      }
+    bool store_down = false;
+    std::string why;
+    try {
+      if (e) std::rethrow_exception(e);
+    } catch (const store::unavailable& err) {
+      store_down = true;
+      why = std::string("stopped: the store cannot be written (") + err.what() +
+            "); what was answered is journaled, and the run resumes when the store takes writes again";
+    } catch (const std::exception& err) {
+      why = std::string("run ended with an infrastructure failure: ") + err.what();
     }
+    if (!why.empty() && env_.log) env_.log(id, why);
+    if (store_down && store_unavailable_) store_unavailable_(id);
     // The executor is destroyed on a later turn of the loop: this handler runs inside its frame.
     asio::post(ex_, [this, id] {
       running_.erase(id);

@@ -7,8 +7,28 @@
 namespace optd::store {
 namespace {
 
+bool passing(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_IOERR: case SQLITE_READONLY:
+    case SQLITE_CANTOPEN: return true;
+    default: return false;
+  }
+}
+
+[[noreturn]] void fail(int rc, const std::string& message) {
+  if (passing(rc)) throw unavailable(message);
+  throw std::runtime_error(message);
+}
+
+// "sqlite /var/lib/optd/optd.db: ": which store, for a message that may reach a user.
+std::string named(sqlite3* db) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  return file && *file ? "sqlite " + std::string(file) + ": " : "sqlite: ";
+}
+
 [[noreturn]] void fail(sqlite3* db, std::string_view what) {
-  throw std::runtime_error("sqlite: " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  fail(db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM,
+       named(db) + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 }  // namespace
@@ -54,7 +74,7 @@ bool statement::step() {
   if (rc == SQLITE_DONE) return false;
   std::string msg = sqlite3_errmsg(db_);
   sqlite3_reset(stmt_);
-  throw std::runtime_error("sqlite: step: " + msg);
+  fail(rc, named(db_) + "step: " + msg);
 }
 
 void statement::run() {
@@ -77,36 +97,38 @@ std::int64_t statement::int64(int col) const { return sqlite3_column_int64(stmt_
 double statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
 bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-database::database(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+database::database(const std::string& path, std::chrono::milliseconds busy_timeout) : busy_timeout_(busy_timeout) {
+  if (int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                               nullptr);
+      rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
-    throw std::runtime_error("sqlite: open " + path + ": " + msg);
+    fail(rc, "sqlite: open " + path + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
 }
 
 database::~database() { sqlite3_close_v2(db_); }
 
 void database::exec(std::string_view sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + msg);
+    fail(rc, named(db_) + msg);
   }
 }
 
 void database::exec_when_unlocked(std::string_view sql) {
-  constexpr int step_ms = 10, timeout_ms = 5000;
+  constexpr int step_ms = 10;
+  const auto timeout_ms = busy_timeout_.count();
   for (int waited = 0;; waited += step_ms) {
     char* err = nullptr;
     int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
     if (rc == SQLITE_OK) return;
-    if ((rc & 0xff) != SQLITE_BUSY || waited >= timeout_ms) throw std::runtime_error("sqlite: " + msg);
+    if ((rc & 0xff) != SQLITE_BUSY || waited >= timeout_ms) fail(rc, named(db_) + msg);
     sqlite3_sleep(step_ms);
   }
 }

@@ -1,7 +1,10 @@
 #pragma once
 // A thin RAII layer over SQLite's C API: one connection, prepared statements with typed binds.
-// Failures throw std::runtime_error carrying SQLite's message (infrastructure failures: a full
-// disk or a corrupt file is not something a caller handles case by case). Not thread-safe.
+// Failures throw std::runtime_error carrying SQLite's message (infrastructure failures: a corrupt
+// file is not something a caller handles case by case), store::unavailable when the store could
+// work again as it is (a full disk, a lock held past the busy timeout, an I/O error): what was
+// being done can be done again later. Not thread-safe.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +15,14 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace optd::store {
+
+// The store cannot be written (or read) now, for a reason outside optd that may pass: SQLite's
+// SQLITE_FULL, SQLITE_BUSY and SQLITE_LOCKED (past the busy timeout), SQLITE_IOERR,
+// SQLITE_READONLY, SQLITE_CANTOPEN.
+class unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Text is bound without a copy: the bound string must stay unchanged until the statement has
 // been stepped and reset (run() does both), as every use in store.cpp does.
@@ -57,7 +68,9 @@ class statement {
 
 class database {
  public:
-  explicit database(const std::string& path);
+  // A statement that finds the store locked by another connection retries for `busy_timeout`
+  // before it fails with unavailable.
+  explicit database(const std::string& path, std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
   database(const database&) = delete;
   ~database();
 
@@ -70,6 +83,7 @@ class database {
 
  private:
   sqlite3* db_ = nullptr;
+  std::chrono::milliseconds busy_timeout_;
 };
 
 // Commits on commit(), rolls back when destroyed without it.

@@ -114,7 +114,8 @@ constexpr added_column added_columns[] = {
 
 }  // namespace
 
-store::store(const std::string& path) : db_(std::make_unique<database>(path)) {
+store::store(const std::string& path, std::chrono::milliseconds busy_timeout)
+    : db_(std::make_unique<database>(path, busy_timeout)) {
   // A 16 MiB page cache keeps a large trial's rows in memory between its insert and its updates.
   db_->exec_when_unlocked("PRAGMA journal_mode=WAL");
   db_->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");

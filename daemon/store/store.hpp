@@ -6,6 +6,7 @@
 // Must be used from one thread (the event loop's). Calls block on SQLite; with WAL and
 // synchronous=NORMAL a commit is a write to the WAL, not an fsync. Failures throw
 // std::runtime_error; "not found" is an empty optional.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -204,7 +205,8 @@ struct outbox_stats {
 class store {
  public:
   // Opens or creates the file and brings the schema up to date.
-  explicit store(const std::string& path);
+  // `busy_timeout`: how long a statement waits for another connection's lock (sqlite.hpp).
+  explicit store(const std::string& path, std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
   ~store();
   store(const store&) = delete;
 

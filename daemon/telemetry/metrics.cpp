@@ -64,6 +64,10 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
                          .Register(r);
   llm_rate_limit_wait_ = &pm::BuildCounter().Name("optd_llm_rate_limit_wait_seconds_total")
                               .Help("Time LLM request attempts waited for a provider's rate limits").Register(r);
+  llm_unanswered_ = &pm::BuildCounter().Name("optd_llm_attempts_unanswered_total")
+                        .Help("LLM request attempts that ended without an HTTP answer (timed out, connection "
+                              "refused or reset, aborted), counted as each ends, not when its call does")
+                        .Register(r);
   llm_daily_budget_ = &pm::BuildGauge().Name("optd_llm_daily_budget_usd")
                           .Help("A provider's daily_budget_usd, for all runs together (UTC days)").Register(r);
   llm_daily_spent_ = &pm::BuildGauge().Name("optd_llm_daily_spent_usd")
@@ -154,6 +158,7 @@ void metrics::declare_provider(std::string_view provider) {
   llm_in_flight_->Add(l);
   llm_waiting_->Add(l);
   llm_rate_limit_wait_->Add(l);
+  llm_unanswered_->Add(l);
 }
 
 void metrics::llm_request(const llm_observation& o) {
@@ -187,9 +192,19 @@ void metrics::set_llm_rate_limit(std::string_view provider, std::string_view mod
       .Set(per_minute);
 }
 
+namespace {
+// A counter kept elsewhere as a running total: raised to it (counters never go down).
+void raise_to(pm::Counter& c, double total) {
+  if (total > c.Value()) c.Increment(total - c.Value());
+}
+}  // namespace
+
 void metrics::set_llm_rate_limit_wait(std::string_view provider, double seconds) {
-  auto& c = llm_rate_limit_wait_->Add({{"provider", std::string(provider)}});
-  if (seconds > c.Value()) c.Increment(seconds - c.Value());
+  raise_to(llm_rate_limit_wait_->Add({{"provider", std::string(provider)}}), seconds);
+}
+
+void metrics::set_llm_attempts_unanswered(std::string_view provider, double n) {
+  raise_to(llm_unanswered_->Add({{"provider", std::string(provider)}}), n);
 }
 
 void metrics::set_llm_daily_budget(std::string_view provider, double budget_usd, double spent_usd, bool exhausted) {

@@ -57,6 +57,8 @@ class metrics {
   // tokens), and the seconds its attempts have waited for them in all.
   void set_llm_rate_limit(std::string_view provider, std::string_view model, std::string_view unit, double per_minute);
   void set_llm_rate_limit_wait(std::string_view provider, double seconds);
+  // Attempts that ended without an HTTP answer so far (a counter, given as its running total).
+  void set_llm_attempts_unanswered(std::string_view provider, double n);
   // A provider's daily budget, what was spent of it today, and whether its calls wait for tomorrow.
   void set_llm_daily_budget(std::string_view provider, double budget_usd, double spent_usd, bool exhausted);
   // Evaluations of running trials that are journaled and not yet answered.
@@ -94,6 +96,7 @@ class metrics {
   prometheus::Family<prometheus::Gauge>* llm_waiting_;
   prometheus::Family<prometheus::Gauge>* llm_rate_limit_;
   prometheus::Family<prometheus::Counter>* llm_rate_limit_wait_;
+  prometheus::Family<prometheus::Counter>* llm_unanswered_;
   prometheus::Family<prometheus::Gauge>* llm_daily_budget_;
   prometheus::Family<prometheus::Gauge>* llm_daily_spent_;
   prometheus::Family<prometheus::Gauge>* llm_daily_exhausted_;

@@ -2,6 +2,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <cstdlib>
 #include <map>
 
 #include <gmock/gmock.h>
@@ -112,6 +114,50 @@ TEST_F(e2e, ctrl_c_cancels_cleanly_and_records_the_run_as_cancelled) {
   EXPECT_THAT(run.out(), HasSubstr("status      cancelled · cancelled"));
   store::store db(dir_ + "/state/optd.db");
   EXPECT_EQ(db.list_runs().at(0).status, core::run_status::cancelled);
+}
+
+TEST_F(e2e, a_full_disk_stops_optd_run_with_exit_75_and_the_same_command_resumes_buying_nothing_twice) {
+  if (std::system("bwrap --dev-bind / / true 2>/dev/null") != 0) GTEST_SKIP() << "bubblewrap cannot make a namespace here";
+  auto env = start_sim();
+  auto sim = env.substr(env.find('=') + 1);
+  sim.resize(sim.size() - 3);  // without /v1
+  const auto config = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml";
+  const auto demo = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
+  // The store on a filesystem of 800 kB, which the demo's run fills in its second trial; what is
+  // on it when optd exits is copied out before the filesystem goes.
+  std::filesystem::create_directories(dir_ + "/small");
+  std::filesystem::create_directories(dir_ + "/left");
+  auto full = process::start({"bwrap", "--dev-bind", "/", "/", "--size", "800000", "--tmpfs", dir_ + "/small", "--",
+                              "sh", "-c", R"("$0" --config "$1" --state-dir "$2" run "$3"; rc=$?; cp -a "$2"/. "$4"/; exit $rc)",
+                              OPTD_BIN, config, dir_ + "/small", demo, dir_ + "/left"},
+                             dir_, "full", {env});
+  EXPECT_EQ(full.wait(), 75) << full.err();
+  EXPECT_THAT(full.err(), HasSubstr("optd: the store cannot be written: sqlite " + dir_ + "/small/optd.db: "));
+  EXPECT_THAT(full.err(), HasSubstr("database or disk is full"));
+  EXPECT_THAT(full.err(), HasSubstr("run the same command again"));
+
+  // The store as the full disk left it, on a disk with room: the same command resumes the run.
+  auto resumed = process::start({OPTD_BIN, "--config", config, "--state-dir", dir_ + "/left", "run", demo}, dir_,
+                                "resumed", {env});
+  ASSERT_EQ(resumed.wait(), 0) << resumed.err();
+  EXPECT_THAT(resumed.err(), HasSubstr("resuming: an optd run of this config ended before it finished"));
+  EXPECT_THAT(resumed.out(), HasSubstr("status      completed"));
+  auto bought = nlohmann::json::parse(test::http(sim, "GET", "/stats").body)["completions"].get<int>();
+
+  // The same run on a disk with room all along.
+  test::http(sim, "POST", "/stats/reset");
+  auto straight = optd({"run", demo}, "straight", {env});
+  ASSERT_EQ(straight.wait(), 0) << straight.err();
+  auto needed = nlohmann::json::parse(test::http(sim, "GET", "/stats").body)["completions"].get<int>();
+  EXPECT_LE(bought - needed, 8) << "at most the calls in flight (max_concurrency) are bought twice";
+  std::cerr << "a full disk: " << bought << " calls bought across the stop and the resume, " << needed
+            << " uninterrupted\n";
+  // The same baseline, best score, trials and evaluations.
+  auto summary = [](const std::string& out) {
+    auto from = out.find("  baseline");
+    return from == std::string::npos ? out : out.substr(from, out.find("  LLM calls") - from);
+  };
+  EXPECT_EQ(summary(resumed.out()), summary(straight.out()));
 }
 
 TEST_F(e2e, unknown_subcommand_or_missing_file_is_a_usage_error) {

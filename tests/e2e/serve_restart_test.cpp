@@ -135,7 +135,6 @@ class serve_restart : public ::testing::Test {
     ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
     auto after = sim_stats();
     EXPECT_GT(after["completions"].get<int>(), before["completions"].get<int>());
-    auto resumed = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id).body);
     EXPECT_THAT(serve_.err(), ::testing::HasSubstr("resuming (was running)"));
     {
       // Its duration is the whole run's, and its log tells each trial once, and the restart.
@@ -154,7 +153,15 @@ class serve_restart : public ::testing::Test {
       EXPECT_EQ(restarts, 1);
     }
 
-    // The same run, never interrupted: the same experiments, scores and best prompt.
+    expect_same_as_uninterrupted(id, optimizer, after, "killed after " + before["completions"].dump() + " answered calls");
+  }
+
+  // Runs `optimizer` again, never interrupted, and checks that run `id` (interrupted, `after` the
+  // simulator's counters at its end) bought at most the calls in flight at the interruption twice,
+  // and ended the same: the same experiments, scores and best prompt.
+  void expect_same_as_uninterrupted(const std::string& id, const std::string& optimizer, const nlohmann::json& after,
+                                    const std::string& what) {
+    auto resumed = nlohmann::json::parse(http(api_port_, "GET", "/api/v1/private/optimizations/" + id).body);
     http(sim_port_, "POST", "/stats/reset");
     auto id2 = create(optimizer);
     ASSERT_TRUE(eventually([&] { return status(id2) == "completed"; })) << serve_.err();
@@ -166,8 +173,8 @@ class serve_restart : public ::testing::Test {
     auto extra = after["completions"].get<int>() - uninterrupted["completions"].get<int>();
     EXPECT_LE(extra, concurrency);
     EXPECT_LE(after["duplicate_completions"].get<int>() - uninterrupted["duplicate_completions"].get<int>(), concurrency);
-    std::cerr << "killed after " << before["completions"] << " answered calls; after resuming, " << after["completions"]
-              << " in all, " << uninterrupted["completions"] << " without the kill: " << extra << " bought twice\n";
+    std::cerr << what << "; after resuming, " << after["completions"]
+              << " in all, " << uninterrupted["completions"] << " uninterrupted: " << extra << " bought twice\n";
     EXPECT_EQ(story(id), story(id2));
     EXPECT_EQ(resumed["num_trials"], straight["num_trials"]);
     EXPECT_EQ(resumed["best_objective_score"], straight["best_objective_score"]);
@@ -310,6 +317,82 @@ TEST_F(serve_restart, sigterm_drains_calls_in_flight_and_the_next_start_finishes
   start_serve();
   ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
   EXPECT_EQ(sim_stats()["duplicate_completions"], 0);  // nothing was asked twice
+}
+
+TEST_F(serve_restart, a_store_locked_past_the_busy_timeout_stops_runs_until_it_is_released_and_they_resume) {
+  start_sim_and_store_dataset("20");
+  start_serve();
+  auto id = create();
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/state/optd.db");
+    return db.trials(id).size() >= 2 && db.count_evaluations(id, "completed") > 30;
+  })) << serve_.err();
+  // Another process takes the store's write lock and keeps it (an admin's sqlite3 session, say).
+  auto release = dir_ + "/release";
+  auto locker = child_process::start(
+      {"python3", "-c",
+       "import os, sqlite3, sys, time\n"
+       "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+       "c.execute('BEGIN IMMEDIATE')\n"
+       "print('locked', flush=True)\n"
+       "while not os.path.exists(sys.argv[2]): time.sleep(0.05)\n"
+       "c.execute('ROLLBACK')\n",
+       dir_ + "/state/optd.db", release},
+      dir_, "locker");
+  ASSERT_TRUE(eventually([&] { return locker.out() == "locked\n"; })) << locker.err();
+  // Past the busy timeout (5 s) the run stops where it is, left live in the store.
+  ASSERT_TRUE(eventually([&] { return serve_.err().find("the store cannot be written") != std::string::npos; }))
+      << serve_.err();
+  EXPECT_THAT(serve_.err(), ::testing::HasSubstr("database is locked"));
+  EXPECT_EQ(status(id), "running");
+  // A write the API is asked for meanwhile gets Opik's error shape, 503: nothing was changed.
+  auto refused = http(api_port_, "POST", "/api/v1/private/optimizations", body());
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_THAT(refused.body, ::testing::HasSubstr("store cannot be written now"));
+
+  std::ofstream(release) << "go";
+  EXPECT_EQ(locker.wait(), 0) << locker.err();
+  ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
+  {
+    store::store db(dir_ + "/state/optd.db");
+    bool said = false;
+    for (const auto& [ts, line] : db.logs(id)) said |= line == "resuming after the store took writes again";
+    EXPECT_TRUE(said);
+    EXPECT_EQ(db.count_evaluations(id, "failed"), 0);
+  }
+  expect_same_as_uninterrupted(id, meta_prompt, sim_stats(), "stopped by a locked store");
+}
+
+TEST_F(serve_restart, a_provider_stopped_mid_run_is_waited_for_by_retries_and_the_run_completes_whole) {
+  // Answers read within 1 s, or the attempt is retried (5 attempts, backoff from 100 ms).
+  auto config = test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml");
+  auto at = config.find("read: 30s");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, 9, "read: 1s");
+  std::ofstream(dir_ + "/optd.yaml") << config;
+  start_sim_and_store_dataset("20");
+  start_serve(dir_ + "/optd.yaml");
+  auto id = create();
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/state/optd.db");
+    return db.count_evaluations(id, "completed") > 10;
+  })) << serve_.err();
+  // SIGSTOP: the provider's kernel still accepts connections, nothing answers them.
+  sim_.signal(SIGSTOP);
+  // Its calls' attempts time out one by one, as /metrics shows while they do.
+  auto unanswered = [&] {
+    auto text = http(api_port_, "GET", "/metrics").body;
+    std::smatch m;
+    static const std::regex line(R"(optd_llm_attempts_unanswered_total\{provider="sim"\} (\d+))");
+    return std::regex_search(text, m, line) ? std::stoi(m[1]) : -1;
+  };
+  ASSERT_TRUE(eventually([&] { return unanswered() >= concurrency; })) << serve_.err();
+  EXPECT_EQ(status(id), "running");
+  sim_.signal(SIGCONT);
+  ASSERT_TRUE(eventually([&] { return status(id) == "completed"; })) << serve_.err();
+  store::store db(dir_ + "/state/optd.db");
+  EXPECT_EQ(db.count_evaluations(id, "failed"), 0);  // every call that timed out was answered on a retry
+  EXPECT_EQ(db.count_evaluations(id, "pending"), 0);
 }
 
 }  // namespace

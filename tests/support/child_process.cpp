@@ -31,19 +31,22 @@ child_process child_process::start(std::vector<std::string> args, const std::str
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
-  EXPECT_EQ(posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  EXPECT_EQ(posix_spawnp(&p.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0) << argv[0];  // PATH for bare names
   posix_spawn_file_actions_destroy(&fa);
   return p;
 }
 
 int child_process::wait() {
+  if (pid <= 0) return -1;  // never started: waitpid(-1) would wait for any child
   int status = 0;
   waitpid(pid, &status, 0);
   pid = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-void child_process::signal(int sig) const { kill(pid, sig); }
+void child_process::signal(int sig) const {
+  if (pid > 0) kill(pid, sig);
+}
 std::string child_process::out() const { return read_file(out_path); }
 std::string child_process::err() const { return read_file(err_path); }
 

@@ -13,11 +13,11 @@ struct child_process {
   pid_t pid = -1;
   std::string out_path, err_path;
 
-  // Starts `args` (args[0] is the binary) with stdout and stderr in DIR/TAG.out and DIR/TAG.err,
+  // Starts `args` (args[0] is the binary, looked up in PATH when it has no slash) with stdout and stderr in DIR/TAG.out and DIR/TAG.err,
   // the current environment plus `env_extra` ("NAME=value").
   static child_process start(std::vector<std::string> args, const std::string& dir, const std::string& tag,
                              std::vector<std::string> env_extra = {});
-  // Waits for the exit; returns the exit code, or 128 + the signal that ended it.
+  // Waits for the exit; returns the exit code, or 128 + the signal that ended it; -1 when it never started.
   int wait();
   void signal(int sig) const;
   std::string out() const;
