@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/uuid.hpp"
 #include "opik/opik_json.hpp"
 #include "api/responses.hpp"
 
@@ -50,6 +51,8 @@ std::optional<http_response> datasets_api::route(const net::http_request& req) {
   }
   if (rest.size() > 7 && rest.substr(rest.size() - 6) == "/items" && m == "GET")
     return page_items(req, rest.substr(1, rest.size() - 7));
+  if (rest.size() > 10 && rest.substr(rest.size() - 9) == "/versions" && m == "GET")
+    return versions(req, rest.substr(1, rest.size() - 10));
   return error_response(404, "HTTP 404 Not Found");
 }
 
@@ -148,6 +151,33 @@ http_response datasets_api::page_items(const net::http_request& req, const std::
   auto body = opik::page_body(*page, std::move(content), static_cast<std::size_t>(d->item_count));
   body["columns"] = opik::columns_json(columns);
   return json_response(200, body);
+}
+
+// optd keeps one version of a dataset, its items as they are now. Opik's SDKs read the latest
+// version before each trial (its id goes into the experiment); it changes as items are added.
+http_response datasets_api::versions(const net::http_request& req, const std::string& id) {
+  auto d = db_.find_dataset(id);
+  if (!d || d->id != id) return error_response(404, "Dataset not found");
+  auto q = parse_query(req.target);
+  auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
+  if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
+  auto hash = "items:" + std::to_string(d->item_count);
+  nlohmann::json version = {{"id", core::derived_uuid_v7(d->id, "version:" + hash)},
+                            {"dataset_id", d->id},
+                            {"version_hash", hash},
+                            {"version_name", "v1"},
+                            {"tags", nlohmann::json::array()},
+                            {"items_total", d->item_count},
+                            {"items_added", d->item_count},
+                            {"items_modified", 0},
+                            {"items_deleted", 0},
+                            {"created_at", core::iso8601(d->created_ms)},
+                            {"created_by", "optd"},
+                            {"last_updated_at", core::iso8601(d->created_ms)},
+                            {"last_updated_by", "optd"}};
+  auto content = nlohmann::json::array();
+  if (*page == 1) content.push_back(std::move(version));
+  return json_response(200, opik::page_body(*page, std::move(content), 1));
 }
 
 }  // namespace optd::api

@@ -25,6 +25,7 @@ class datasets_api {
   net::http_response upsert_items(const net::http_request& req);
   net::http_response stream_items(const net::http_request& req);
   net::http_response page_items(const net::http_request& req, const std::string& id);
+  net::http_response versions(const net::http_request& req, const std::string& id);
   nlohmann::json dataset_json(const store::dataset_record& d) const;
   std::string new_id() { return ids_.next(static_cast<std::uint64_t>(clock_.now_ms())); }
 

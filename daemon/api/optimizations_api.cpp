@@ -148,6 +148,12 @@ http_response optimizations_api::dispatch(const net::http_request& req) {
     return json_response(200, health);
   }
 
+  // Opik's liveness probe and version, which its SDKs ask for without a token (the Python SDK
+  // probes before it replays what it buffered while the server was unreachable).
+  if (path == "/api/is-alive/ping" && m == "GET")
+    return json_response(200, {{"message", "Healthy Server"}, {"healthy", true}});
+  if (path == "/api/is-alive/ver" && m == "GET") return json_response(200, {{"version", d_.version}});
+
   if (!d_.cfg.api_token.empty()) {
     auto given = std::string(req.header("authorization"));
     if (given.rfind("Bearer ", 0) == 0) given = given.substr(7);

@@ -36,6 +36,7 @@ struct api_deps {
   core::uuid_v7_generator& ids;
   submission_factory make_submission;
   telemetry::metrics* metrics = nullptr;  // GET /metrics when set
+  std::string version = {};               // optd's, for GET /api/is-alive/ver
 };
 
 class optimizations_api {

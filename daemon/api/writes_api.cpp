@@ -145,7 +145,9 @@ http_response writes_api::create_experiment(const nlohmann::json& body) {
   auto id = text_field(body, "id");
   if (id.empty()) id = ids_.next(static_cast<std::uint64_t>(clock_.now_ms()));
   if (!core::is_uuid_v7(id)) return error_response(400, "Experiment id must be a version 7 UUID");
-  if (db_.trial_by_id(id)) return errors_response(409, {"Experiment already exists"});
+  // Idempotent, as Opik's: an SDK that retries a create whose answer it lost gets 201 again, and
+  // the experiment stays as it was first created.
+  if (db_.trial_by_id(id)) return {201, {{"Content-Type", "application/json"}}, {}};
   auto optimization = text_field(body, "optimization_id");
   auto run = optimization.empty() ? std::nullopt : db_.find_run(optimization);
   if (!run || run->id != optimization)

@@ -206,7 +206,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   submission_maker make_submission = [&](config::loaded_run& loaded, std::string id) {
     return serve_submission(db, opik_datasets ? &*opik_datasets : nullptr, cfg, loaded, std::move(id), clock, ids);
   };
-  api::optimizations_api api({db, runs, cfg, clock, ids, make_submission, &metrics});
+  api::optimizations_api api({db, runs, cfg, clock, ids, make_submission, &metrics, OPTD_VERSION});
   std::optional<inbox> drop_folder;
   if (!cfg.inbox_dir.empty()) {
     auto ctx = make_load_context(&db, cfg);

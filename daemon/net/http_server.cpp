@@ -11,6 +11,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "net/content_encoding.hpp"
+
 namespace optd::net {
 
 namespace asio = boost::asio;
@@ -49,7 +51,9 @@ std::optional<parsed_request> parse_request(std::string_view raw, std::size_t bo
   if (ec == http::error::body_limit || ec == http::error::header_limit) return parsed_request{std::nullopt, too_large()};
   if (ec) return parsed_request{std::nullopt, malformed()};
   if (!parser.is_done()) return std::nullopt;
-  return parsed_request{from_beast(parser.release()), std::nullopt};
+  auto request = from_beast(parser.release());
+  if (auto refused = decode_request_body(request, body_limit)) return parsed_request{std::nullopt, std::move(refused)};
+  return parsed_request{std::move(request), std::nullopt};
 }
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -147,7 +151,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
       http_response response;
       try {
-        response = co_await self->handler(std::move(request));
+        // A gzip body is inflated up to the same limit a plain one has.
+        if (auto refused = decode_request_body(request, self->options.body_limit)) response = std::move(*refused);
+        else response = co_await self->handler(std::move(request));
       } catch (const std::exception& e) {
         std::cerr << "http handler failed: " << e.what() << "\n";
         response = {500, {{"Content-Type", "application/json"}}, R"({"code":500,"message":"internal server error"})"};

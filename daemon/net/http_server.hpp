@@ -19,6 +19,7 @@
 namespace optd::net {
 
 struct http_server_options {
+  // A body larger gets 413; so does a gzip body (Content-Encoding) that inflates to more.
   std::size_t body_limit = 8u << 20;
   std::chrono::milliseconds read_timeout{30'000};  // per request, including an idle keep-alive wait
 };
@@ -26,7 +27,7 @@ struct http_server_options {
 using request_handler = std::function<boost::asio::awaitable<http_response>(http_request)>;
 
 // One HTTP/1.1 request parsed from `raw` as a session parses what it reads (Beast's parser, the
-// body limit), without a socket: the request, or the answer a session gives to bytes that are not
+// body limit, a gzip body inflated), without a socket: the request, or the answer a session gives to bytes that are not
 // one (400 malformed, 413 too large); nullopt when `raw` ends before the request does. For the
 // fuzzer.
 struct parsed_request {
