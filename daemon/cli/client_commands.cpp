@@ -45,17 +45,19 @@ int report(const boost::system::result<net::http_response>& r, daemon_client& c,
   return r->status == 422 ? exit_config : exit_failure;
 }
 
-std::string score(const nlohmann::json& v) {
-  if (!v.is_number()) return "-";
+// `o`'s score `key`, or "-" when it has none (Opik leaves an absent score out).
+std::string score_of(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->is_number()) return "-";
   std::ostringstream s;
-  s << std::fixed << std::setprecision(4) << v.get<double>();
+  s << std::fixed << std::setprecision(4) << it->get<double>();
   return s.str();
 }
 
 std::string line_of(const nlohmann::json& o) {
   std::ostringstream s;
-  s << o.value("status", "?") << " · " << o.value("num_trials", 0) << " trials · best " << score(o["best_objective_score"])
-    << " (baseline " << score(o["baseline_objective_score"]) << ") · $" << std::fixed << std::setprecision(6)
+  s << o.value("status", "?") << " · " << o.value("num_trials", 0) << " trials · best " << score_of(o, "best_objective_score")
+    << " (baseline " << score_of(o, "baseline_objective_score") << ") · $" << std::fixed << std::setprecision(6)
     << o.value("total_optimization_cost", 0.0);
   return s.str();
 }
@@ -163,8 +165,8 @@ int list_command(const config::daemon_config& cfg, const client_options& o, std:
       << "BASELINE" << std::setw(10) << "BEST" << "NAME\n";
   for (const auto& run : j["content"])
     out << std::setw(38) << run.value("id", "") << std::setw(12) << run.value("status", "") << std::setw(8)
-        << run.value("num_trials", 0) << std::setw(10) << score(run["baseline_objective_score"]) << std::setw(10)
-        << score(run["best_objective_score"]) << run.value("name", "") << "\n";
+        << run.value("num_trials", 0) << std::setw(10) << score_of(run, "baseline_objective_score") << std::setw(10)
+        << score_of(run, "best_objective_score") << run.value("name", "") << "\n";
   return exit_ok;
 }
 

@@ -16,7 +16,6 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                                  const std::vector<std::pair<std::string, double>>& metric_means,
                                  const std::string& dataset_id) {
   auto agg = core::compute_aggregates(store::trial_stats(trials, run.objective_name));
-  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
 
   // Opik's maxMap over the experiments of each one's per-name mean: of the trace scores (the
   // objective among them) and of the experiment-level scores.
@@ -50,13 +49,18 @@ nlohmann::json optimization_json(const store::run_record& run, const std::vector
                       {"created_by", "optd"},
                       {"last_updated_at", core::iso8601(std::max({run.created_ms, run.updated_ms, run.ended_ms}))},
                       {"last_updated_by", "optd"},
-                      {"baseline_objective_score", opt(agg.baseline_objective_score)},
-                      {"best_objective_score", opt(agg.best_objective_score)},
-                      {"baseline_duration", opt(agg.baseline_duration)},
-                      {"best_duration", opt(agg.best_duration)},
-                      {"baseline_cost", opt(agg.baseline_cost)},
-                      {"best_cost", opt(agg.best_cost)},
                       {"total_optimization_cost", run.cost_usd}};
+  // Opik leaves out what it does not have (its mapper writes no nulls), and its UI tests for
+  // absence: a null would be formatted instead of shown as "-".
+  for (const auto& [name, value] : {std::pair{"baseline_objective_score", agg.baseline_objective_score},
+                                    {"best_objective_score", agg.best_objective_score},
+                                    {"baseline_duration", agg.baseline_duration},
+                                    {"best_duration", agg.best_duration},
+                                    {"baseline_cost", agg.baseline_cost},
+                                    {"best_cost", agg.best_cost}})
+    if (value) j[name] = *value;
+  if (j["feedback_scores"].empty()) j.erase("feedback_scores");
+  if (j["experiment_scores"].empty()) j.erase("experiment_scores");
   if (j["metadata"].is_discarded()) j["metadata"] = nlohmann::json::object();
   if (!dataset_id.empty()) j["dataset_id"] = dataset_id;
   if (!run.project_name.empty()) j["project_id"] = project_id_of(run.project_name);

@@ -187,7 +187,7 @@ TEST_F(writes_test, a_trace_or_span_patched_later_changes_what_its_item_counts) 
   post("PATCH", "/v1/private/traces/" + trace,
        {{"error_info", {{"exception_type", "Timeout"}, {"message", "took too long"}, {"traceback", "…"}}}});
   o = optimization();
-  EXPECT_TRUE(o["baseline_objective_score"].is_null()) << o.dump();  // its one item failed: nothing scored
+  EXPECT_FALSE(o.contains("baseline_objective_score")) << o.dump();  // its one item failed: nothing scored, left out as Opik does
   EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/" + e))["trace_count"], 1);
 
   post("PATCH", "/v1/private/spans/" + span, {{"total_estimated_cost", 1.0}}, 422);  // no trace_id
