@@ -16,9 +16,16 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"optd: prompt optimization runs for Opik, from YAML configs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("optd ") + OPTD_VERSION);
+  // The options of optd itself are taken after a subcommand too (`optd serve --config F`), and
+  // --server before one (`optd --server URL list`): the same wherever they are written.
+  app.fallthrough();
   optd::app::common_options common;
+  optd::cli::client_options client;
   app.add_option("--config", common.config, "daemon config (default: $OPTD_CONFIG, /etc/optd/optd.yaml, built-in)");
   app.add_option("--state-dir", common.state_dir, "where the store lives (default: see README)");
+  const char* server_help = "http://HOST:PORT of optd serve, or the URL it prints (default: $OPTD_SERVER, config listen)";
+  app.add_option("--server", client.server, server_help);
 
   optd::app::run_options run;
   auto* run_cmd = app.add_subcommand("run", "run one optimization in the foreground");
@@ -36,12 +43,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port-file", serve.port_file, "write the bound port to this file once listening");
 
   // Client subcommands: they talk to a running `optd serve`.
-  optd::cli::client_options client;
   std::string client_id, submit_file;
   bool submit_watch = false;
   auto add_client = [&](const char* name, const char* what, bool takes_id) {
     auto* cmd = app.add_subcommand(name, what);
-    cmd->add_option("--server", client.server, "http://HOST:PORT of optd serve (default: $OPTD_SERVER, config listen)");
+    cmd->add_option("--server", client.server, server_help);
     if (takes_id) cmd->add_option("id", client_id, "run id or a unique prefix of it")->required();
     return cmd;
   };
@@ -64,6 +70,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : optd::app::exit_usage;
+  }
+
+  if (!client.server.empty() && (*run_cmd || *serve_cmd || *validate_cmd)) {
+    std::cerr << "optd: --server is for the commands that talk to optd serve (submit, list, status, watch, cancel, "
+                 "logs, results)\n";
+    return optd::app::exit_usage;
   }
 
   optd::app::raise_open_file_limit();

@@ -23,10 +23,16 @@ namespace {
 
 constexpr int exit_ok = 0, exit_failure = 1, exit_unavailable = 69, exit_config = 78, exit_cancelled = 130;
 
+// The daemon's origin. The URL `optd serve` prints (…/api, an Opik client's base URL) is taken
+// too: a trailing /api or / is dropped.
 std::string server_of(const config::daemon_config& cfg, const client_options& o) {
-  if (!o.server.empty()) return o.server;
-  if (const char* env = std::getenv("OPTD_SERVER"); env && *env) return env;
-  return "http://" + cfg.listen;
+  std::string server = o.server;
+  if (server.empty())
+    if (const char* env = std::getenv("OPTD_SERVER"); env && *env) server = env;
+  if (server.empty()) return "http://" + cfg.listen;
+  while (!server.empty() && server.back() == '/') server.pop_back();
+  if (server.size() >= 4 && server.compare(server.size() - 4, 4, "/api") == 0) server.resize(server.size() - 4);
+  return server;
 }
 
 daemon_client connect(const config::daemon_config& cfg, const client_options& o) {

@@ -168,6 +168,25 @@ TEST_F(client, errors_are_clear) {
   EXPECT_THAT(nowhere.err(), HasSubstr("cannot reach the daemon at http://127.0.0.1:1"));
 }
 
+TEST_F(client, options_are_the_same_wherever_they_are_written) {
+  // The URL optd serve prints, with its /api, is a server URL; --server and --config go before
+  // the subcommand or after it alike. OPTD_SERVER is not set here: only --server says where.
+  auto printed = "http://127.0.0.1:" + port(dir_ + "/api.port") + "/api";
+  std::vector<std::string> env{env_.front()};
+  auto after = child_process::start({OPTD_BIN, "list", "--config", config_, "--server", printed}, dir_, "after", env);
+  EXPECT_EQ(after.wait(), 0) << after.err();
+  EXPECT_THAT(after.out(), HasSubstr("ID"));
+  auto before = child_process::start({OPTD_BIN, "--server", printed + "/", "--config", config_, "list"}, dir_, "before", env);
+  EXPECT_EQ(before.wait(), 0) << before.err();
+  EXPECT_EQ(before.out(), after.out());
+  auto version = child_process::start({OPTD_BIN, "--version"}, dir_, "version");
+  EXPECT_EQ(version.wait(), 0);
+  EXPECT_THAT(version.out(), ::testing::StartsWith("optd "));
+  auto misplaced = child_process::start({OPTD_BIN, "validate", "--server", printed, dir_ + "/x.yaml"}, dir_, "misplaced");
+  EXPECT_EQ(misplaced.wait(), 64);
+  EXPECT_THAT(misplaced.err(), HasSubstr("--server is for the commands that talk to optd serve"));
+}
+
 TEST_F(client, the_inbox_submits_good_configs_and_sets_bad_ones_aside_with_why) {
   namespace fs = std::filesystem;
   auto inbox = dir_ + "/inbox";
