@@ -24,9 +24,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_run_config(std::string_view name) {
-  return name.size() > 5 && name.front() != '.' && name.substr(name.size() - 5) == ".yaml";
+// A run config's extension (JSON is YAML too), or "" for any other file.
+std::string_view run_config_extension(std::string_view name) {
+  if (name.empty() || name.front() == '.') return {};
+  for (std::string_view ext : {".yaml", ".yml", ".json"})
+    if (name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext) return ext;
+  return {};
 }
+
+bool is_run_config(std::string_view name) { return !run_config_extension(name).empty(); }
 
 // A free name in `dir` for `name`: name, then name.1, name.2, …
 fs::path free_path(const fs::path& dir, const std::string& name) {
@@ -132,7 +138,7 @@ void inbox::take(const std::string& name) {
     reject(name, path.string() + ": cannot submit: " + e.what() + "\n");
     return;
   }
-  fs::rename(path, fs::path(dir_) / "accepted" / (id + ".yaml"), ec);
+  fs::rename(path, fs::path(dir_) / "accepted" / (id + std::string(run_config_extension(name))), ec);
   log_("inbox: submitted " + name + " as run " + id);
 }
 

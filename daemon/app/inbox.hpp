@@ -1,10 +1,11 @@
 #pragma once
-// optd serve's inbox folder: every run config (*.yaml) that lands in it is submitted, as
+// optd serve's inbox folder: every run config (*.yaml, *.yml, *.json) that lands in it is submitted, as
 // `optd submit` would. A file is taken once it is complete: closed after writing, or renamed or
 // moved into the folder (the safe way to drop one); files already there at start are taken too.
 // Hidden files and other extensions are left alone.
 //
-//   accepted/<run id>.yaml      a submitted config (its dataset_file was read relative to the inbox)
+//   accepted/<run id>.yaml      a submitted config (its dataset_file was read relative to the inbox),
+//                               with the extension it came with
 //   rejected/<file>             a bad one, with
 //   rejected/<file>.error       every problem as file:line:column: message
 //

@@ -128,7 +128,14 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       http::request_parser<http::string_body> parser;
       parser.body_limit(self->options.body_limit);
       stream->expires_after(self->options.read_timeout);
-      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, use_tuple);
+      auto [ec, n] = co_await http::async_read_header(*stream, buffer, parser, use_tuple);
+      // A client that asks (curl does for bodies over 1 KiB) is told to send its body now,
+      // instead of waiting a second for an answer that never comes.
+      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        std::tie(ec, n) = co_await http::async_write(*stream, go_on, use_tuple);
+      }
+      if (!ec) std::tie(ec, n) = co_await http::async_read(*stream, buffer, parser, use_tuple);
       if (ec) {
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
           auto out = to_beast(too_large(), 11, false);

@@ -2,6 +2,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gmock/gmock.h>
 #include <nlohmann/json.hpp>
@@ -209,11 +210,24 @@ TEST_F(client, the_inbox_submits_good_configs_and_sets_bad_ones_aside_with_why) 
   EXPECT_THAT(why, HasSubstr(inbox + "/bad.yaml:1:1: missing required key 'dataset_name'"));
   EXPECT_THAT(why, HasSubstr(inbox + "/bad.yaml:2:"));
 
+  // The same config as .yml, and as JSON (YAML's flow style), are run configs too.
+  std::ofstream(dir_ + "/good.yml") << text;
+  fs::rename(dir_ + "/good.yml", inbox + "/good.yml");
+  std::ofstream(inbox + "/bad.json") << R"({"name": "x", "prompt": {"messages": []}})";
+
   std::string id;
+  std::set<std::string> accepted;
   ASSERT_TRUE(test::eventually([&] {
-    for (const auto& e : fs::directory_iterator(inbox + "/accepted")) id = e.path().stem().string();
-    return !id.empty();
+    accepted.clear();
+    for (const auto& e : fs::directory_iterator(inbox + "/accepted")) {
+      accepted.insert(e.path().extension().string());
+      if (e.path().extension() == ".yaml") id = e.path().stem().string();
+    }
+    return accepted.size() == 2;
   }));
+  EXPECT_EQ(accepted, (std::set<std::string>{".yaml", ".yml"}));
+  ASSERT_TRUE(test::eventually([&] { return fs::exists(inbox + "/rejected/bad.json.error"); })) << serve_.err();
+  EXPECT_THAT(test::read_file(inbox + "/rejected/bad.json.error"), HasSubstr("bad.json:1:1: missing required key"));
   EXPECT_FALSE(fs::exists(inbox + "/good.yaml"));
   EXPECT_TRUE(fs::exists(inbox + "/notes.txt"));  // left alone
   auto watch = optd({"watch", id});
