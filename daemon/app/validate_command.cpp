@@ -11,12 +11,11 @@ namespace optd::app {
 int validate_command(const common_options& common, const std::string& file, std::ostream& out, std::ostream& err) {
   auto cfg = load_daemon_config(common.config);
   if (print_problems(cfg.problems, err)) return exit_config;
-  // Read stored datasets only when a store already exists: validating creates nothing.
+  // Read stored datasets only when a store already exists, where the daemon keeps it (the same
+  // state directory as optd serve's): validating creates nothing.
   std::unique_ptr<store::store> db;
-  std::string dir = common.state_dir;
-  if (dir.empty())
-    if (const char* env = std::getenv("OPTD_STATE_DIR"); env && *env) dir = env;
-  if (!dir.empty() && std::filesystem::exists(store_path(dir))) db = std::make_unique<store::store>(store_path(dir));
+  auto path = store_path(resolve_state_dir(common.state_dir, cfg.config));
+  if (std::filesystem::exists(path)) db = std::make_unique<store::store>(path);
   auto ctx = make_load_context(db.get(), cfg.config);
   ctx.opik_datasets = cfg.config.opik.has_value();  // as optd serve takes them
   auto loaded = config::load_run_config_file(file, ctx);

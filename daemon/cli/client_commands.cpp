@@ -113,8 +113,8 @@ std::pair<daemon_client, std::string> connect_to_run(const config::daemon_config
 
 int submit_command(const config::daemon_config& cfg, const client_options& o, const std::string& file, bool watch,
                    std::ostream& out, std::ostream& err) {
+  // Providers are the daemon's to judge: this machine's daemon config may not have them.
   config::load_context ctx;
-  for (const auto& p : cfg.providers) ctx.providers.push_back(p.name);
   auto loaded = config::load_run_config_file(file, ctx);
   const auto& s = loaded.spec;
   // Without a dataset file the dataset must already be on the daemon: that is checked there.

@@ -169,6 +169,25 @@ TEST_F(client, errors_are_clear) {
   EXPECT_THAT(nowhere.err(), HasSubstr("cannot reach the daemon at http://127.0.0.1:1"));
 }
 
+TEST_F(client, submit_leaves_providers_to_the_daemon) {
+  // This machine's daemon config knows no provider 'sim'; the daemon's does.
+  std::ofstream(dir_ + "/client.yaml") << "providers:\n  - name: other\n    base_url: http://127.0.0.1:1/v1\n";
+  auto text = test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+  text.replace(text.find("  model: sim-small"), 18, "  model: sim-small\n  provider: sim");
+  text.replace(text.find("../datasets/skills.jsonl"), 24, std::string(OPTD_SOURCE_DIR) + "/config/datasets/skills.jsonl");
+  std::ofstream(dir_ + "/named.yaml") << text;
+  auto submit = child_process::start({OPTD_BIN, "--config", dir_ + "/client.yaml", "submit", dir_ + "/named.yaml"}, dir_,
+                                     "named", env_);
+  EXPECT_EQ(submit.wait(), 0) << submit.err();
+  // One the daemon lacks too is refused by the daemon, at its line and column.
+  text.replace(text.find("provider: sim"), 13, "provider: nowhere");
+  std::ofstream(dir_ + "/nowhere.yaml") << text;
+  auto refused = child_process::start({OPTD_BIN, "--config", dir_ + "/client.yaml", "submit", dir_ + "/nowhere.yaml"},
+                                      dir_, "nowhere", env_);
+  EXPECT_EQ(refused.wait(), 78);
+  EXPECT_THAT(refused.err(), HasSubstr("nowhere"));
+}
+
 TEST_F(client, options_are_the_same_wherever_they_are_written) {
   // The URL optd serve prints, with its /api, is a server URL; --server and --config go before
   // the subcommand or after it alike. OPTD_SERVER is not set here: only --server says where.

@@ -160,6 +160,22 @@ TEST_F(e2e, a_full_disk_stops_optd_run_with_exit_75_and_the_same_command_resumes
   EXPECT_EQ(summary(resumed.out()), summary(straight.out()));
 }
 
+TEST_F(e2e, validate_finds_datasets_in_the_store_of_the_daemon_config) {
+  auto env = start_sim();
+  auto run = optd({"run", "-q", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"}, "seed", {env});
+  ASSERT_EQ(run.wait(), 0) << run.err();  // the dataset 'skills' is now in dir_/state
+  // A daemon config that names that state directory, and a run config naming only the dataset.
+  std::ofstream(dir_ + "/optd.yaml") << test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml")
+                                     << "\nstate_dir: " << dir_ << "/state\n";
+  auto text = test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml");
+  text.erase(text.find("dataset_file:"), text.find('\n', text.find("dataset_file:")) - text.find("dataset_file:") + 1);
+  std::ofstream(dir_ + "/stored.yaml") << text;
+  auto check = process::start({OPTD_BIN, "--config", dir_ + "/optd.yaml", "validate", dir_ + "/stored.yaml"}, dir_,
+                              "validate", {env});
+  EXPECT_EQ(check.wait(), 0) << check.err();
+  EXPECT_THAT(check.out(), HasSubstr("26 items in 'skills'"));
+}
+
 TEST_F(e2e, unknown_subcommand_or_missing_file_is_a_usage_error) {
   auto p = optd({"frobnicate"}, "usage");
   EXPECT_EQ(p.wait(), 64);
