@@ -405,7 +405,7 @@ class loader {
     r_.check_keys(lim, {"max_trials", "n_samples", "max_concurrency", "max_duration", "max_cost_usd"}, "limits");
     auto& l = out_.spec.limits;
     l.max_trials = static_cast<int>(r_.integer_at(lim, "max_trials", "limits", 1, 10'000).value_or(l.max_trials));
-    l.n_samples = static_cast<int>(r_.integer_at(lim, "n_samples", "limits", 1, 1'000'000).value_or(l.n_samples));
+    l.n_samples = static_cast<int>(r_.integer_at(lim, "n_samples", "limits", 0, 1'000'000).value_or(l.n_samples));
     l.max_concurrency =
         static_cast<int>(r_.integer_at(lim, "max_concurrency", "limits", 1, 10'000).value_or(l.max_concurrency));
     if (auto c = r_.number_at(lim, "max_cost_usd", "limits", 0, 1e9)) {
