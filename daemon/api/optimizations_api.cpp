@@ -125,9 +125,10 @@ http_response optimizations_api::route(const net::http_request& req) {
     // A body check_body_types let through that a handler still could not read: the client's
     // JSON, not a fault of optd's.
     return error_response(400, std::string("Unable to process JSON: ") + e.what());
-  } catch (const store::unavailable& e) {
-    // A full disk or a lock held too long: nothing was changed, and the same request may work later.
-    return error_response(503, std::string("optd's store cannot be written now: ") + e.what());
+  } catch (const store::unavailable&) {
+    // A full disk or a lock held too long: nothing was changed, and the same request may work
+    // later. (The store's file and SQLite's words are for optd's operator, not its clients.)
+    return error_response(503, "optd's store cannot be written now; try again later");
   }
 }
 
@@ -427,7 +428,10 @@ http_response optimizations_api::events(const std::string& id) {
 
 http_response optimizations_api::results(const std::string& id_or_prefix) {
   auto r = d_.db.find_run(id_or_prefix);
-  if (!r) return error_response(404, "Not found optimization with id '" + id_or_prefix + "' (or the prefix is ambiguous)");
+  if (!r) {
+    if (auto why = ambiguous_run_prefix(d_.db, id_or_prefix); !why.empty()) return error_response(400, why);
+    return error_response(404, "Not found optimization with id '" + id_or_prefix + "'");
+  }
   return json_response(200, run_results_json(d_.db, *r));
 }
 

@@ -91,4 +91,14 @@ void print_run_results(const nlohmann::json& r, std::ostream& out) {
   }
 }
 
+std::string ambiguous_run_prefix(store::store& db, const std::string& prefix) {
+  constexpr int shown = 5;
+  auto ids = db.run_ids_with_prefix(prefix, shown + 1);
+  if (ids.size() < 2) return {};
+  std::string why = "run id prefix '" + prefix + "' is ambiguous: ";
+  for (std::size_t i = 0; i < ids.size() && i < shown; ++i) why += (i ? ", " : "") + ids[i];
+  if (ids.size() > shown) why += ", …";
+  return why + " (give more of it)";
+}
+
 }  // namespace optd::api

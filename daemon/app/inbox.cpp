@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engine/supervised.hpp"
+#include "store/sqlite.hpp"
 
 namespace optd::app {
 
@@ -134,6 +135,10 @@ void inbox::take(const std::string& name) {
   std::string id;
   try {
     id = submit_(loaded, text.str());
+  } catch (const store::unavailable& e) {
+    // Nothing wrong with the file: it stays, and is taken at the next start or when touched.
+    log_("inbox: " + name + " left in place: the store cannot be written now (" + e.what() + ")");
+    return;
   } catch (const std::exception& e) {
     reject(name, path.string() + ": cannot submit: " + e.what() + "\n");
     return;

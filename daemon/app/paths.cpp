@@ -31,7 +31,7 @@ config::loaded_daemon_config load_daemon_config(const std::string& explicit_path
   return loaded;
 }
 
-std::string resolve_state_dir(const std::string& explicit_dir, const config::daemon_config& cfg) {
+std::string state_dir_of(const std::string& explicit_dir, const config::daemon_config& cfg) {
   std::string dir = explicit_dir;
   if (dir.empty())
     if (const char* env = std::getenv("OPTD_STATE_DIR"); env && *env) dir = env;
@@ -41,6 +41,11 @@ std::string resolve_state_dir(const std::string& explicit_dir, const config::dae
     else if (const char* home = std::getenv("HOME"); home && *home) dir = std::string(home) + "/.local/state/optd";
     else dir = ".optd";
   }
+  return dir;
+}
+
+std::string resolve_state_dir(const std::string& explicit_dir, const config::daemon_config& cfg) {
+  auto dir = state_dir_of(explicit_dir, cfg);
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -13,6 +13,8 @@ config::loaded_daemon_config load_daemon_config(const std::string& explicit_path
 // The state directory: `explicit_dir`, else $OPTD_STATE_DIR, else the config's state_dir when the
 // config came from a file, else $XDG_STATE_HOME/optd or ~/.local/state/optd. Created if missing.
 std::string resolve_state_dir(const std::string& explicit_dir, const config::daemon_config& cfg);
+// The same directory, not created (for readers).
+std::string state_dir_of(const std::string& explicit_dir, const config::daemon_config& cfg);
 
 std::string store_path(const std::string& state_dir);
 

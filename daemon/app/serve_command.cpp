@@ -226,19 +226,21 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   // A run stopped by a store it could not write (a full disk, a lock held too long) is left live
   // in the store; every store_retry_period, while some are, the daemon tries to resume them.
   asio::steady_timer store_retry(ioc);
-  bool store_retry_armed = false;
+  bool store_retry_armed = false, stopping = false;
   std::function<void()> arm_store_retry = [&] {
-    if (store_retry_armed) return;
+    if (store_retry_armed || stopping) return;  // a drain resumes nothing: the next start does
     store_retry_armed = true;
     store_retry.expires_after(store_retry_period);
     store_retry.async_wait([&](const boost::system::error_code& ec) {
       store_retry_armed = false;
-      if (ec) return;
+      if (ec || stopping) return;
       try {
         resume_unfinished(db, cfg, runs, clock, make_submission, log, "the store took writes again");
       } catch (const store::unavailable& e) {
         log(telemetry::priority::warning, std::string("the store still cannot be written: ") + e.what());
         arm_store_retry();
+      } catch (const std::exception& e) {
+        log(telemetry::priority::error, std::string("resuming runs after a store failure failed: ") + e.what());
       }
     });
   };
@@ -320,6 +322,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       opik_sender->stop();  // what is not delivered waits in the store
       opik_cancels->stop();
     }
+    stopping = true;
     store_retry.cancel();
     runs.suspend(false);
     drain_deadline.expires_after(cfg.drain_timeout);

@@ -12,10 +12,18 @@ int validate_command(const common_options& common, const std::string& file, std:
   auto cfg = load_daemon_config(common.config);
   if (print_problems(cfg.problems, err)) return exit_config;
   // Read stored datasets only when a store already exists, where the daemon keeps it (the same
-  // state directory as optd serve's): validating creates nothing.
+  // state directory as optd serve's): validating creates nothing. A store this user cannot open,
+  // or one its owner keeps locked, is read as no store: the config is checked without it.
   std::unique_ptr<store::store> db;
-  auto path = store_path(resolve_state_dir(common.state_dir, cfg.config));
-  if (std::filesystem::exists(path)) db = std::make_unique<store::store>(path);
+  auto path = store_path(state_dir_of(common.state_dir, cfg.config));
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    try {
+      db = std::make_unique<store::store>(path);
+    } catch (const std::exception& e) {
+      err << "optd: not reading stored datasets: " << e.what() << "\n";
+    }
+  }
   auto ctx = make_load_context(db.get(), cfg.config);
   ctx.opik_datasets = cfg.config.opik.has_value();  // as optd serve takes them
   auto loaded = config::load_run_config_file(file, ctx);

@@ -92,7 +92,7 @@ struct found_run {
 found_run find_run(daemon_client& c, const std::string& id, std::ostream& err) {
   auto r = c.call("GET", "/optd/runs/" + id);
   if (r && r->status == 404) {
-    err << "optd: no run '" << id << "' on " << c.server() << " (or the prefix is ambiguous)\n";
+    err << "optd: no run '" << id << "' on " << c.server() << "\n";
     return {nullptr, exit_failure};
   }
   if (!r || r->status != 200) return {nullptr, report(r, c, err)};
@@ -260,6 +260,10 @@ int results_command(const config::daemon_config& cfg, const client_options& o, c
   if (o.server.empty() && std::filesystem::exists(store_path)) {
     store::store db(store_path);
     if (auto run = db.find_run(id)) results = api::run_results_json(db, *run);
+    else if (auto why = api::ambiguous_run_prefix(db, id); !why.empty()) {
+      err << "optd: " << why << "\n";
+      return exit_failure;
+    }
   }
   if (results.is_null()) {
     auto c = connect(cfg, o);

@@ -33,10 +33,15 @@ class daily_budget final : public spend_gate {
   void settle(double held, double actual) override;
   core::llm_error refusal() const override { return refusal_; }
 
-  void set_cap(double usd) noexcept { ledger_.set_cap(usd); }
+  // A reload: calls waiting for the next day see a raised budget within a minute.
+  void set_cap(double usd) noexcept {
+    ledger_.set_cap(usd);
+    settled_.wake();
+  }
   double cap() const noexcept { return ledger_.cap().value_or(0); }
-  // Spent today so far, and whether calls wait for the next day.
-  double spent_today();
+  // Spent today so far (what was known, when the store cannot be read), and whether calls wait
+  // for the next day.
+  double spent_today() noexcept;
   bool exhausted() const noexcept { return exhausted_; }
 
   // The UTC day of `ms` since the epoch, as the store keys it: "2026-12-03".
@@ -52,9 +57,10 @@ class daily_budget final : public spend_gate {
   std::int64_t day_ = -1;  // days since the epoch (UTC) the ledger counts
   core::spend_ledger ledger_;
   settle_signal settled_;
-  bool exhausted_ = false;
+  bool exhausted_ = false;  // a call was refused for today, and none has been held since
+  bool told_daemon_ = false;  // today
   std::set<std::string, std::less<>> told_;  // runs told today that their calls wait
-  core::llm_error refusal_{core::errc::cancelled, "cancelled", 0, 0};
+  core::llm_error refusal_{core::errc::cancelled, "cancelled", 0, 0};  // the last hold() that returned false
 };
 
 }  // namespace optd::engine

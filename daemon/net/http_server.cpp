@@ -130,8 +130,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       stream->expires_after(self->options.read_timeout);
       auto [ec, n] = co_await http::async_read_header(*stream, buffer, parser, use_tuple);
       // A client that asks (curl does for bodies over 1 KiB) is told to send its body now,
-      // instead of waiting a second for an answer that never comes.
-      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // instead of waiting a second for an answer that never comes; not one that sent it already,
+      // nor an HTTP/1.0 one (RFC 9110 §10.1.1).
+      if (!ec && !parser.is_done() && buffer.size() == 0 && parser.get().version() >= 11 &&
+          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
         std::tie(ec, n) = co_await http::async_write(*stream, go_on, use_tuple);
       }

@@ -189,6 +189,14 @@ std::optional<run_record> store::find_run(const std::string& id_or_prefix) {
   return r;
 }
 
+std::vector<std::string> store::run_ids_with_prefix(const std::string& prefix, int limit) {
+  auto q = db_->prepare("SELECT id FROM runs WHERE length(?1) >= 4 AND id LIKE ?1 || '%' ORDER BY id LIMIT ?2");
+  q.bind_all(prefix, limit);
+  std::vector<std::string> ids;
+  while (q.step()) ids.push_back(q.text(0));
+  return ids;
+}
+
 std::vector<run_record> store::list_runs(int limit) {
   auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs ORDER BY id DESC LIMIT ?"));
   q.bind(1, limit);

@@ -242,6 +242,9 @@ class store {
   void update_run_details(const std::string& id, const std::string& name, const std::string& metadata_json,
                           std::int64_t updated_ms);
   std::optional<run_record> find_run(const std::string& id_or_prefix);
+  // The ids of up to `limit` runs that start with `prefix` (4 characters at least), in id order:
+  // what an ambiguous prefix could have meant.
+  std::vector<std::string> run_ids_with_prefix(const std::string& prefix, int limit);
   std::vector<run_record> list_runs(int limit = 100);
   // How many runs have each status (statuses without runs are absent).
   std::vector<std::pair<std::string, std::int64_t>> count_runs_by_status();

@@ -59,7 +59,7 @@ TEST_F(providers_test, a_daily_budget_holds_for_every_call_of_the_process_and_ac
   providers.reload();  // SIGHUP: the day's ledger stays
   EXPECT_EQ(server_.received().size(), 3u);
   ASSERT_TRUE(call(providers, "run-2"));  // $0.009 spent: $0.003 more fits only the next day
-  EXPECT_EQ(clock_.sleeps.size(), 1u);
+  EXPECT_FALSE(clock_.sleeps.empty());  // until the next day, a minute at a time
   EXPECT_EQ(server_.received().size(), 4u);
   ASSERT_EQ(told_.size(), 2u);
   EXPECT_EQ(told_[0].first, "");  // the daemon's log

@@ -167,6 +167,20 @@ TEST_F(client, errors_are_clear) {
   auto nowhere = optd({"list", "--server", "http://127.0.0.1:1"});
   EXPECT_EQ(nowhere.wait(), 69);
   EXPECT_THAT(nowhere.err(), HasSubstr("cannot reach the daemon at http://127.0.0.1:1"));
+  // Two runs share their first characters (ids are time-ordered): a short prefix names neither,
+  // and says which it could be.
+  auto demo = std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto submit = optd({"submit", demo});
+    ASSERT_EQ(submit.wait(), 0) << submit.err();
+    ids.push_back(submit.out().substr(0, 36));
+  }
+  auto ambiguous = optd({"status", ids[0].substr(0, 4)});
+  EXPECT_EQ(ambiguous.wait(), 1);
+  EXPECT_THAT(ambiguous.err(), HasSubstr("run id prefix '" + ids[0].substr(0, 4) + "' is ambiguous: "));
+  EXPECT_THAT(ambiguous.err(), HasSubstr(ids[0]));
+  EXPECT_THAT(ambiguous.err(), HasSubstr(ids[1]));
 }
 
 TEST_F(client, submit_leaves_providers_to_the_daemon) {
