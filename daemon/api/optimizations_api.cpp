@@ -9,6 +9,7 @@
 #include "opik/opik_json.hpp"
 #include "api/body_types.hpp"
 #include "api/responses.hpp"
+#include "api/routes.hpp"
 #include "api/run_results.hpp"
 #include "store/sqlite.hpp"
 #include "core/run_status.hpp"
@@ -120,7 +121,21 @@ boost::asio::awaitable<http_response> optimizations_api::handle(net::http_reques
 
 http_response optimizations_api::route(const net::http_request& req) {
   try {
-    return dispatch(req);
+    std::string path = req.target.substr(0, req.target.find('?'));
+    if (!req.body.empty() && !accepted_media_type(path, req.header("content-type")))
+      return error_response(415, "HTTP 415 Unsupported Media Type");
+    auto response = dispatch(req);
+    // A path optd serves, asked with a method it does not take: 405 naming those it does.
+    if (response.status == 404 || response.status == 405) {
+      auto allowed = allowed_methods(path);
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), req.method) == allowed.end()) {
+        std::string allow;
+        for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+        response = error_response(405, "HTTP 405 Method Not Allowed");
+        response.headers.push_back({"Allow", allow});
+      }
+    }
+    return response;
   } catch (const nlohmann::json::exception& e) {
     // A body check_body_types let through that a handler still could not read: the client's
     // JSON, not a fault of optd's.

@@ -109,5 +109,33 @@ TEST_F(python_sdk_wire, an_experiment_created_again_after_a_lost_answer_is_201_a
   EXPECT_EQ(db_->trials(optimization).size(), 1u);
 }
 
+TEST_F(python_sdk_wire, a_method_a_path_does_not_take_is_405_with_allow_and_a_body_not_json_is_415) {
+  auto id = create(studio_body);
+  auto r = call("DELETE", "/v1/private/optimizations/" + id);
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(r.header("allow"), "GET, PUT");
+  EXPECT_THAT(r.body, HasSubstr("\"code\":405"));
+  r = call("POST", "/v1/private/experiments/items/stream/");  // literal segments win over an {id}
+  EXPECT_NE(r.status, 405u);
+  r = call("GET", "/v1/private/traces/batch");
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(r.header("allow"), "POST");
+  EXPECT_EQ(call("GET", "/v1/private/nothing-here").status, 404u);
+  EXPECT_EQ(call("GET", "/v1/private/optimizations/" + ids_.next(1)).status, 404u);  // a path it takes, no such run
+
+  auto body = nlohmann::json{{"name", "typed"}, {"dataset_name", "skills"}, {"objective_name", "accuracy"},
+                             {"status", "running"}}
+                  .dump();
+  // (Straight to the API: optd's HTTP client sets its own Content-Type.)
+  auto post = [&](std::string type) {
+    net::http_request req{"POST", "/api/v1/private/optimizations", {{"Content-Type", std::move(type)}}, body};
+    return *test::run(ioc_, api_->handle(std::move(req)));
+  };
+  r = post("application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 415u);  // what curl -d sends unless told otherwise
+  EXPECT_THAT(r.body, HasSubstr("Unsupported Media Type"));
+  EXPECT_EQ(post("application/json; charset=utf-8").status, 201u);
+}
+
 }  // namespace
 }  // namespace optd::api
