@@ -190,6 +190,7 @@ http_response optimizations_api::dispatch(const net::http_request& req) {
     return error_response(404, "HTTP 404 Not Found");
   }
 
+  if (auto scoped = project_scoped(req)) return dispatch(*scoped);
   if (auto handled = writes_.route(req)) return std::move(*handled);
   if (auto handled = experiments_.route(req)) return std::move(*handled);
   if (auto handled = datasets_.route(req)) return std::move(*handled);
@@ -215,6 +216,24 @@ http_response optimizations_api::dispatch(const net::http_request& req) {
   if (m == "GET") return get(id);
   if (m == "PUT") return update(id, req.body);
   return error_response(405, "HTTP 405 Method Not Allowed");
+}
+
+// Opik's project-scoped lists (`GET /v1/private/projects/{id}/optimizations`, `…/experiments`,
+// `…/datasets`, which its v2 UI asks for whenever a project is open) as the workspace-wide ones
+// with a project_id. optd's datasets belong to no project: every project lists them all.
+std::optional<net::http_request> optimizations_api::project_scoped(const net::http_request& req) {
+  static const std::string prefix = "/api/v1/private/projects/";
+  if (req.method != "GET" || req.target.rfind(prefix, 0) != 0) return std::nullopt;
+  auto path = req.target.substr(0, req.target.find('?'));
+  auto query = req.target.size() > path.size() ? req.target.substr(path.size() + 1) : std::string();
+  auto rest = path.substr(prefix.size());
+  auto slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  auto project = rest.substr(0, slash), what = rest.substr(slash + 1);
+  if (what != "optimizations" && what != "experiments" && what != "datasets") return std::nullopt;
+  auto scoped = req;
+  scoped.target = "/api/v1/private/" + what + "?" + query + (query.empty() ? "" : "&") + "project_id=" + project;
+  return scoped;
 }
 
 std::optional<store::run_record> optimizations_api::find_exact(const std::string& id) {

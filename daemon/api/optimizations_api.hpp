@@ -69,6 +69,7 @@ class optimizations_api {
   // The same state as JSON, once.
   net::http_response progress(const std::string& id);
   std::optional<engine::run_progress> current_progress(const std::string& id);
+  std::optional<net::http_request> project_scoped(const net::http_request& req);
   std::optional<store::run_record> find_exact(const std::string& id);
   std::string dataset_id_of(const std::string& dataset_name);
   nlohmann::json view(const store::run_record& r);  // the Optimization JSON

@@ -46,6 +46,9 @@ constexpr route routes[] = {
     {"/api/v1/private/traces/{id}", "PATCH"},
     {"/api/v1/private/spans/batch", "POST"},
     {"/api/v1/private/spans/{id}", "PATCH"},
+    {"/api/v1/private/projects/{id}/optimizations", "GET"},
+    {"/api/v1/private/projects/{id}/experiments", "GET"},
+    {"/api/v1/private/projects/{id}/datasets", "GET"},
 };
 
 std::vector<std::string_view> segments(std::string_view path) {

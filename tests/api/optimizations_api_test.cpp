@@ -2,6 +2,8 @@
 // run manager, the real provider, an in-process llm-sim), a fake clock, and a real HTTP client.
 #include "api/optimizations_api.hpp"
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -385,6 +387,35 @@ TEST_F(api_test, an_api_token_guards_everything_but_health) {
   EXPECT_EQ(call("GET", "/v1/private/optimizations", {}, {{"authorization", "wrong"}}).status, 401u);
   EXPECT_EQ(call("GET", "/v1/private/optimizations", {}, {{"authorization", "s3cret"}}).status, 200u);
   EXPECT_EQ(call("GET", "/optd/health").status, 200u);
+}
+
+TEST_F(api_test, a_projects_lists_hold_its_own_optimizations_and_experiments_as_opiks_v2_ui_asks_for_them) {
+  std::map<std::string, std::string> optimization_of;  // project → its optimization
+  for (const std::string project : {"Search", "Support"}) {
+    auto id = ids_.next(1'790'000'000'000);
+    ASSERT_EQ(call("POST", "/v1/private/optimizations",
+                   nlohmann::json{{"id", id}, {"name", project + "-run"}, {"project_name", project},
+                                  {"dataset_name", "skills"}, {"objective_name", "accuracy"}, {"status", "running"}}
+                       .dump())
+                  .status,
+              201u);
+    ASSERT_EQ(call("POST", "/v1/private/experiments",
+                   nlohmann::json{{"id", ids_.next(1'790'000'000'001)}, {"dataset_name", "skills"}, {"optimization_id", id}}
+                       .dump())
+                  .status,
+              201u);
+    optimization_of[project] = id;
+  }
+  auto search = opik::project_id_of("Search");
+  auto runs = json_of(call("GET", "/v1/private/projects/" + search + "/optimizations?page=1&size=10"));
+  ASSERT_EQ(runs["content"].size(), 1u) << runs.dump();
+  EXPECT_EQ(runs["content"][0]["id"], optimization_of["Search"]);
+  EXPECT_EQ(runs["content"][0]["project_id"], search);
+  auto experiments = json_of(call("GET", "/v1/private/projects/" + search + "/experiments"));
+  ASSERT_EQ(experiments["content"].size(), 1u) << experiments.dump();
+  EXPECT_EQ(experiments["content"][0]["optimization_id"], optimization_of["Search"]);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/projects/" + ids_.next(1) + "/optimizations"))["content"].size(), 0u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/projects/" + search + "/datasets"))["content"].size(), 1u);  // all of them
 }
 
 }  // namespace
