@@ -320,7 +320,7 @@ TEST_F(serve_restart, sigterm_drains_calls_in_flight_and_the_next_start_finishes
 }
 
 TEST_F(serve_restart, a_store_locked_past_the_busy_timeout_stops_runs_until_it_is_released_and_they_resume) {
-  start_sim_and_store_dataset("20");
+  start_sim_and_store_dataset("100");
   start_serve();
   auto id = create();
   ASSERT_TRUE(eventually([&] {
@@ -328,6 +328,10 @@ TEST_F(serve_restart, a_store_locked_past_the_busy_timeout_stops_runs_until_it_i
     return db.trials(id).size() >= 2 && db.count_evaluations(id, "completed") > 30;
   })) << serve_.err();
   // Another process takes the store's write lock and keeps it (an admin's sqlite3 session, say).
+  // The provider is stopped meanwhile, so that the run is still mid-way when the lock is taken,
+  // however slowly that process starts.
+  sim_.signal(SIGSTOP);
+  ASSERT_EQ(status(id), "running");
   auto release = dir_ + "/release";
   auto locker = child_process::start(
       {"python3", "-c",
@@ -340,6 +344,7 @@ TEST_F(serve_restart, a_store_locked_past_the_busy_timeout_stops_runs_until_it_i
        dir_ + "/state/optd.db", release},
       dir_, "locker");
   ASSERT_TRUE(eventually([&] { return locker.out() == "locked\n"; })) << locker.err();
+  sim_.signal(SIGCONT);
   // Past the busy timeout (5 s) the run stops where it is, left live in the store.
   ASSERT_TRUE(eventually([&] { return serve_.err().find("the store cannot be written") != std::string::npos; }))
       << serve_.err();
