@@ -40,7 +40,10 @@ class progress_printer {
       bool trial_end = p.evals_done == p.evals_in_trial;
       if (!trial_end && now - last_draw_ < std::chrono::milliseconds(100)) return;
       last_draw_ = now;
-      err_ << "\r" << engine::render_progress(p, 24) << "\x1b[K" << std::flush;
+      // Fitted to the terminal as it is now (it may have been resized): a bar that wrapped
+      // would be drawn again on a new line at every update.
+      err_ << "\r" << engine::fit_to_columns(engine::render_progress(p, 24), engine::terminal_columns(STDERR_FILENO))
+           << "\x1b[K" << std::flush;
       drawn_ = true;
     } else if (p.trials_done != last_trials_ && p.evals_done == p.evals_in_trial) {
       last_trials_ = p.trials_done;

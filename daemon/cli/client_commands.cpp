@@ -210,7 +210,9 @@ int watch_command(const config::daemon_config& cfg, const client_options& o, con
     if (event != "progress") return;
     auto p = engine::progress_from_json(nlohmann::json::parse(data, nullptr, false));
     // A bar redrawn in place on a terminal; elsewhere a line per trial and per status.
-    if (tty) err << "\r" << engine::render_progress(p) << "\x1b[K" << std::flush;
+    if (tty)
+      err << "\r" << engine::fit_to_columns(engine::render_progress(p), engine::terminal_columns(STDERR_FILENO))
+          << "\x1b[K" << std::flush;
     else if (!last || p.trials_done != last->trials_done || p.status != last->status)
       err << engine::render_progress(p) << "\n";
     last = p;

@@ -1,6 +1,9 @@
 #include "engine/progress.hpp"
 
+#include <sys/ioctl.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 namespace optd::engine {
 
@@ -97,6 +100,27 @@ std::string render_progress(const run_progress& p, int width) {
   std::string out = bar + trial + buf;
   if (p.eta) out += " · ETA " + human_duration(*p.eta);
   return out;
+}
+
+std::string fit_to_columns(const std::string& line, int columns) {
+  if (columns <= 1) return line;
+  auto is_start = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+  int count = 0;
+  for (char c : line) count += is_start(c);
+  if (count < columns) return line;
+  // Keep columns - 2 code points and the ellipsis: columns - 1 cells, the cursor's cell free.
+  int kept = 0;
+  std::size_t cut = 0;
+  for (; cut < line.size(); ++cut)
+    if (is_start(line[cut]) && kept++ == columns - 2) break;
+  return line.substr(0, cut) + "…";
+}
+
+int terminal_columns(int fd) {
+  winsize w{};
+  if (::ioctl(fd, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  if (const char* env = std::getenv("COLUMNS"); env && *env) return std::atoi(env);
+  return 0;
 }
 
 }  // namespace optd::engine

@@ -39,6 +39,13 @@ struct run_progress {
 // `width` is the bar's width in cells.
 std::string render_progress(const run_progress& p, int width = 20);
 
+// `line` cut to fewer than `columns` characters (UTF-8 code points, "…" where it was cut), so
+// that a bar redrawn in place with "\r" never wraps onto a second line; as it is when it fits or
+// when `columns` is not known (0).
+std::string fit_to_columns(const std::string& line, int columns);
+// The width of the terminal on `fd`, else $COLUMNS, else 0 (not known).
+int terminal_columns(int fd);
+
 // The wire form of progress (optd's /api/optd/runs/{id}/progress and its event stream), and back.
 nlohmann::json to_json(const run_progress& p);
 run_progress progress_from_json(const nlohmann::json& j);

@@ -66,5 +66,18 @@ TEST(progress, the_wire_form_reads_back_the_same) {
   EXPECT_EQ(back.eta, p.eta);
 }
 
+TEST(progress, a_bar_is_cut_to_fit_the_terminal_so_redrawing_it_never_wraps) {
+  EXPECT_EQ(fit_to_columns("abc", 4), "abc");
+  EXPECT_EQ(fit_to_columns("abcdef", 4), "ab…");
+  EXPECT_EQ(fit_to_columns("a·b·c", 4), "a·…");  // characters, not bytes: '·' is two
+  EXPECT_EQ(fit_to_columns("abcdef", 0), "abcdef");  // width not known
+  auto line = render_progress(midway(), 24);
+  auto fitted = fit_to_columns(line, 60);
+  std::size_t cells = 0;
+  for (char c : fitted) cells += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  EXPECT_LT(cells, 60u);
+  EXPECT_EQ(fitted.substr(0, 30), line.substr(0, 30));
+}
+
 }  // namespace
 }  // namespace optd::engine
