@@ -65,6 +65,9 @@ std::string line_of(const nlohmann::json& o) {
   s << o.value("status", "?") << " · " << o.value("num_trials", 0) << " trials · best " << score_of(o, "best_objective_score")
     << " (baseline " << score_of(o, "baseline_objective_score") << ") · $" << std::fixed << std::setprecision(6)
     << o.value("total_optimization_cost", 0.0);
+  // A failed run says why, as Opik's UI shows it: the error's type and message.
+  if (auto info = o.find("error_info"); info != o.end() && info->is_object())
+    s << "\n  " << info->value("exception_type", "error") << ": " << info->value("message", "");
   return s.str();
 }
 

@@ -202,6 +202,18 @@ TEST_F(client, submit_leaves_providers_to_the_daemon) {
   EXPECT_THAT(refused.err(), HasSubstr("nowhere"));
 }
 
+TEST_F(client, watch_and_status_say_why_a_run_failed) {
+  stop();
+  start({"--fail-rate", "1"});  // every answer a 503: the baseline fails, and with it the run
+  auto submit = optd({"submit", "--watch", std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"});
+  EXPECT_EQ(submit.wait(), 1) << submit.err();
+  EXPECT_THAT(submit.err(), HasSubstr("error · "));
+  EXPECT_THAT(submit.err(), HasSubstr("HTTP 503"));
+  auto status = optd({"status", submit.out().substr(0, 36)});
+  EXPECT_EQ(status.wait(), 0);
+  EXPECT_THAT(status.out(), HasSubstr("all 26 evaluations of trial 1 failed"));
+}
+
 TEST_F(client, options_are_the_same_wherever_they_are_written) {
   // The URL optd serve prints, with its /api, is a server URL; --server and --config go before
   // the subcommand or after it alike. OPTD_SERVER is not set here: only --server says where.
