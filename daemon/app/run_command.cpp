@@ -54,7 +54,7 @@ class progress_printer {
   void log(std::string_view run_id, std::string_view line) {
     if (quiet_) return;
     if (tty_ && drawn_) err_ << "\r\x1b[K";
-    err_ << "optd: run " << run_id.substr(0, 8) << ": " << line << "\n";
+    err_ << "optd: run " << run_id << ": " << line << "\n";  // in full, as the daemon logs it: any prefix may be shared
     drawn_ = false;
   }
 

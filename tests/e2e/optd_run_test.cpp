@@ -65,7 +65,7 @@ TEST_F(e2e, optd_run_improves_the_demo_prompt_and_results_reads_it_back) {
   ASSERT_EQ(runs.size(), 1u);
   // One line per event, naming the run and the trial (its id is the trial's Opik experiment's).
   auto first = db.trials(runs[0].id).at(0);
-  EXPECT_THAT(run.err(), HasSubstr("optd: run " + runs[0].id.substr(0, 8) + ": trial 1 [" + first.id +
+  EXPECT_THAT(run.err(), HasSubstr("optd: run " + runs[0].id + ": trial 1 [" + first.id +
                                    "] (baseline) started\n"));
   auto results = optd({"results", "--json", runs[0].id.substr(0, 13)}, "results");
   ASSERT_EQ(results.wait(), 0) << results.err();
