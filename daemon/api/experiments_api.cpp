@@ -316,8 +316,7 @@ http_response experiments_api::find(const net::http_request& req) {
       [&](const store::run_record& run, const store::trial_record& t) {
         if (types && !types->empty() && std::find(types->begin(), types->end(), t.type) == types->end()) return false;
         if (dataset_name && run.dataset_name != *dataset_name) return false;
-        if (!project_id.empty() && (run.project_name.empty() || opik::project_id_of(run.project_name) != project_id))
-          return false;
+        if (!project_id.empty() && !opik::in_project(run.project_name, project_id)) return false;
         if (!name.empty() && lower(experiment_name(run, t)).find(name) == std::string::npos) return false;
         if (ids && std::find(ids->begin(), ids->end(), t.id) == ids->end()) return false;
         return true;

@@ -347,7 +347,7 @@ http_response optimizations_api::find(const net::http_request&, const std::map<s
     if (fresh) known->second = dataset_id_of(r.dataset_name);
     const auto& r_dataset_id = known->second;
     if (!dataset_id.empty() && r_dataset_id != dataset_id) continue;
-    if (!project_id.empty() && (r.project_name.empty() || opik::project_id_of(r.project_name) != project_id)) continue;
+    if (!project_id.empty() && !opik::in_project(r.project_name, project_id)) continue;
     if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r, r_dataset_id); }))
       continue;
     matched.push_back(std::move(r));

@@ -1,7 +1,6 @@
 #include "api/routes.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "api/responses.hpp"
 
 namespace optd::api {
 
@@ -75,12 +74,6 @@ std::optional<int> literal_match(std::string_view pattern, const std::vector<std
   return literal;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> allowed_methods(std::string_view path) {
@@ -104,7 +97,7 @@ std::vector<std::string> allowed_methods(std::string_view path) {
 }
 
 bool accepted_media_type(std::string_view path, std::string_view content_type) {
-  auto type = lower(content_type.substr(0, content_type.find(';')));
+  auto type = lower(std::string(content_type.substr(0, content_type.find(';'))));
   type.erase(0, type.find_first_not_of(' '));
   type.erase(type.find_last_not_of(' ') + 1);
   if (type.empty()) return true;

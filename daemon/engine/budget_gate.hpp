@@ -11,8 +11,7 @@
 
 namespace optd::engine {
 
-// Waits until woken; with `until`, no longer than that. False when the waiting coroutine was
-// cancelled meanwhile. The timer is made on first use, on the waiter's executor; it never
+// Waits until woken. False when the waiting coroutine was cancelled meanwhile. The timer is made on first use, on the waiter's executor; it never
 // expires by itself: wake() cancels it, and every waiter asks again.
 class settle_signal {
  public:

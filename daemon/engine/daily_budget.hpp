@@ -3,7 +3,8 @@
 // case before it is sent and settles at its cost, as a run's max_cost_usd does, so the calls in
 // flight together never take the day past its budget. A call that does not fit waits: for the
 // calls in flight to settle, and when even that would not do, for the next day (UTC). Runs pause
-// rather than fail: nothing is refused or lost, and each run is told once a day why it waits.
+// rather than fail, and each run is told once a day why it waits; only a call that could cost more
+// than the whole budget is refused.
 // The day's spending is kept in the store, so a restart does not give the day's money again.
 #include <cstdint>
 #include <functional>

@@ -1,9 +1,9 @@
 #include "net/content_encoding.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
+#include <boost/beast/core/string.hpp>
 #include <zlib.h>
 
 namespace optd::net {
@@ -15,11 +15,6 @@ http_response refusal(unsigned status, std::string_view message) {
   body += message;  // plain text of ours: no quote or backslash to escape
   body += "\"}";
   return {status, {{"Content-Type", "application/json"}}, std::move(body)};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -66,14 +61,14 @@ inflated inflate_gzip(std::string_view in, std::size_t limit, std::string& out) 
 
 std::optional<http_response> decode_request_body(http_request& request, std::size_t inflated_limit) {
   auto at = std::find_if(request.headers.begin(), request.headers.end(),
-                         [](const http_header& h) { return iequals(h.name, "Content-Encoding"); });
+                         [](const http_header& h) { return boost::beast::iequals(h.name, "Content-Encoding"); });
   if (at == request.headers.end()) return std::nullopt;
   auto coding = trimmed(at->value);
-  if (coding.empty() || iequals(coding, "identity")) {
+  if (coding.empty() || boost::beast::iequals(coding, "identity")) {
     request.headers.erase(at);
     return std::nullopt;
   }
-  if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip"))
+  if (!boost::beast::iequals(coding, "gzip") && !boost::beast::iequals(coding, "x-gzip"))
     return refusal(415, "Content-Encoding must be gzip or identity");
   if (request.body.size() > 0xffff'ffffu) return refusal(413, "request body is too large");
   std::string body;

@@ -12,6 +12,10 @@ std::string project_id_of(const std::string& project_name) {
   return core::derived_uuid_v7("00000000-0000-7000-8000-000000000000", "project:" + project_name);
 }
 
+bool in_project(const std::string& project_name, std::string_view project_id) {
+  return !project_name.empty() && project_id_of(project_name) == project_id;
+}
+
 nlohmann::json optimization_json(const store::run_record& run, const std::vector<store::trial_record>& trials,
                                  const std::vector<std::pair<std::string, double>>& metric_means,
                                  const std::string& dataset_id) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +39,8 @@ nlohmann::json error_info_json(const store::run_record& run);
 
 // optd keeps projects by name only; this is the stable id it reports for one (UUID v7 form).
 std::string project_id_of(const std::string& project_name);
+// Whether a run of `project_name` ("" for none) is in the project `project_id` names.
+bool in_project(const std::string& project_name, std::string_view project_id);
 
 // A dataset item as Opik streams and pages it.
 nlohmann::json dataset_item_json(const core::dataset_item& item, const std::string& dataset_id);
