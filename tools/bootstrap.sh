@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libboost1.81-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev
           libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev ca-certificates prometheus-cpp-dev libsystemd-dev
-          libvalijson-dev zlib1g-dev)
+          libvalijson-dev zlib1g-dev libhiredis-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -392,7 +392,10 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
     } else {
       r->status = *status;
       r->updated_ms = d_.clock.now_ms();
-      if (j.contains("error_info") && j["error_info"].is_object()) r->error = text_field(j["error_info"], "message");
+      if (j.contains("error_info") && j["error_info"].is_object()) {  // kept whole: Opik's UI shows its type
+        r->error = text_field(j["error_info"], "message");
+        r->error_info_json = j["error_info"].dump();
+      }
       d_.db.update_run(*r);
     }
   }

@@ -26,12 +26,14 @@
 #include "app/run_loading.hpp"
 #include "app/run_preparation.hpp"
 #include "app/store_owner.hpp"
+#include "app/studio_jobs.hpp"
 #include "app/systemd_notifier.hpp"
 #include "engine/clock.hpp"
 #include "net/http_server.hpp"
 #include "opik/cancel_watcher.hpp"
 #include "opik/outbox_sender.hpp"
 #include "opik/recorder.hpp"
+#include "queue/studio_worker.hpp"
 #include "store/sqlite.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
@@ -48,46 +50,52 @@ using submission_maker = std::function<engine::run_submission(config::loaded_run
 // the event loop for the store's busy timeout (5 s) while another process keeps the store locked.
 constexpr std::chrono::seconds store_retry_period{10};
 
-// Runs left unfinished when their process stopped or crashed (this daemon's, or an `optd run`
-// that was killed) start again from their journal: what was answered is replayed, only what was
-// in flight is asked again. One without its config (an `optd run` of an older optd) cannot be,
-// and is ended in error. Runs an Opik client records are not optd's to touch.
-//
-// `after` says why (a restart, or the store taking writes again); runs this daemon is executing
-// are left alone.
-void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
-                       core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log,
-                       const std::string& after = "a restart") {
+// Resumes one run left unfinished when its process stopped or crashed (this daemon's, or an
+// `optd run` that was killed) from its journal: what was answered is replayed, only what was in
+// flight is asked again. One without its config (an `optd run` of an older optd) cannot be, and
+// is ended in error. `after` says why (a restart, or the store taking writes again).
+void resume_run(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs, core::clock& clock,
+                const submission_maker& make_submission, const telemetry::logger& log, store::run_record r,
+                const std::string& after) {
+  if (r.source.empty()) {
+    end_left_run(db, r, "its " + r.executor + " ended before the run finished, and its config was not kept to resume it "
+                                              "from; what it answered is in the store",
+                 clock.now_ms());
+    log.run(telemetry::priority::error, r.id, "ended: left unfinished by its " + r.executor + ", cannot be resumed");
+    return;
+  }
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // its dataset was stored when it was submitted; the file may have changed since
   ctx.opik_datasets = cfg.opik.has_value();  // or it was to be read from Opik, and the restart came first
+  auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
+  if (!loaded.ok()) {
+    r.status = core::run_status::error;
+    r.finish_reason = "error";
+    r.error = "cannot resume: " + config::format(loaded.problems.front());
+    r.ended_ms = r.updated_ms = clock.now_ms();
+    db.update_run(r);
+    log.run(telemetry::priority::error, r.id, r.error);
+    return;
+  }
+  if (loaded.spec.name.empty()) loaded.spec.name = r.name;
+  auto submission = make_submission(loaded, r.id);
+  submission.source = r.source;
+  submission.resumed = true;
+  auto left_by = r.executor == "optd serve" ? std::string() : ", left by its " + r.executor;
+  log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + left_by + ")");
+  db.append_log(r.id, clock.now_ms(), left_by.empty() ? "resuming after " + after : "resuming" + left_by);
+  runs.submit(std::move(submission));
+}
+
+// Every run left unfinished, but those this daemon is executing, those an Opik client records
+// (not optd's to touch) and those `skip` keeps (a Studio worker's claims: the worker resumes them
+// once Redis confirms they are still its own).
+void resume_unfinished(store::store& db, const config::daemon_config& cfg, engine::run_manager& runs,
+                       core::clock& clock, const submission_maker& make_submission, const telemetry::logger& log,
+                       const std::function<bool(const std::string&)>& skip, const std::string& after = "a restart") {
   for (auto& r : db.unfinished_runs()) {
-    if (!executed_by_optd(r) || runs.active(r.id)) continue;
-    if (r.source.empty()) {
-      end_left_run(db, r, "its " + r.executor + " ended before the run finished, and its config was not kept to resume it "
-                                                "from; what it answered is in the store",
-                   clock.now_ms());
-      log.run(telemetry::priority::error, r.id, "ended: left unfinished by its " + r.executor + ", cannot be resumed");
-      continue;
-    }
-    auto loaded = config::parse_run_config(r.source, "run " + r.id, "", ctx);
-    if (!loaded.ok()) {
-      r.status = core::run_status::error;
-      r.finish_reason = "error";
-      r.error = "cannot resume: " + config::format(loaded.problems.front());
-      r.ended_ms = r.updated_ms = clock.now_ms();
-      db.update_run(r);
-      log.run(telemetry::priority::error, r.id, r.error);
-      continue;
-    }
-    if (loaded.spec.name.empty()) loaded.spec.name = r.name;
-    auto submission = make_submission(loaded, r.id);
-    submission.source = r.source;
-    submission.resumed = true;
-    auto left_by = r.executor == "optd serve" ? std::string() : ", left by its " + r.executor;
-    log.run(telemetry::priority::notice, r.id, "resuming (was " + std::string(core::to_string(r.status)) + left_by + ")");
-    db.append_log(r.id, clock.now_ms(), left_by.empty() ? "resuming after " + after : "resuming" + left_by);
-    runs.submit(std::move(submission));
+    if (!executed_by_optd(r) || runs.active(r.id) || (skip && skip(r.id))) continue;
+    resume_run(db, cfg, runs, clock, make_submission, log, std::move(r), after);
   }
 }
 
@@ -222,7 +230,30 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       return exit_failure;
     }
   }
-  resume_unfinished(db, cfg, runs, clock, make_submission, log);
+  // optd as a worker of Opik's Studio queue: the runs of its claimed jobs are its to resume, once
+  // Redis confirms they are still its own.
+  std::optional<queue::studio_worker> worker;
+  std::function<bool(const std::string&)> claimed_by_worker;
+  if (cfg.studio_worker) {
+    auto worker_cfg = *cfg.studio_worker;
+    if (worker_cfg.name.empty()) worker_cfg.name = default_worker_name(state_dir);
+    studio_job_context jobs{db, cfg, runs, env, make_submission, [&] { opik_sender->notify(); }};
+    queue::studio_worker_context worker_ctx{
+        runs, db, clock, log, &metrics, [jobs](const queue::parsed_job& job) { return start_studio_job(jobs, job); },
+        [&](const std::string& id) {
+          auto r = db.find_run(id);
+          if (r && !core::is_final(r->status) && !runs.active(id))
+            resume_run(db, cfg, runs, clock, make_submission, log, *r, "a restart");
+        },
+        [&](const std::string& id, const std::string& why) {
+          if (auto r = db.find_run(id); r && !core::is_final(r->status)) end_left_run(db, *r, why, clock.now_ms());
+        },
+        OPTD_VERSION, cfg.max_concurrent_runs};
+    worker.emplace(ioc.get_executor(), std::move(worker_ctx), std::move(worker_cfg));
+    claimed_by_worker = [&db](const std::string& id) { return queue::studio_worker::is_claimed_run(db, id); };
+    runs.on_run_ended([&worker](const std::string& id) { worker->run_ended(id); });
+  }
+  resume_unfinished(db, cfg, runs, clock, make_submission, log, claimed_by_worker);
   // A run stopped by a store it could not write (a full disk, a lock held too long) is left live
   // in the store; every store_retry_period, while some are, the daemon tries to resume them.
   asio::steady_timer store_retry(ioc);
@@ -235,7 +266,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
       store_retry_armed = false;
       if (ec || stopping) return;
       try {
-        resume_unfinished(db, cfg, runs, clock, make_submission, log, "the store took writes again");
+        resume_unfinished(db, cfg, runs, clock, make_submission, log, claimed_by_worker, "the store took writes again");
       } catch (const store::unavailable& e) {
         log(telemetry::priority::warning, std::string("the store still cannot be written: ") + e.what());
         arm_store_retry();
@@ -251,6 +282,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     opik_cancels->start(report);
     log(telemetry::priority::notice, "recording runs in Opik at " + cfg.opik->url);
   }
+  if (worker) worker->start();
   net::http_server server(ioc.get_executor(), [&api](net::http_request r) { return api.handle(std::move(r)); });
   unsigned short port = 0;
   try {
@@ -316,6 +348,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
             " queued runs wait for the next start");
     server.stop();
     if (drop_folder) drop_folder->stop();
+    if (worker) worker->stop();  // its claims stay its own, resumed at the next start
     beat.stop();
     hangup.cancel();
     if (opik_sender) {

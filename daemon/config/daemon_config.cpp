@@ -114,6 +114,50 @@ void load_code_metrics(yaml_reader& r, const YAML::Node& root, code_metrics_conf
   c.wall_time = duration_at(r, node, "wall_time", path).value_or(c.wall_time);
 }
 
+// `studio_worker:`; REDIS_URL is the default URL, as for Opik's Python worker.
+std::optional<studio_worker_config> load_studio_worker(yaml_reader& r, const YAML::Node& root, const daemon_config& c) {
+  const YAML::Node node = root["studio_worker"];
+  const std::string path = "studio_worker";
+  if (!node || !r.expect_map(node, path)) return std::nullopt;
+  r.check_keys(node, {"enabled", "redis_url", "redis_password_env", "redis_password_file", "queue", "max_jobs", "name",
+                      "lease", "cancel_poll"},
+               path);
+  studio_worker_config w;
+  w.enabled = r.bool_at(node, "enabled", path).value_or(true);
+  const char* env_url = std::getenv("REDIS_URL");
+  auto url = r.string_at(node, "redis_url", path, false).value_or(env_url && *env_url ? env_url : "");
+  url = expand_env(url);
+  if (url.empty()) {
+    r.error(node, "studio_worker.redis_url is missing (or set REDIS_URL), e.g. redis://:opik@localhost:6379/0");
+  } else if (auto endpoint = parse_redis_url(url)) {
+    w.redis = std::move(*endpoint);
+  } else {
+    r.error(node["redis_url"] ? node["redis_url"] : node, "studio_worker.redis_url: " + endpoint.error());
+  }
+  if (auto password = read_secret(r, node, "redis_password", path)) w.redis.password = *password;
+  if (auto q = r.string_at(node, "queue", path, false)) {
+    w.queue = expand_env(*q);
+    if (w.queue.empty() || w.queue.find_first_of(" \t\r\n") != std::string::npos)
+      r.error(node["queue"], "studio_worker.queue must be a queue name without spaces, e.g. opik:optimizer-cloud");
+  }
+  w.max_jobs = static_cast<int>(r.integer_at(node, "max_jobs", path, 1, 10'000).value_or(0));
+  if (auto n = r.string_at(node, "name", path, false)) {
+    w.name = expand_env(*n);
+    if (w.name.empty() || w.name.find_first_of(" \t\r\n:") != std::string::npos)
+      r.error(node["name"], "studio_worker.name must be a name without spaces or ':'");
+  }
+  w.lease = duration_at(r, node, "lease", path).value_or(w.lease);
+  if (w.lease < std::chrono::seconds(2)) r.error(node["lease"], "studio_worker.lease must be at least 2s");
+  w.cancel_poll = duration_at(r, node, "cancel_poll", path).value_or(w.cancel_poll);
+  if (w.cancel_poll < std::chrono::milliseconds(100) || w.cancel_poll > std::chrono::seconds(2))
+    r.error(node["cancel_poll"] ? node["cancel_poll"] : node,
+            "studio_worker.cancel_poll must be from 100ms to 2s (a cancel stops a run within 2 s)");
+  if (!c.opik)
+    r.error(node, "studio_worker needs an opik: section (or OPIK_URL_OVERRIDE): the jobs' runs are recorded there");
+  if (!w.enabled) return std::nullopt;
+  return w;
+}
+
 // Each entry of the map `key` of `p` (model → a map of `keys`), checked, handed to `f` with its
 // path: a provider's prices and rate limits are written alike.
 template <class F>
@@ -274,7 +318,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   yaml_reader r(name, out.problems, 100'000);
   if (!r.expect_map(root, "")) return out;
   r.check_keys(root, {"state_dir", "listen", "max_concurrent_runs", "drain_timeout", "api_token_env", "api_token_file",
-                      "default_provider", "providers", "inbox_dir", "opik", "code_metrics"},
+                      "default_provider", "providers", "inbox_dir", "opik", "code_metrics", "studio_worker"},
                "");
   auto& c = out.config;
   if (auto s = r.string_at(root, "state_dir", "", false)) c.state_dir = expand_env(*s);
@@ -289,6 +333,7 @@ loaded_daemon_config parse_daemon_config(std::string_view text, const std::strin
   if (auto token = read_secret(r, root, "api_token", "")) c.api_token = *token;
   c.opik = load_opik(r, root);
   load_code_metrics(r, root, c.code_metrics);
+  c.studio_worker = load_studio_worker(r, root, c);
   auto providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     r.error(providers ? providers : root, "providers must be a non-empty list");
@@ -336,6 +381,51 @@ boost::system::result<listen_address, std::string> parse_listen(std::string_view
   auto host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return listen_address{std::string(host), static_cast<unsigned short>(port)};
+}
+
+boost::system::result<redis_endpoint, std::string> parse_redis_url(std::string_view url) {
+  using result = boost::system::result<redis_endpoint, std::string>;
+  auto fail = [&](std::string why) { return result(boost::system::in_place_error, std::move(why)); };
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme)
+    return fail(url.substr(0, 9) == "rediss://" ? "rediss:// (TLS) is not supported; use redis:// on a trusted network"
+                                              : "'" + std::string(url.substr(0, 40)) + "' does not start with redis://");
+  auto rest = url.substr(scheme.size());
+  redis_endpoint e;
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    auto db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      int n = 0;
+      auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), n);
+      if (ec != std::errc{} || end != db.data() + db.size() || n < 0 || n > 15)
+        return fail("the database '" + std::string(db) + "' after the host is not a number from 0 to 15");
+      e.db = n;
+    }
+  }
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    auto userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    auto colon = userinfo.find(':');
+    e.username = std::string(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) e.password = secret(std::string(userinfo.substr(colon + 1)));
+  }
+  if (authority.empty()) return fail("the URL names no host");
+  auto colon = authority.rfind(':');
+  bool bracketed = authority.front() == '[';
+  if (colon != std::string_view::npos && (!bracketed || authority[colon - 1] == ']')) {
+    auto port = authority.substr(colon + 1);
+    unsigned long n = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535)
+      return fail("the port '" + std::string(port) + "' is not a number from 1 to 65535");
+    e.port = static_cast<unsigned short>(n);
+    authority = authority.substr(0, colon);
+  }
+  if (bracketed && authority.size() > 2 && authority.back() == ']') authority = authority.substr(1, authority.size() - 2);
+  e.host = std::string(authority);
+  return e;
 }
 
 }  // namespace optd::config

@@ -92,6 +92,34 @@ struct code_metrics_config {
   int tmp_mb = 16;
 };
 
+// Redis, as Opik's deployments name it: redis://[[user]:password@]host[:port][/db].
+struct redis_endpoint {
+  std::string host = "127.0.0.1";
+  unsigned short port = 6379;
+  int db = 0;
+  std::string username;  // empty: AUTH with the password alone (Redis < 6 style)
+  secret password;
+};
+// Parses a redis:// URL (compose's `redis://:opik@redis:6379/`, helm's without a db); or why not.
+boost::system::result<redis_endpoint, std::string> parse_redis_url(std::string_view url);
+
+// `studio_worker:` — optd takes the Studio runs Opik's backend queues on Redis for its Python
+// worker (the RQ protocol of reference/studio-worker.md), recording them through `opik:`.
+struct studio_worker_config {
+  bool enabled = true;
+  redis_endpoint redis;
+  std::string queue = "opik:optimizer-cloud";  // RQ's name, without the rq:queue: prefix
+  int max_jobs = 0;                            // at once; 0: max_concurrent_runs
+  // Unique among the workers sharing the queue and the same across this worker's restarts (it
+  // finds its claims by it); empty: optd-{host name}-{a digest of the state directory}.
+  std::string name;
+  // A worker that has not renewed its lease for this long is taken for dead: any other worker
+  // puts its claimed jobs back on the queue. Renewed every lease/4.
+  std::chrono::milliseconds lease{60'000};
+  // How often the queue's cancel keys (opik:cancel:{id}) are read for the running jobs.
+  std::chrono::milliseconds cancel_poll{2'000};
+};
+
 struct daemon_config {
   std::string state_dir = "/var/lib/optd";
   std::string listen = "127.0.0.1:8600";  // optd serve's HTTP API
@@ -103,6 +131,7 @@ struct daemon_config {
   std::string default_provider;
   std::vector<provider_config> providers;
   code_metrics_config code_metrics;
+  std::optional<studio_worker_config> studio_worker;  // nullopt: no section, or enabled: false
   std::string source;  // the file it came from, or "(built-in)"
 
   const provider_config* find_provider(std::string_view name) const noexcept;

@@ -115,6 +115,7 @@ void run_manager::launch(run_submission s, std::exception_ptr start_error) {
     asio::post(ex_, [this, id] {
       running_.erase(id);
       if (delete_when_done_.erase(id)) env_.db.delete_run(id);
+      if (run_ended_) run_ended_(id);
       start_next();
       idle_check();
     });

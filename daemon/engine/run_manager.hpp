@@ -71,6 +71,9 @@ class run_manager {
   // Called when a run stopped because the store could not be written (store::unavailable): the
   // run is left live in the store, for the caller to resume once the store takes writes again.
   void on_store_unavailable(std::function<void(const std::string& run_id)> f) { store_unavailable_ = std::move(f); }
+  // Called when a run's executor has ended and its slot is free: it finished, or it stopped for a
+  // suspend or a store failure (its record in the store tells which).
+  void on_run_ended(std::function<void(const std::string& run_id)> f) { run_ended_ = std::move(f); }
   // Live progress of the running runs, for watchers. Closed by stop() and suspend().
   progress_hub& progress() noexcept { return hub_; }
   // The progress of a running run; nullopt when it is queued or not running.
@@ -116,6 +119,7 @@ class run_manager {
   std::map<std::string, std::unique_ptr<preparing_run>> preparing_;
   std::map<std::string, bool> delete_when_done_;
   std::function<void(const std::string&)> store_unavailable_;
+  std::function<void(const std::string&)> run_ended_;
   boost::asio::steady_timer idle_;
   progress_hub hub_;
 };

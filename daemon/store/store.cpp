@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT 
 CREATE INDEX IF NOT EXISTS received_tags_by_run ON received_tags(run_id);
 CREATE TABLE IF NOT EXISTS provider_spend(
   provider TEXT NOT NULL, day TEXT NOT NULL, usd REAL NOT NULL, PRIMARY KEY(provider, day));
+CREATE TABLE IF NOT EXISTS studio_jobs(
+  job_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, queue TEXT NOT NULL, execution TEXT NOT NULL,
+  workspace_id TEXT NOT NULL, workspace_name TEXT NOT NULL, api_key TEXT NOT NULL, claimed_ms INTEGER NOT NULL,
+  state TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS received_scores(
   trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";
@@ -235,9 +239,9 @@ void store::append_log(const std::string& run_id, std::int64_t ts_ms, std::strin
   st_->append_log.bind_all(run_id, ts_ms, line).run();
 }
 
-std::vector<std::pair<std::int64_t, std::string>> store::logs(const std::string& run_id) {
-  auto q = db_->prepare("SELECT ts_ms, line FROM logs WHERE run_id=? ORDER BY rowid");
-  q.bind(1, run_id);
+std::vector<std::pair<std::int64_t, std::string>> store::logs(const std::string& run_id, std::int64_t skip) {
+  auto q = db_->prepare("SELECT ts_ms, line FROM logs WHERE run_id=?1 ORDER BY rowid LIMIT -1 OFFSET ?2");
+  q.bind_all(run_id, skip);
   std::vector<std::pair<std::int64_t, std::string>> out;
   while (q.step()) out.emplace_back(q.int64(0), q.text(1));
   return out;

@@ -167,6 +167,21 @@ struct dataset_record {
   std::int64_t item_count = 0;
 };
 
+// A job of Opik's Studio queue this worker claimed: what its run needs to reach Opik as the job's
+// workspace, and how far its end is told (RQ's records in Redis).
+struct studio_job_record {
+  std::string job_id;
+  std::string run_id;  // the optimization's id
+  std::string queue;
+  std::string execution;  // RQ's execution id (hex UUID)
+  std::string workspace_id, workspace_name;
+  std::string api_key;  // the job's Opik key, as long as its run needs it; empty otherwise
+  std::int64_t claimed_ms = 0;
+  std::string state = "claimed";  // claimed (its run goes on), ended (its records are to be written), done
+  std::string outcome;            // when ended: finished or failed
+  std::string detail;             // when failed: why, for RQ's exc_info
+};
+
 // A write to Opik waiting in the outbox, in the order it must be delivered.
 struct outbox_message {
   std::int64_t seq = 0;
@@ -332,7 +347,13 @@ class store {
 
   // A run's log: one line per event, in order.
   void append_log(const std::string& run_id, std::int64_t ts_ms, std::string_view line);
-  std::vector<std::pair<std::int64_t, std::string>> logs(const std::string& run_id);
+  // From its `skip`th line on.
+  std::vector<std::pair<std::int64_t, std::string>> logs(const std::string& run_id, std::int64_t skip = 0);
+
+  // The Studio jobs this worker claimed from Opik's queue (by job id), until their records in
+  // Redis are written; then `done`, and their API key forgotten.
+  void save_studio_job(const studio_job_record& j);
+  std::vector<studio_job_record> unfinished_studio_jobs();
   std::vector<llm_call_record> llm_calls(const std::string& run_id);
 
  private:

@@ -96,6 +96,20 @@ metrics::metrics(std::string_view version) : registry_(std::make_shared<pm::Regi
   outbox_errors_ = &pm::BuildCounter().Name("optd_outbox_delivery_errors_total")
                         .Help("Failed deliveries to Opik, by reason (retried or refused)").Register(r);
   for (const char* reason : {"retried", "refused"}) outbox_errors_->Add({{"reason", reason}});  // rates from zero
+  studio_claimed_ = &pm::BuildCounter().Name("optd_studio_jobs_claimed_total")
+                         .Help("Studio jobs this worker claimed off Opik's Redis queue").Register(r).Add({});
+  studio_ended_ = &pm::BuildCounter().Name("optd_studio_jobs_finished_total")
+                       .Help("Studio jobs this worker ended, by outcome (completed, cancelled, error, refused)")
+                       .Register(r);
+  for (const char* outcome : {"completed", "cancelled", "error", "refused"}) studio_ended_->Add({{"outcome", outcome}});
+  studio_queue_depth_ = &pm::BuildGauge().Name("optd_studio_queue_depth")
+                             .Help("Jobs waiting in Opik's Studio queue, as last read").Register(r).Add({});
+  studio_redis_up_ = &pm::BuildGauge().Name("optd_studio_redis_up")
+                          .Help("1 when the Studio worker's Redis answers, else 0").Register(r).Add({});
+  studio_claim_wait_ = &pm::BuildHistogram().Name("optd_studio_claim_latency_seconds")
+                            .Help("How long a Studio job waited in the queue, from Opik's enqueue to this claim")
+                            .Register(r).Add({}, pm::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                                 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
   runs_ = &pm::BuildGauge().Name("optd_runs").Help("Runs in the store by status").Register(r);
   run_best_ = &pm::BuildGauge().Name("optd_run_best_score").Help("Best objective score of each active run").Register(r);
   run_trials_ = &pm::BuildGauge().Name("optd_run_trials").Help("Trials done by each active run").Register(r);
@@ -225,6 +239,14 @@ void metrics::set_outbox(double pending, double oldest_age_seconds, double dead)
   outbox_age_->Set(oldest_age_seconds);
   outbox_dead_->Set(dead);
 }
+
+void metrics::studio_job_claimed(double waited_seconds) {
+  studio_claimed_->Increment();
+  studio_claim_wait_->Observe(std::max(0.0, waited_seconds));
+}
+void metrics::studio_job_ended(std::string_view outcome) { studio_ended_->Add({{"outcome", std::string(outcome)}}).Increment(); }
+void metrics::set_studio_queue_depth(double n) { studio_queue_depth_->Set(n); }
+void metrics::set_studio_redis_up(bool up) { studio_redis_up_->Set(up ? 1 : 0); }
 
 void metrics::outbox_delivery_error(std::string_view reason) {
   outbox_errors_->Add({{"reason", std::string(reason)}}).Increment();

@@ -75,6 +75,15 @@ class metrics {
   void set_outbox(double pending, double oldest_age_seconds, double dead);
   void outbox_delivery_error(std::string_view reason);
 
+  // The Studio worker: jobs claimed off Opik's queue; jobs ended by outcome (completed, cancelled,
+  // error: their run's status; refused: a job optd cannot run, failed upstream with error_info);
+  // the queue's length; how long a claimed job had waited since Opik enqueued it; whether Redis
+  // answers.
+  void studio_job_claimed(double waited_seconds);
+  void studio_job_ended(std::string_view outcome);
+  void set_studio_queue_depth(double n);
+  void set_studio_redis_up(bool up);
+
   // Per-run gauges for a running run; end_run() removes them.
   void run_progress(const std::string& run_id, const std::string& name, int trials_done,
                     std::optional<double> best, double cost_usd);
@@ -110,6 +119,11 @@ class metrics {
   prometheus::Gauge* outbox_age_;
   prometheus::Gauge* outbox_dead_;
   prometheus::Family<prometheus::Counter>* outbox_errors_;
+  prometheus::Counter* studio_claimed_;
+  prometheus::Family<prometheus::Counter>* studio_ended_;
+  prometheus::Gauge* studio_queue_depth_;
+  prometheus::Gauge* studio_redis_up_;
+  prometheus::Histogram* studio_claim_wait_;
   prometheus::Family<prometheus::Gauge>* run_best_;
   prometheus::Family<prometheus::Gauge>* run_trials_;
   prometheus::Family<prometheus::Gauge>* run_cost_;
