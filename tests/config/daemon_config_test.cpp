@@ -230,3 +230,71 @@ TEST(daemon_config, the_shipped_configs_are_valid) {
 
 }  // namespace
 }  // namespace optd::config
+
+namespace optd::config {
+namespace {
+
+TEST(daemon_config, redis_urls_as_opiks_deployments_write_them) {
+  auto compose = parse_redis_url("redis://:opik@redis:6379/");  // docker-compose's backend
+  ASSERT_TRUE(compose.has_value());
+  EXPECT_EQ(compose->host, "redis");
+  EXPECT_EQ(compose->port, 6379);
+  EXPECT_EQ(compose->db, 0);
+  EXPECT_EQ(compose->password.reveal(), "opik");
+  EXPECT_TRUE(compose->username.empty());
+  auto acl = parse_redis_url("redis://worker:s3cret@10.0.0.5:6380/2");
+  ASSERT_TRUE(acl.has_value());
+  EXPECT_EQ(acl->username, "worker");
+  EXPECT_EQ(acl->password.reveal(), "s3cret");
+  EXPECT_EQ(acl->port, 6380);
+  EXPECT_EQ(acl->db, 2);
+  auto bare = parse_redis_url("redis://opik-redis-master");  // helm's, without port or db
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_EQ(bare->port, 6379);
+  EXPECT_EQ(parse_redis_url("redis://[::1]:7000")->host, "::1");
+  EXPECT_EQ(parse_redis_url("localhost:6379").error(), "'localhost:6379' does not start with redis://");
+  EXPECT_THAT(parse_redis_url("rediss://h").error(), HasSubstr("TLS"));
+  EXPECT_THAT(parse_redis_url("redis://h:0").error(), HasSubstr("port '0'"));
+  EXPECT_THAT(parse_redis_url("redis://h/x").error(), HasSubstr("database 'x'"));
+}
+
+TEST(daemon_config, a_studio_worker_section_takes_opiks_queue_and_needs_opik) {
+  const std::string providers = "providers: [{name: p, base_url: http://127.0.0.1:1/v1}]\n";
+  const std::string opik = "opik: {url: http://127.0.0.1:5173/api}\n";
+  ::unsetenv("REDIS_URL");
+  ::unsetenv("OPIK_URL_OVERRIDE");
+  EXPECT_FALSE(parse_daemon_config(providers + opik, "optd.yaml").config.studio_worker);
+  auto r = parse_daemon_config(providers + opik + "studio_worker:\n  redis_url: redis://:opik@127.0.0.1:6379/0\n  max_jobs: 3\n"
+                                                  "  name: optd-a\n  lease: 30s\n",
+                               "optd.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.problems.at(0));
+  ASSERT_TRUE(r.config.studio_worker);
+  EXPECT_EQ(r.config.studio_worker->queue, "opik:optimizer-cloud");  // the only queue Opik's backend writes
+  EXPECT_EQ(r.config.studio_worker->max_jobs, 3);
+  EXPECT_EQ(r.config.studio_worker->name, "optd-a");
+  EXPECT_EQ(r.config.studio_worker->lease, std::chrono::seconds(30));
+  EXPECT_EQ(r.config.studio_worker->cancel_poll, std::chrono::seconds(2));
+  EXPECT_EQ(r.config.studio_worker->redis.password.reveal(), "opik");
+  EXPECT_FALSE(parse_daemon_config(providers + opik + "studio_worker: {enabled: false, redis_url: redis://h}\n", "optd.yaml")
+                   .config.studio_worker);
+
+  auto bad = parse_daemon_config(providers + "studio_worker:\n  redis_url: http://h\n  lease: 1s\n  name: a b\n", "optd.yaml");
+  std::vector<std::string> problems;
+  for (const auto& p : bad.problems) problems.push_back(format(p));
+  EXPECT_THAT(problems, ::testing::Contains(HasSubstr("optd.yaml:3:14: studio_worker.redis_url: 'http://h' does not start with redis://")));
+  EXPECT_THAT(problems, ::testing::Contains(HasSubstr("optd.yaml:4:10: studio_worker.lease must be at least 2s")));
+  EXPECT_THAT(problems, ::testing::Contains(HasSubstr("studio_worker.name must be a name without spaces")));
+  EXPECT_THAT(problems, ::testing::Contains(HasSubstr("studio_worker needs an opik: section")));
+
+  setenv("REDIS_URL", "redis://:from-env@127.0.0.1:6390/1", 1);
+  auto env = parse_daemon_config(providers + opik + "studio_worker: {}\n", "optd.yaml");
+  unsetenv("REDIS_URL");
+  ASSERT_TRUE(env.ok()) << format(env.problems.at(0));
+  EXPECT_EQ(env.config.studio_worker->redis.port, 6390);
+  EXPECT_EQ(env.config.studio_worker->redis.db, 1);
+  auto missing = parse_daemon_config(providers + opik + "studio_worker: {}\n", "optd.yaml");
+  EXPECT_THAT(format(missing.problems.at(0)), HasSubstr("studio_worker.redis_url is missing (or set REDIS_URL)"));
+}
+
+}  // namespace
+}  // namespace optd::config
