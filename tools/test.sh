@@ -2,13 +2,13 @@
 # Builds everything with the tests and runs the whole suite. Also installs what only the tests
 # need, from Debian (when run as root and missing): Node.js and npm, Prometheus (promtool and the
 # server), strace, curl and systemd-analyze, bubblewrap and python3 (the code metric's sandbox), the
-# JSON-Schema-Test-Suite; and the pinned npm packages of tests/sdk (Opik's TypeScript SDK, for the
-# compatibility test).
+# JSON-Schema-Test-Suite, redis-server and redis-cli (the Studio worker's tests); and the pinned
+# npm packages of tests/sdk (Opik's TypeScript SDK, for the compatibility test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for tool in npm:npm node:nodejs promtool:prometheus prometheus:prometheus strace:strace curl:curl \
-            systemd-analyze:systemd bwrap:bubblewrap; do
+            systemd-analyze:systemd bwrap:bubblewrap redis-server:redis-server redis-cli:redis-tools; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 # The sandbox sees only /usr: Debian's python3, not one earlier on PATH (pyenv's, say).

@@ -82,7 +82,7 @@ class metrics {
   void studio_job_claimed(double waited_seconds);
   void studio_job_ended(std::string_view outcome);
   void set_studio_queue_depth(double n);
-  void set_studio_redis_up(bool up);
+  void set_studio_redis_up(bool up);  // 0 too on an optd without a Studio worker
 
   // Per-run gauges for a running run; end_run() removes them.
   void run_progress(const std::string& run_id, const std::string& name, int trials_done,

@@ -1,6 +1,6 @@
 // Every YAML example in the README is what optd takes: a run config validates as it is shown (its
-// dataset_file made up from its prompt's variables), and a fragment of the demo's daemon config
-// validates in its place.
+// dataset_file made up from its prompt's variables), a whole daemon config validates, and a
+// fragment of the demo's daemon config validates in its place.
 #include <fstream>
 #include <regex>
 #include <string>
@@ -45,6 +45,13 @@ TEST(readme_examples, every_yaml_example_validates) {
       auto loaded = parse_run_config(block, "README.md", dir);
       EXPECT_TRUE(loaded.ok()) << ::testing::PrintToString(problems_of(loaded.problems)) << "\n" << block;
       ++run_configs;
+    } else if (auto indent = block.find_first_not_of(' ');
+               block.find("\n" + std::string(indent, ' ') + "providers:") != std::string::npos) {
+      // A whole daemon config (indented as a list item's may be).
+      auto text = std::regex_replace(block, std::regex("(^|\n) {" + std::to_string(indent) + "}"), "$1");
+      auto loaded = parse_daemon_config(text, "README.md");
+      EXPECT_TRUE(loaded.ok()) << ::testing::PrintToString(problems_of(loaded.problems)) << "\n" << block;
+      ++fragments;
     } else {
       // A line of the demo's daemon config, shown changed: the config with it in place.
       auto demo = test::read_file(std::string(OPTD_SOURCE_DIR) + "/config/examples/demo-optd.yaml");

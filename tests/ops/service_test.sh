@@ -17,7 +17,8 @@ wait_for() { for _ in $(seq 1 400); do eval "$1" && return 0; sleep 0.05; done; 
 
 echo "- cmake --install"
 DESTDIR=$work/root cmake --install "$build" --prefix /usr/local >"$work/install.log"
-for f in usr/local/bin/optd usr/local/bin/llm-sim usr/local/lib/systemd/system/optd.service etc/optd/optd.yaml \
+for f in usr/local/bin/optd usr/local/bin/llm-sim usr/local/lib/systemd/system/optd.service \
+         usr/local/lib/systemd/system/optd@.service etc/optd/optd.yaml \
          usr/local/share/optd/grafana/optd.json usr/local/share/optd/examples/demo.yaml \
          usr/local/share/optd/datasets/skills.jsonl; do
   [ -f "$work/root/$f" ] || fail "not installed: /$f"
@@ -33,6 +34,13 @@ echo "- systemd-analyze verify"
 sed "s|/usr/local/bin/optd|$work/root/usr/local/bin/optd|" "$unit" >"$work/optd.service"
 out=$(systemd-analyze verify "$work/optd.service" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify is not clean: $out"
+# The template, as an instance (a Studio worker's): its config and state are the instance's own.
+sed "s|/usr/local/bin/optd|$work/root/usr/local/bin/optd|" "$work/root/usr/local/lib/systemd/system/optd@.service" \
+  >"$work/optd@worker-1.service"
+grep -q 'CONFIGURATION_DIRECTORY}/%i.yaml' "$work/optd@worker-1.service" || fail "optd@.service does not read its instance's config"
+grep -q '^StateDirectory=optd/%i$' "$work/optd@worker-1.service" || fail "optd@.service does not keep its own state"
+out=$(systemd-analyze verify "$work/optd@worker-1.service" 2>&1) || fail "systemd-analyze verify optd@worker-1: $out"
+[ -z "$out" ] || fail "systemd-analyze verify optd@worker-1 is not clean: $out"
 
 echo "- the system calls of a whole run against SystemCallFilter=@system-service"
 # Not `ldd | grep -q`: grep would stop reading at the match, and ldd's SIGPIPE fails the pipe.
