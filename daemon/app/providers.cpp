@@ -70,6 +70,7 @@ void provider_set::build() {
       else if (p.auth == config::auth_style::opik) s.headers.push_back({"authorization", p.api_key.reveal()});
     }
     if (!p.workspace.empty()) s.headers.push_back({"Comet-Workspace", p.workspace});
+    if (p.kind == "opik_gateway") s.caller_headers = gateway_headers_;
     s.timeouts = {p.connect_timeout, p.read_timeout, p.total_timeout};
     s.retry = p.retry;
     built b;

@@ -42,6 +42,13 @@ class provider_set {
   // After the config was changed in place (SIGHUP): builds the providers anew from it. Runs keep
   // the providers they started with (retired ones live on); new runs get the new ones.
   void reload();
+  // Calls through Opik's gateway (kind opik_gateway) made for a run that is someone else in Opik
+  // (a Studio job of another workspace, with its user's key) carry that run's workspace and key.
+  // Takes effect for providers built from now on (call it before the first run).
+  void identify(std::function<std::vector<net::http_header>(std::string_view run_id)> gateway_headers) {
+    gateway_headers_ = std::move(gateway_headers);
+    reload();
+  }
 
  private:
   void build();
@@ -56,6 +63,7 @@ class provider_set {
   };
 
   const config::daemon_config& cfg_;
+  std::function<std::vector<net::http_header>(std::string_view)> gateway_headers_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unique_ptr<net::http_client> client_;
   telemetry::metrics* metrics_;

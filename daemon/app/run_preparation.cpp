@@ -32,10 +32,11 @@ namespace {
 boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::dataset_reader& reader,
                                                        config::load_context context,
                                                        config::code_metrics_config code_metrics, core::clock& clock,
-                                                       core::uuid_v7_generator& ids, engine::run_submission& s) {
+                                                       core::uuid_v7_generator& ids, std::optional<opik::run_identity> who,
+                                                       engine::run_submission& s) {
   auto name = s.spec.dataset_name, project = s.spec.project_name;
   db.append_log(s.id, clock.now_ms(), "reading dataset '" + name + "' from Opik");
-  auto dataset = co_await reader.read(name, project);
+  auto dataset = co_await reader.read(name, project, std::move(who));
   db.append_log(s.id, clock.now_ms(), "read " + std::to_string(dataset.items.size()) + " items of dataset '" + name +
                                           "' (" + dataset.id + ") from Opik");
   // False when it was stored meanwhile (another run read it first, or someone uploaded it): that
@@ -65,15 +66,18 @@ boost::asio::awaitable<void> read_dataset_then_prepare(store::store& db, opik::d
 
 engine::run_submission serve_submission(store::store& db, opik::dataset_reader* opik_datasets,
                                         const config::daemon_config& cfg, config::loaded_run& loaded, std::string id,
-                                        core::clock& clock, core::uuid_v7_generator& ids) {
+                                        core::clock& clock, core::uuid_v7_generator& ids,
+                                        const opik::identity_lookup& identity) {
   if (!loaded.dataset_in_opik || !opik_datasets) return prepare_run(db, loaded, cfg.code_metrics, std::move(id), clock, ids);
   engine::run_submission s;
   s.id = std::move(id);
   s.spec = loaded.spec;
   auto ctx = make_load_context(&db, cfg);
   ctx.read_dataset_files = false;  // as for every config that reached the daemon
-  s.prepare = [&db, reader = opik_datasets, ctx, code_metrics = cfg.code_metrics, &clock, &ids](engine::run_submission& sub) {
-    return read_dataset_then_prepare(db, *reader, ctx, code_metrics, clock, ids, sub);
+  s.prepare = [&db, reader = opik_datasets, ctx, code_metrics = cfg.code_metrics, &clock, &ids,
+               identity](engine::run_submission& sub) {
+    return read_dataset_then_prepare(db, *reader, ctx, code_metrics, clock, ids,
+                                     identity ? identity(sub.id) : std::nullopt, sub);
   };
   return s;
 }

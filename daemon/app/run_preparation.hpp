@@ -23,9 +23,11 @@ engine::run_submission prepare_run(store::store& db, config::loaded_run& loaded,
 // (loaded.dataset_in_opik) when `opik_datasets` is given, one prepared when the run starts, by
 // reading the dataset from Opik, storing it under its name with Opik's item ids, and loading the
 // run's config (its `source`) again against it, so that its template variables and reference
-// keys are checked then. What fails there fails the run.
+// keys are checked then. What fails there fails the run. `identity`: whom the run reads Opik as,
+// when not the config's workspace and key (a Studio job's).
 engine::run_submission serve_submission(store::store& db, opik::dataset_reader* opik_datasets,
                                         const config::daemon_config& cfg, config::loaded_run& loaded, std::string id,
-                                        core::clock& clock, core::uuid_v7_generator& ids);
+                                        core::clock& clock, core::uuid_v7_generator& ids,
+                                        const opik::identity_lookup& identity = {});
 
 }  // namespace optd::app

@@ -210,9 +210,12 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
     for (const auto& [status, n] : by_status) metrics.set_runs(status, static_cast<double>(n));
     metrics.set_evaluations_pending(runs.totals().evaluations_pending);
   });
+  // Whom a run is in Opik: the opik: section's workspace and key, or a Studio job's (set below).
+  opik::identity_lookup opik_identity;
   // A run whose dataset is in Opik is prepared when it starts, once the dataset is read.
   submission_maker make_submission = [&](config::loaded_run& loaded, std::string id) {
-    return serve_submission(db, opik_datasets ? &*opik_datasets : nullptr, cfg, loaded, std::move(id), clock, ids);
+    return serve_submission(db, opik_datasets ? &*opik_datasets : nullptr, cfg, loaded, std::move(id), clock, ids,
+                            opik_identity);
   };
   api::optimizations_api api({db, runs, cfg, clock, ids, make_submission, &metrics, OPTD_VERSION});
   std::optional<inbox> drop_folder;
@@ -250,6 +253,24 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
         },
         OPTD_VERSION, cfg.max_concurrent_runs};
     worker.emplace(ioc.get_executor(), std::move(worker_ctx), std::move(worker_cfg));
+    // A job's run is its workspace in Opik, with its user's key when the job has one: for the
+    // recording, the cancel watch, its dataset and its calls through Opik's gateway. The key
+    // stays in the store until the run's last write reached Opik.
+    opik_identity = [&](const std::string& id) -> std::optional<opik::run_identity> {
+      if (auto who = worker->identity(id)) return who;
+      if (auto job = db.studio_job_of_run(id)) return opik::run_identity{job->workspace_name, job->api_key};
+      return std::nullopt;
+    };
+    opik_sender->identify(opik_identity);
+    opik_cancels->identify(opik_identity);
+    providers.identify([&](std::string_view id) {
+      std::vector<net::http_header> headers;
+      if (auto who = worker->identity(std::string(id))) {
+        if (!who->api_key.empty()) headers.push_back({"authorization", who->api_key});
+        if (!who->workspace.empty()) headers.push_back({"Comet-Workspace", who->workspace});
+      }
+      return headers;
+    });
     claimed_by_worker = [&db](const std::string& id) { return queue::studio_worker::is_claimed_run(db, id); };
     runs.on_run_ended([&worker](const std::string& id) { worker->run_ended(id); });
   }

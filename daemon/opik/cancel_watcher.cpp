@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 
 cancel_watcher::cancel_watcher(asio::any_io_executor ex, engine::run_manager& runs, net::http_client& client,
                                const config::opik_config& cfg, std::chrono::milliseconds interval)
-    : runs_(runs), client_(client), headers_(opik_headers(cfg)), interval_(interval), timer_(ex) {
+    : runs_(runs), client_(client), cfg_(cfg), interval_(interval), timer_(ex) {
   auto base = net::parse_url(cfg.url);
   if (!base) throw std::invalid_argument("opik.url is not a valid URL: " + cfg.url);
   base_ = *base;
@@ -48,7 +48,7 @@ asio::awaitable<void> cancel_watcher::watch() {
       net::http_request req;
       req.method = "GET";
       req.target = "/v1/private/optimizations/" + id;
-      req.headers = headers_;
+      req.headers = opik_headers(cfg_, identity_, id);
       auto res = co_await client_.send(base_, req, timeouts_);
       if (!res || res->status != 200) continue;
       auto j = nlohmann::json::parse(res->body, nullptr, false);

@@ -18,6 +18,7 @@
 #include "config/daemon_config.hpp"
 #include "engine/run_manager.hpp"
 #include "net/http_client.hpp"
+#include "opik/headers.hpp"
 
 namespace optd::opik {
 
@@ -28,6 +29,8 @@ class cancel_watcher {
   // Starts watching; a failure of its own is told to `report` and it starts again a second later.
   void start(std::function<void(const std::string&)> report = {});
   void stop();
+  // Runs that read Opik as someone else than the config (Studio jobs of other workspaces).
+  void identify(identity_lookup lookup) { identity_ = std::move(lookup); }
 
  private:
   boost::asio::awaitable<void> watch();
@@ -35,7 +38,8 @@ class cancel_watcher {
   engine::run_manager& runs_;
   net::http_client& client_;
   net::url base_;
-  std::vector<net::http_header> headers_;
+  config::opik_config cfg_;
+  identity_lookup identity_;
   std::chrono::milliseconds interval_;
   net::http_timeouts timeouts_;
   boost::asio::steady_timer timer_;

@@ -19,8 +19,7 @@ dataset_reader::dataset_reader(asio::any_io_executor ex, net::http_client& clien
                                core::retry_policy retry, int page_size)
     : ex_(std::move(ex)),
       client_(client),
-      headers_(opik_headers(cfg)),
-      workspace_(cfg.workspace),
+      cfg_(cfg),
       retry_(retry),
       page_size_(page_size) {
   auto base = net::parse_url(cfg.url);
@@ -30,11 +29,12 @@ dataset_reader::dataset_reader(asio::any_io_executor ex, net::http_client& clien
 }
 
 asio::awaitable<net::http_response> dataset_reader::post(const std::string& target, const std::string& body,
-                                                         const std::string& what) {
+                                                         const std::string& what, const std::optional<run_identity>& who) {
   net::http_request req;
   req.method = "POST";
   req.target = target;
-  req.headers = headers_;
+  req.headers = opik_headers(cfg_, who);
+  const auto& workspace = who && !who->workspace.empty() ? who->workspace : cfg_.workspace;
   req.body = body;
   std::string why;
   for (int attempt = 1;; ++attempt) {
@@ -44,7 +44,7 @@ asio::awaitable<net::http_response> dataset_reader::post(const std::string& targ
     if (res && res->status >= 200 && res->status < 300) co_return std::move(*res);
     if (res && res->status == 404)
       throw core::run_error("DatasetNotFoundError", what + ": Opik has no such dataset" +
-                                (workspace_.empty() ? std::string() : " in workspace '" + workspace_ + "'"));
+                                (workspace.empty() ? std::string() : " in workspace '" + workspace + "'"));
     why = res ? "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300) : res.error().message();
     if ((res && !core::is_retryable_status(res->status)) || attempt >= retry_.max_attempts) break;
     asio::steady_timer wait(ex_);
@@ -58,14 +58,15 @@ asio::awaitable<net::http_response> dataset_reader::post(const std::string& targ
                         "gave up after " + std::to_string(retry_.max_attempts) + " attempts");
 }
 
-asio::awaitable<opik_dataset> dataset_reader::read(std::string name, std::string project_name) {
+asio::awaitable<opik_dataset> dataset_reader::read(std::string name, std::string project_name,
+                                                   std::optional<run_identity> who) {
   const std::string what = "reading dataset '" + name + "' from Opik";
   nlohmann::json ask = {{"dataset_name", name}};
   if (!project_name.empty()) ask["project_name"] = project_name;
   // Named arguments: GCC 12 mishandles temporaries inside a co_await expression.
   const std::string retrieve = "/v1/private/datasets/retrieve", stream = "/v1/private/datasets/items/stream";
   auto body = ask.dump();
-  auto found = co_await post(retrieve, body, what);
+  auto found = co_await post(retrieve, body, what, who);
   auto record = nlohmann::json::parse(found.body, nullptr, false);
   if (!record.is_object() || !record.contains("id") || !record["id"].is_string())
     throw std::runtime_error(what + ": Opik's answer has no dataset id");
@@ -79,7 +80,7 @@ asio::awaitable<opik_dataset> dataset_reader::read(std::string name, std::string
   for (;;) {
     if (!out.items.empty()) ask["last_retrieved_id"] = out.items.back().id;
     body = ask.dump();
-    auto page = co_await post(stream, body, what);
+    auto page = co_await post(stream, body, what, who);
     std::size_t count = 0;
     for (std::size_t pos = 0; pos < page.body.size();) {
       auto end = page.body.find("\r\n", pos);

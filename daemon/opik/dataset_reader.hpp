@@ -17,6 +17,7 @@
 #include "core/retry_policy.hpp"
 #include "core/run_spec.hpp"
 #include "net/http_client.hpp"
+#include "opik/headers.hpp"
 
 namespace optd::opik {
 
@@ -34,18 +35,19 @@ class dataset_reader {
                  core::retry_policy retry = {8, std::chrono::milliseconds(500), std::chrono::milliseconds(30'000)},
                  int page_size = 2000);
 
-  boost::asio::awaitable<opik_dataset> read(std::string name, std::string project_name);
+  // `who`: the workspace and key to read it as, when not the config's (a Studio job's).
+  boost::asio::awaitable<opik_dataset> read(std::string name, std::string project_name,
+                                            std::optional<run_identity> who = {});
 
  private:
   // The 2xx response to `target` with `body`, after retries; throws otherwise.
   boost::asio::awaitable<net::http_response> post(const std::string& target, const std::string& body,
-                                                  const std::string& what);
+                                                  const std::string& what, const std::optional<run_identity>& who);
 
   boost::asio::any_io_executor ex_;
   net::http_client& client_;
   net::url base_;
-  std::vector<net::http_header> headers_;
-  std::string workspace_;
+  config::opik_config cfg_;
   core::retry_policy retry_;
   int page_size_;
   net::http_timeouts timeouts_;

@@ -21,7 +21,7 @@ outbox_sender::outbox_sender(asio::any_io_executor ex, store::store& db, net::ht
   auto base = net::parse_url(cfg.url);
   if (!base) throw std::invalid_argument("opik.url is not a valid URL: " + cfg.url);
   base_ = *base;
-  headers_ = opik_headers(cfg);
+  cfg_ = cfg;
   timeouts_.total = std::chrono::seconds(30);
 }
 
@@ -57,7 +57,7 @@ asio::awaitable<void> outbox_sender::deliver() {
     net::http_request req;
     req.method = m.method;
     req.target = m.path;
-    req.headers = headers_;
+    req.headers = opik_headers(cfg_, identity_, m.run_id);
     req.body = m.body;
     auto res = co_await client_.send(base_, req, timeouts_);
     if (stopped_) co_return;

@@ -19,6 +19,7 @@
 #include "config/daemon_config.hpp"
 #include "core/retry_policy.hpp"
 #include "net/http_client.hpp"
+#include "opik/headers.hpp"
 #include "store/store.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -38,6 +39,8 @@ class outbox_sender {
   // New messages are waiting (the recorder calls it). Wakes an idle sender, not one backing off
   // after a failed send: new messages do not make Opik answer sooner.
   void notify();
+  // Runs that write to Opik as someone else than the config (Studio jobs of other workspaces).
+  void identify(identity_lookup lookup) { identity_ = std::move(lookup); }
 
  private:
   boost::asio::awaitable<void> deliver();
@@ -45,7 +48,8 @@ class outbox_sender {
   store::store& db_;
   net::http_client& client_;
   net::url base_;
-  std::vector<net::http_header> headers_;
+  config::opik_config cfg_;
+  identity_lookup identity_;
   telemetry::metrics* metrics_;
   core::retry_policy backoff_;
   net::http_timeouts timeouts_;

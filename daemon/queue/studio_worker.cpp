@@ -224,6 +224,7 @@ asio::awaitable<void> studio_worker::upkeep() {
     if (j.record.state == "ended" && !j.finishing) owed.push_back(id);
   }
   for (auto& id : owed) co_await finish(id);
+  ctx_.db.forget_delivered_studio_keys();
 }
 
 // Claims of dead workers (no lease) go back to the head of the queue, one LMOVE at a time: each is
@@ -346,6 +347,12 @@ asio::awaitable<void> studio_worker::claimed(std::string job_id) {
   auto run_id = rec.run_id;
   auto& mine = jobs_[run_id] = std::move(j);
   if (auto r = ctx_.db.find_run(run_id); r && core::is_final(r->status) && !ctx_.runs.active(run_id)) ended(mine);
+}
+
+std::optional<opik::run_identity> studio_worker::identity(const std::string& run_id) const {
+  auto it = jobs_.find(run_id);
+  if (it == jobs_.end()) return std::nullopt;
+  return opik::run_identity{it->second.record.workspace_name, it->second.record.api_key};
 }
 
 void studio_worker::run_ended(const std::string& run_id) {

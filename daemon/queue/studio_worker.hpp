@@ -32,6 +32,7 @@
 #include "core/clock.hpp"
 #include "core/run_error.hpp"
 #include "engine/run_manager.hpp"
+#include "opik/headers.hpp"
 #include "queue/redis_connection.hpp"
 #include "queue/rq_job.hpp"
 #include "queue/rq_records.hpp"
@@ -76,6 +77,9 @@ class studio_worker {
   static bool is_claimed_run(store::store& db, const std::string& run_id);
 
   const std::string& name() const noexcept { return cfg_.name; }
+  // Whom a claimed job's run is in Opik (its workspace, and its user's key on Opik's cloud);
+  // nullopt for a run that is no claimed job of this worker.
+  std::optional<opik::run_identity> identity(const std::string& run_id) const;
 
  private:
   struct job {

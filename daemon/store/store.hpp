@@ -175,7 +175,7 @@ struct studio_job_record {
   std::string queue;
   std::string execution;  // RQ's execution id (hex UUID)
   std::string workspace_id, workspace_name;
-  std::string api_key;  // the job's Opik key, as long as its run needs it; empty otherwise
+  std::string api_key;  // the job's Opik key, until its run's last write reached Opik; then empty
   std::int64_t claimed_ms = 0;
   std::string state = "claimed";  // claimed (its run goes on), ended (its records are to be written), done
   std::string outcome;            // when ended: finished or failed
@@ -354,6 +354,10 @@ class store {
   // Redis are written; then `done`, and their API key forgotten.
   void save_studio_job(const studio_job_record& j);
   std::vector<studio_job_record> unfinished_studio_jobs();
+  // The job run `run_id` was claimed for, the latest when several.
+  std::optional<studio_job_record> studio_job_of_run(const std::string& run_id);
+  // Forgets the keys of done jobs whose run has nothing left in the outbox (all written to Opik).
+  void forget_delivered_studio_keys();
   std::vector<llm_call_record> llm_calls(const std::string& run_id);
 
  private:

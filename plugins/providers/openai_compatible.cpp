@@ -2,6 +2,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 
 namespace optd::plugins {
 
@@ -9,6 +10,13 @@ namespace asio = boost::asio;
 using namespace std::chrono;
 
 namespace {
+
+// A header's value that is a key (its "Bearer " taken off), to redact from errors; shorter
+// values are no secret worth the name.
+void keep_secret(std::string_view value, std::vector<std::string>& secrets) {
+  if (value.rfind("Bearer ", 0) == 0) value.remove_prefix(7);
+  if (value.size() >= 4) secrets.emplace_back(value);
+}
 
 struct attempt_failure {
   core::llm_error error;
@@ -175,17 +183,14 @@ std::optional<core::completion> parse_completion(const std::string& body) {
 openai_compatible::openai_compatible(net::http_client& client, core::clock& clock, openai_compatible_settings settings,
                                      std::uint64_t jitter_seed)
     : client_(client), clock_(clock), settings_(std::move(settings)), jitter_(jitter_seed) {
-  for (const auto& h : settings_.headers) {
-    std::string_view value = h.value;
-    if (value.rfind("Bearer ", 0) == 0) value.remove_prefix(7);
-    if (value.size() >= 4) secrets_.emplace_back(value);  // a key; shorter values are no secret worth the name
-  }
+  for (const auto& h : settings_.headers) keep_secret(h.value, secrets_);
 }
 
-std::string openai_compatible::redacted(std::string text) const {
-  for (const auto& secret : secrets_)
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-      text.replace(at, secret.size(), "[redacted]");
+std::string openai_compatible::redacted(std::string text, const std::vector<std::string>& more) const {
+  for (const auto* list : {&secrets_, &more})
+    for (const auto& secret : *list)
+      for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+        text.replace(at, secret.size(), "[redacted]");
   return text;
 }
 
@@ -198,6 +203,13 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
   http.method = "POST";
   http.target = settings_.path;
   http.headers = settings_.headers;
+  std::vector<std::string> caller_secrets;
+  if (settings_.caller_headers)
+    for (auto& h : settings_.caller_headers(request.share_key)) {
+      std::erase_if(http.headers, [&](const net::http_header& c) { return boost::beast::iequals(c.name, h.name); });
+      keep_secret(h.value, caller_secrets);
+      http.headers.push_back(std::move(h));
+    }
   http.headers.push_back({"Content-Type", "application/json"});
   http.body = request_body(request);
 
@@ -245,7 +257,7 @@ asio::awaitable<core::completion_result> openai_compatible::complete(const core:
       if (sent->status == 429) ++rate_limited;
       failure.error = {core::is_retryable_status(sent->status) ? core::errc::provider_unavailable
                                                                : core::errc::provider_http_error,
-                       "HTTP " + std::to_string(sent->status) + ": " + redacted(error_text(sent->body)), sent->status,
+                       "HTTP " + std::to_string(sent->status) + ": " + redacted(error_text(sent->body), caller_secrets), sent->status,
                        attempt};
       failure.retryable = core::is_retryable_status(sent->status);
       failure.server_hint = outcome.retry_after;

@@ -4,6 +4,7 @@
 // Retries 408/409/429/5xx, connection errors, timeouts and malformed replies with exponential
 // backoff and full jitter, or as long as the server asks (Retry-After, retry-after-ms). Each
 // attempt waits for the pacer, which learns the rate limits from every answer's headers.
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct openai_compatible_settings {
   // Paces each attempt to the provider's rate limits and learns them from its answers; null:
   // attempts go at once.
   core::call_pacer* pacer = nullptr;
+  // Headers that take the place of the configured ones of the same name for one caller (the
+  // request's share_key, a run id): a Studio job's workspace and key on Opik's gateway. Their
+  // values are redacted from errors as the configured ones are. Unset or empty: the configured.
+  std::function<std::vector<net::http_header>(std::string_view share_key)> caller_headers;
 };
 
 class openai_compatible final : public core::llm_provider {
@@ -42,7 +47,7 @@ class openai_compatible final : public core::llm_provider {
  private:
   // `text` (a provider's error message, which some echo the request's headers into) with every
   // value of the configured headers (the key) replaced: errors are logged, stored and sent to Opik.
-  std::string redacted(std::string text) const;
+  std::string redacted(std::string text, const std::vector<std::string>& more = {}) const;
 
   net::http_client& client_;
   core::clock& clock_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include "app/providers.hpp"
 #include "support/test_support.hpp"
@@ -74,6 +75,38 @@ TEST_F(opik_gateway, its_own_base_url_and_workspace_win) {
   auto r = call(cfg);
   EXPECT_EQ(r.target, "/api/v1/private/chat/completions");
   EXPECT_EQ(r.header("comet-workspace"), "other");
+}
+
+// A Studio job's calls carry its workspace and its user's key, in place of the opik: section's
+// (one authorization header, not two); a key an error echoes back is redacted.
+TEST_F(opik_gateway, a_studio_jobs_calls_carry_its_workspace_and_key) {
+  ::setenv("OPTD_TEST_OPIK_KEY", "opik-key-123", 1);
+  auto cfg = load("  url: " + url_ + "\n  api_key_env: OPTD_TEST_OPIK_KEY\n  workspace: team-ws\n",
+                  "  - name: opik\n    kind: opik_gateway\n");
+  ::unsetenv("OPTD_TEST_OPIK_KEY");
+  provider_set providers(ioc_.get_executor(), cfg, clock_, db_);
+  providers.identify([](std::string_view run_id) {
+    std::vector<net::http_header> h;
+    if (run_id == "job-run") h = {{"authorization", "job-key-456"}, {"Comet-Workspace", "job-ws"}};
+    return h;
+  });
+  for (const char* run : {"job-run", "own-run"}) {
+    core::chat_request request;
+    request.model = "gpt-4o-mini";
+    request.messages = {{core::role::user, "What is 2 + 2?"}};
+    request.share_key = run;
+    auto result = test::run(ioc_, providers.find("")->complete(request));
+    EXPECT_TRUE(result && *result);
+  }
+  ASSERT_EQ(opik_.received().size(), 2u);
+  const auto& job = opik_.received()[0];
+  int authorizations = 0;
+  for (const auto& h : job.headers) authorizations += boost::beast::iequals(h.name, "authorization");
+  EXPECT_EQ(authorizations, 1);
+  EXPECT_EQ(job.header("authorization"), "job-key-456");
+  EXPECT_EQ(job.header("comet-workspace"), "job-ws");
+  EXPECT_EQ(opik_.received()[1].header("authorization"), "opik-key-123");
+  EXPECT_EQ(opik_.received()[1].header("comet-workspace"), "team-ws");
 }
 
 TEST(opik_gateway_config, without_an_opik_section_or_base_url_it_is_an_error_with_its_place) {

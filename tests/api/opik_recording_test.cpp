@@ -650,3 +650,29 @@ TEST_F(opik_datasets, a_run_waiting_for_opik_to_give_its_dataset_can_be_cancelle
 
 }  // namespace
 }  // namespace optd::api
+
+namespace optd::api {
+namespace {
+
+// A Studio job of another workspace writes to Opik as that workspace, with its user's key; the
+// daemon's other runs keep the opik: section's.
+TEST_F(opik_recording, a_run_that_is_someone_else_in_opik_writes_as_them) {
+  start_opik();
+  sender_->identify([](const std::string& run_id) -> std::optional<opik::run_identity> {
+    if (run_id == "job-run") return opik::run_identity{"job-ws", "job-key-456"};
+    return std::nullopt;
+  });
+  db_->enqueue({{0, "job-run", "PUT", "/v1/private/optimizations/job-run", R"({"status":"running"})", 0, 0, ""},
+                {0, "own-run", "PUT", "/v1/private/optimizations/own-run", R"({"status":"running"})", 0, 0, ""}},
+               clock_.now_ms());
+  sender_->notify();
+  drain();
+  ASSERT_EQ(accepted_.size(), 2u);
+  EXPECT_EQ(accepted_[0].header("authorization"), "job-key-456");
+  EXPECT_EQ(accepted_[0].header("comet-workspace"), "job-ws");
+  EXPECT_EQ(accepted_[1].header("authorization"), "opik-key-123");
+  EXPECT_EQ(accepted_[1].header("comet-workspace"), "team-ws");
+}
+
+}  // namespace
+}  // namespace optd::api

@@ -25,6 +25,7 @@ namespace {
 using test::child_process;
 using test::eventually;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const char* const workspace_id = "0190babc-62a0-71d2-832a-0feffa4676eb";  // a self-hosted Opik's
 const std::string meta_prompt = R"({"type":"meta_prompt","parameters":{"model":"sim-reasoner","seed":7,"prompts_per_round":2}})";
@@ -50,7 +51,8 @@ class studio_worker : public ::testing::Test {
   }
 
   // llm-sim, Redis, and the backend with the demo dataset stored (by one foreground run).
-  void start(const std::string& latency_ms, std::vector<std::string> redis_options = {}) {
+  // `token`: the backend takes only requests that carry it (as Opik's cloud takes only its users' keys).
+  void start(const std::string& latency_ms, std::vector<std::string> redis_options = {}, const std::string& token = {}) {
     redis_.emplace(dir_, std::move(redis_options));
     sim_ = child_process::start({LLM_SIM_BIN, "--listen", "127.0.0.1:0", "--port-file", dir_ + "/sim.port", "--latency-ms",
                                  latency_ms},
@@ -61,9 +63,14 @@ class studio_worker : public ::testing::Test {
                                       std::string(OPTD_SOURCE_DIR) + "/config/examples/demo.yaml"},
                                      dir_, "seed", env_);
     ASSERT_EQ(seed.wait(), 0) << seed.err();
-    backend_ = child_process::start({OPTD_BIN, "--config", demo_config_, "--state-dir", dir_ + "/backend", "serve", "--listen",
-                                     "127.0.0.1:0", "--port-file", dir_ + "/backend.port"},
-                                    dir_, "backend", env_);
+    auto backend_config = dir_ + "/backend.yaml";
+    std::ofstream(backend_config) << test::read_file(demo_config_) << (token.empty() ? "" : "api_token_env: OPTD_API_TOKEN\n");
+    token_ = token;
+    auto backend_env = env_;
+    backend_env.push_back("OPTD_API_TOKEN=" + token);
+    backend_ = child_process::start({OPTD_BIN, "--config", backend_config, "--state-dir", dir_ + "/backend", "serve",
+                                     "--listen", "127.0.0.1:0", "--port-file", dir_ + "/backend.port"},
+                                    dir_, "backend", backend_env);
     backend_url_ = "http://127.0.0.1:" + port_in(dir_ + "/backend.port");
     test::http(sim_url_, "POST", "/stats/reset");
   }
@@ -82,14 +89,15 @@ class studio_worker : public ::testing::Test {
 
   // What Opik's backend does for a Studio run: the optimization, then the job (its hash, expiry,
   // then RPUSH). Returns the optimization's id.
-  std::string enqueue(const std::string& optimizer = meta_prompt) {
+  std::string enqueue(const std::string& optimizer = meta_prompt, const std::string& api_key = {}) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto id = ids_.next(static_cast<std::uint64_t>(now));
     auto job = ids_.next(static_cast<std::uint64_t>(now));
     auto created = test::http(backend_url_, "POST", "/api/v1/private/optimizations",
                               nlohmann::json{{"id", id}, {"name", "studio-" + id.substr(0, 8)}, {"dataset_name", "skills"},
                                              {"objective_name", "answer_quality"}, {"status", "initialized"}}
-                                  .dump());
+                                  .dump(),
+                              auth());
     EXPECT_EQ(created.status, 201u) << created.body;
     auto config = nlohmann::json::parse(R"({"dataset_name":"skills",
       "prompt":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{question}}"}]},
@@ -98,6 +106,7 @@ class studio_worker : public ::testing::Test {
     config["optimizer"] = nlohmann::json::parse(optimizer);
     nlohmann::json message = {{"optimization_id", id},   {"workspace_id", workspace_id}, {"workspace_name", "default"},
                               {"config", config},        {"project_name", "Default Project"}};
+    if (!api_key.empty()) message["opik_api_key"] = api_key;
     auto data = nlohmann::json::array({"opik_backend.rq_worker.process_optimizer_job", nullptr, {message}, nlohmann::json::object()});
     auto ts = core::iso8601(now);
     ts.insert(ts.size() - 1, "000");  // RQ's six fraction digits
@@ -111,8 +120,12 @@ class studio_worker : public ::testing::Test {
     return id;
   }
 
+  std::vector<net::http_header> auth() const {
+    if (token_.empty()) return {};
+    return {{"authorization", token_}};
+  }
   nlohmann::json upstream(const std::string& id) {
-    auto r = test::http(backend_url_, "GET", "/api/v1/private/optimizations/" + id);
+    auto r = test::http(backend_url_, "GET", "/api/v1/private/optimizations/" + id, {}, auth());
     return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
   }
   std::string upstream_status(const std::string& id) { return upstream(id).value("status", ""); }
@@ -150,7 +163,7 @@ class studio_worker : public ::testing::Test {
   child_process sim_, backend_;
   std::vector<child_process> workers_;
   std::vector<std::string> env_;
-  std::string sim_url_, backend_url_;
+  std::string sim_url_, backend_url_, token_;
   std::map<std::string, std::string> jobs_;  // optimization id → job id
   core::uuid_v7_generator ids_{std::random_device{}()};
   int starts_ = 0;
@@ -281,6 +294,24 @@ TEST_F(studio_worker, a_cancel_key_set_mid_run_cancels_it_within_two_seconds) {
   ASSERT_TRUE(eventually([&] { return redis_->cli({"HGET", "rq:job:" + jobs_[id], "status"}) == "finished"; }));
   EXPECT_THAT(redis_->cli({"LRANGE", "opik:logs:" + std::string(workspace_id) + ":" + id, "0", "-1"}),
               HasSubstr("Execution cancelled by the user."));
+}
+
+// On Opik's cloud every job carries its user's key: the job's run reads its dataset, records, and
+// watches for a cancel with it (the worker's own config has none here, and the backend takes only
+// that key); the key is never logged, and is forgotten once the run's writes reached Opik.
+TEST_F(studio_worker, a_job_with_its_users_key_reaches_opik_as_that_user) {
+  start("0", {}, "job-key-789");
+  auto& w1 = start_worker("w1");
+  auto id = enqueue(meta_prompt, "job-key-789");
+  ASSERT_TRUE(eventually([&] { return upstream_status(id) == "completed"; })) << w1.err();
+  EXPECT_EQ(upstream(id)["num_trials"].get<int>() > 0, true);
+  ASSERT_TRUE(eventually([&] {
+    store::store db(dir_ + "/w1/optd.db");
+    auto job = db.studio_job_of_run(id);
+    return job && job->state == "done" && job->api_key.empty();
+  })) << w1.err();
+  EXPECT_THAT(w1.err(), Not(HasSubstr("job-key-789")));
+  EXPECT_THAT(test::read_file(dir_ + "/backend.err"), Not(HasSubstr("job-key-789")));
 }
 
 }  // namespace

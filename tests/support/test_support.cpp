@@ -21,7 +21,8 @@ void run(boost::asio::io_context& ioc, boost::asio::awaitable<void> a, std::chro
   if (error) std::rethrow_exception(error);
 }
 
-net::http_response http(const std::string& base, std::string method, std::string target, std::string body) {
+net::http_response http(const std::string& base, std::string method, std::string target, std::string body,
+                        std::vector<net::http_header> headers) {
   boost::asio::io_context ioc;
   net::http_client client(ioc.get_executor(), nullptr);
   net::http_request r;
@@ -29,6 +30,7 @@ net::http_response http(const std::string& base, std::string method, std::string
   r.target = std::move(target);
   r.body = std::move(body);
   r.headers = {{"Content-Type", "application/json"}};
+  for (auto& h : headers) r.headers.push_back(std::move(h));
   auto res = *run(ioc, client.send(*net::parse_url(base), r, {}));
   EXPECT_TRUE(res) << r.method << " " << r.target << ": " << (res ? std::string() : res.error().message());
   return res ? *res : net::http_response{};

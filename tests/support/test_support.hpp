@@ -82,7 +82,8 @@ class scripted_server {
 
 // One HTTP exchange with `base` ("http://127.0.0.1:PORT") on an io_context of its own, as a
 // separate client process would make it; a JSON body. Fails the test when it cannot connect.
-net::http_response http(const std::string& base, std::string method, std::string target, std::string body = {});
+net::http_response http(const std::string& base, std::string method, std::string target, std::string body = {},
+                        std::vector<net::http_header> headers = {});
 
 // Reads a whole file; empty when it cannot.
 std::string read_file(const std::string& path);
