@@ -153,6 +153,16 @@ cancel_result run_manager::cancel(const std::string& id) {
   return cancel_result::cancelled;
 }
 
+void run_manager::release(const std::string& id) {
+  if (auto it = running_.find(id); it != running_.end()) it->second->suspend(true);
+  std::erase_if(queue_, [&](const run_submission& s) { return s.id == id; });
+  if (auto it = preparing_.find(id); it != preparing_.end()) {
+    it->second->dropped = true;
+    it->second->stop.emit(asio::cancellation_type::terminal);
+  }
+  idle_check();
+}
+
 void run_manager::remove(const std::string& id) {
   if (running_.count(id)) {
     delete_when_done_[id] = true;

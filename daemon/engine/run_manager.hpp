@@ -62,6 +62,10 @@ class run_manager {
   // Cancels a queued or running run.
   cancel_result cancel(const std::string& id);
 
+  // Stops a run's work at once and leaves it live in the store, unfinished, recording nothing
+  // more: another process owns it now (a Studio job taken over by another worker).
+  void release(const std::string& id);
+
   // Deletes a run and its records; a running one is cancelled first and deleted when it ends.
   void remove(const std::string& id);
 

@@ -23,6 +23,8 @@ using telemetry::priority;
 
 namespace {
 
+const std::string lost_reason = "its Studio job was taken over by another worker while this one's lease had expired";
+
 // Blocks this long per BLMOVE, so that a full worker or a stop is noticed soon after.
 constexpr int claim_block_s = 1;
 // How long a Redis that does not answer is left before the next try.
@@ -156,7 +158,7 @@ asio::awaitable<void> studio_worker::recover() {
     if (rec.state == "claimed" && !in_redis.count(rec.job_id)) {
       ctx_.log.run(priority::warning, rec.run_id,
                    "studio job " + rec.job_id + " was taken over by another worker while this one was away; not resuming it");
-      ctx_.abandon(rec.run_id, "its Studio job was taken over by another worker while this one was away");
+      ctx_.abandon(rec.run_id, lost_reason);
       rec.state = "done";
       ctx_.db.save_studio_job(rec);
       continue;
@@ -204,7 +206,13 @@ asio::awaitable<void> studio_worker::upkeep() {
   std::size_t busy = 0;
   for (const auto& [id, j] : jobs_) busy += j.record.state == "claimed";
   std::vector<redis_command> c;
-  c.push_back({"SET", lease_key(cfg_.name), std::to_string(rq_.pid), "PX", std::to_string(cfg_.lease.count()), "GET"});
+  std::vector<std::string> claimed;  // whose claims are checked: still in this worker's list?
+  for (const auto& [id, j] : jobs_)
+    if (j.record.state == "claimed") {
+      claimed.push_back(id);
+      c.push_back(make_command("LPOS", claims_key(cfg_.name), j.record.job_id));
+    }
+  c.push_back({"SET", lease_key(cfg_.name), std::to_string(rq_.pid), "PX", std::to_string(cfg_.lease.count())});
   c.push_back({"SADD", workers_key, cfg_.name});
   c.push_back({"LLEN", queue_key(cfg_.queue)});
   for (auto& x : rq_worker_heartbeat(rq_, now, busy)) c.push_back(std::move(x));
@@ -212,10 +220,12 @@ asio::awaitable<void> studio_worker::upkeep() {
     if (j.record.state == "claimed")
       for (auto& x : rq_job_heartbeat(rq_, j.record.job_id, j.record.execution, now)) c.push_back(std::move(x));
   auto replies = co_await cmd_->pipeline(std::move(c));
-  if (replies[0].is_nil() && busy)  // the lease had expired: another worker may have taken the claims over
-    ctx_.log(priority::error, "studio worker " + cfg_.name + ": its lease had expired (the process was stopped or "
-                                  "Redis unreachable for longer than the lease); other workers may run its jobs too");
-  if (ctx_.metrics) ctx_.metrics->set_studio_queue_depth(static_cast<double>(replies[2].integer));
+  if (ctx_.metrics) ctx_.metrics->set_studio_queue_depth(static_cast<double>(replies[claimed.size() + 2].integer));
+  // A claim gone from the list was put back on the queue by another worker: this one's lease had
+  // expired (the process stopped, or cut off from Redis, for longer than the lease). Its run
+  // stops here and is left to the worker that took the job.
+  for (std::size_t i = 0; i < claimed.size(); ++i)
+    if (replies[i].is_nil()) lost(claimed[i]);
 
   std::vector<std::string> owed;
   for (auto& [id, j] : jobs_) {
@@ -355,7 +365,29 @@ std::optional<opik::run_identity> studio_worker::identity(const std::string& run
   return opik::run_identity{it->second.record.workspace_name, it->second.record.api_key};
 }
 
+void studio_worker::lost(const std::string& run_id) {
+  auto it = jobs_.find(run_id);
+  if (it == jobs_.end()) return;
+  auto& rec = it->second.record;
+  ctx_.log.run(priority::error, run_id, "studio job " + rec.job_id + " was taken over by another worker (this one's lease "
+                                        "had expired); stopping its run here");
+  rec.state = "done";
+  ctx_.db.save_studio_job(rec);
+  jobs_.erase(it);
+  if (ctx_.runs.active(run_id)) {
+    released_.insert(run_id);  // abandoned once its executor has stopped
+    ctx_.runs.release(run_id);
+  } else {
+    ctx_.abandon(run_id, lost_reason);
+  }
+  slot_.cancel();
+}
+
 void studio_worker::run_ended(const std::string& run_id) {
+  if (released_.erase(run_id)) {
+    ctx_.abandon(run_id, lost_reason);
+    return;
+  }
   auto it = jobs_.find(run_id);
   if (it == jobs_.end() || it->second.record.state != "claimed") return;
   auto r = ctx_.db.find_run(run_id);

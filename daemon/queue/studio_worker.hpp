@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -99,6 +100,7 @@ class studio_worker {
   boost::asio::awaitable<void> finish(std::string run_id);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
   void ended(job& j);   // its run is over: RQ's records are to be written
+  void lost(const std::string& run_id);  // its claim was taken over: its run stops here
   bool slot_free() const;
   void redis_state(bool up, const std::string& why = {});
   std::string short_id(const std::string& id) const { return id.substr(0, 8); }
@@ -110,6 +112,7 @@ class studio_worker {
   std::unique_ptr<redis_connection> cmd_;       // commands
   std::unique_ptr<redis_connection> blocking_;  // BLMOVE only
   std::map<std::string, job> jobs_;             // by run (optimization) id
+  std::set<std::string> released_;              // runs of lost claims, still stopping
   boost::asio::steady_timer slot_;              // cancelled when a slot may have come free
   boost::asio::cancellation_signal stop_;
   bool stopped_ = false;

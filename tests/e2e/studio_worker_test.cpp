@@ -227,6 +227,30 @@ TEST_F(studio_worker, a_killed_workers_jobs_are_taken_over_and_each_completes_on
   EXPECT_THAT(workers_[1].err() + workers_[2].err(), HasSubstr("worker w1 let its lease expire (it died); put its 3 claimed jobs back"));
 }
 
+// A worker stopped (SIGSTOP) past its lease is taken for dead: another takes its job over. When
+// it goes on, it finds its claim gone and stops its run: the job is never run by two live workers.
+TEST_F(studio_worker, a_worker_that_lost_its_lease_stops_the_run_another_took_over) {
+  start("50");
+  workers_.reserve(2);
+  auto& w1 = start_worker("w1", "  lease: 2s\n");
+  auto id = enqueue();
+  ASSERT_TRUE(eventually([&] { return sim_completions() > 5; })) << w1.err();
+  w1.signal(SIGSTOP);
+  auto& w2 = start_worker("w2", "  lease: 2s\n");
+  ASSERT_TRUE(eventually([&] { return w2.err().find("put its 1 claimed jobs back") != std::string::npos; })) << w2.err();
+  ASSERT_TRUE(eventually([&] { return w2.err().find("claimed by worker w2") != std::string::npos; })) << w2.err();
+  w1.signal(SIGCONT);
+  ASSERT_TRUE(eventually([&] { return w1.err().find("was taken over by another worker") != std::string::npos; }))
+      << w1.err();
+  ASSERT_TRUE(eventually([&] { return upstream_status(id) == "completed"; }, std::chrono::seconds(120))) << w2.err();
+  ASSERT_TRUE(eventually([&] { return redis_->cli({"ZCARD", "rq:finished:opik:optimizer-cloud"}) == "1"; }));
+  expect_each_job_finished_once({id});
+  EXPECT_EQ(completed_by(id, {"w1", "w2"}), std::vector<std::string>{"w2"});
+  store::store db(dir_ + "/w1/optd.db");
+  ASSERT_TRUE(eventually([&] { return db.find_run(id)->status == core::run_status::error; })) << w1.err();
+  EXPECT_THAT(db.find_run(id)->error, HasSubstr("taken over by another worker"));
+}
+
 TEST_F(studio_worker, a_restarted_worker_resumes_its_own_claims_from_its_journal) {
   start("20");
   workers_.reserve(2);
