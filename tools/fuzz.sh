@@ -18,7 +18,7 @@ apt_install_missing fuzz "${need[@]}"
 
 build=${BUILD_DIR:-build-fuzz}
 if [ -n "${FUZZ_SECONDS:-}" ]; then budget=(-max_total_time="$FUZZ_SECONDS"); else budget=(-seed=1 -runs="${FUZZ_RUNS:-100000}"); fi
-targets=${FUZZ_TARGETS:-"run_config_fuzz daemon_config_fuzz dataset_fuzz event_stream_fuzz http_fuzz write_bodies_fuzz"}
+targets=${FUZZ_TARGETS:-"run_config_fuzz daemon_config_fuzz dataset_fuzz event_stream_fuzz http_fuzz write_bodies_fuzz rq_job_fuzz"}
 CXX=clang++-14 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPTD_BUILD_TESTS=OFF -DOPTD_FUZZ=ON \
   -DOPTD_SANITIZE="address;undefined;fuzzer-no-link" -DCMAKE_CXX_FLAGS= >/dev/null
 # shellcheck disable=SC2086

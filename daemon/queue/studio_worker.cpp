@@ -74,7 +74,13 @@ studio_worker::studio_worker(asio::any_io_executor ex, studio_worker_context ctx
   rq_.version = "optd " + ctx_.version;
 }
 
-studio_worker::~studio_worker() { stop(); }
+studio_worker::~studio_worker() {
+  // Not stop(): nothing may be left running that uses this object.
+  stopped_ = true;
+  stop_.emit(asio::cancellation_type::terminal);
+  if (blocking_) blocking_->close();
+  if (cmd_) cmd_->close();
+}
 
 bool studio_worker::is_claimed_run(store::store& db, const std::string& run_id) {
   for (const auto& j : db.unfinished_studio_jobs())
@@ -105,8 +111,21 @@ void studio_worker::stop() {
   stopped_ = true;
   stop_.emit(asio::cancellation_type::terminal);
   slot_.cancel();
+  bool registered = cmd_ && cmd_->connected();
   if (blocking_) blocking_->close();
   if (cmd_) cmd_->close();
+  // RQ's registries lose the worker now rather than when its record expires; its lease and claims
+  // stay, for its next start. On a connection of its own (the loops' was closed with them), and
+  // for at most a second: the drain does not wait for Redis.
+  if (registered) asio::co_spawn(ex_, farewell(), asio::detached);
+}
+
+asio::awaitable<void> studio_worker::farewell() {
+  try {
+    auto c = co_await redis_connection::connect(ex_, cfg_.redis, std::chrono::seconds(1));
+    co_await c->pipeline(rq_unregister(rq_, ctx_.clock.now_ms()), std::chrono::seconds(1));
+  } catch (const redis_error&) {
+  }
 }
 
 asio::awaitable<void> studio_worker::sleep(std::chrono::milliseconds d) {
@@ -165,7 +184,6 @@ asio::awaitable<void> studio_worker::recover() {
     }
     auto& j = jobs_[rec.run_id];
     j.record = rec;
-    j.log_lines_sent = 0;
     if (rec.state == "claimed") {
       ctx_.log.run(priority::notice, rec.run_id, "resuming studio job " + rec.job_id);
       ctx_.resume(rec.run_id);
@@ -481,7 +499,7 @@ asio::awaitable<void> studio_worker::tick_loop() {
 // last_append_ts moves.
 asio::awaitable<void> studio_worker::flush_logs(job& j) {
   if (j.record.workspace_id.empty() || j.record.run_id.empty()) co_return;
-  auto lines = ctx_.db.logs(j.record.run_id, j.log_lines_sent);
+  auto lines = ctx_.db.logs(j.record.run_id, j.record.logs_sent);
   if (lines.empty()) co_return;
   auto key = "opik:logs:" + j.record.workspace_id + ":" + j.record.run_id;
   redis_command push{"RPUSH", key};
@@ -493,7 +511,8 @@ asio::awaitable<void> studio_worker::flush_logs(job& j) {
   c.push_back(make_command("EXPIRE", key + ":meta", std::to_string(log_ttl_s)));
   auto replies = co_await cmd_->pipeline(std::move(c));
   check(replies, "appending the run's log");
-  j.log_lines_sent += static_cast<std::int64_t>(lines.size());
+  j.record.logs_sent += static_cast<std::int64_t>(lines.size());
+  ctx_.db.save_studio_job(j.record);  // a restart appends only what follows
 }
 
 }  // namespace optd::queue

@@ -85,7 +85,6 @@ class studio_worker {
  private:
   struct job {
     store::studio_job_record record;
-    std::int64_t log_lines_sent = 0;
     bool finishing = false;  // its RQ records are being written
   };
   boost::asio::awaitable<void> connect();  // cmd_, registered, with a lease
@@ -99,6 +98,7 @@ class studio_worker {
   boost::asio::awaitable<void> flush_logs(job& j);
   boost::asio::awaitable<void> finish(std::string run_id);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
+  boost::asio::awaitable<void> farewell();  // leaves RQ's registries
   void ended(job& j);   // its run is over: RQ's records are to be written
   void lost(const std::string& run_id);  // its claim was taken over: its run stops here
   bool slot_free() const;

@@ -180,6 +180,7 @@ struct studio_job_record {
   std::string state = "claimed";  // claimed (its run goes on), ended (its records are to be written), done
   std::string outcome;            // when ended: finished or failed
   std::string detail;             // when failed: why, for RQ's exc_info
+  std::int64_t logs_sent = 0;     // lines of its run's log appended to Opik's log key so far
 };
 
 // A write to Opik waiting in the outbox, in the order it must be delivered.

@@ -6,19 +6,20 @@ namespace optd::store {
 void store::save_studio_job(const studio_job_record& j) {
   db_->prepare(
          "INSERT INTO studio_jobs(job_id, run_id, queue, execution, workspace_id, workspace_name, api_key, claimed_ms, "
-         "state, outcome, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+         "state, outcome, detail, logs_sent) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
          "ON CONFLICT(job_id) DO UPDATE SET run_id=excluded.run_id, execution=excluded.execution, "
          "workspace_id=excluded.workspace_id, workspace_name=excluded.workspace_name, api_key=excluded.api_key, "
-         "state=excluded.state, outcome=excluded.outcome, detail=excluded.detail")
+         "state=excluded.state, outcome=excluded.outcome, detail=excluded.detail, logs_sent=excluded.logs_sent")
       .bind_all(j.job_id, j.run_id, j.queue, j.execution, j.workspace_id, j.workspace_name, j.api_key, j.claimed_ms,
-                j.state, j.outcome, j.detail)
+                j.state, j.outcome, j.detail, j.logs_sent)
       .run();
 }
 
 namespace {
 
 constexpr const char* studio_job_columns =
-    "job_id, run_id, queue, execution, workspace_id, workspace_name, api_key, claimed_ms, state, outcome, detail";
+    "job_id, run_id, queue, execution, workspace_id, workspace_name, api_key, claimed_ms, state, outcome, detail, "
+    "logs_sent";
 
 studio_job_record studio_job_from(const statement& q) {
   studio_job_record j;
@@ -33,6 +34,7 @@ studio_job_record studio_job_from(const statement& q) {
   j.state = q.text(8);
   j.outcome = q.text(9);
   j.detail = q.text(10);
+  j.logs_sent = q.int64(11);
   return j;
 }
 
