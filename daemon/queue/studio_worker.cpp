@@ -52,14 +52,16 @@ std::map<std::string, std::string> hash_of(const redis_reply& r) {
   return out;
 }
 
-// An error reply inside MULTI … EXEC (a wrong type, an unknown command) fails that command only;
-// one at the transaction's level fails the group.
-void check(const std::vector<redis_reply>& replies, const std::string& what) {
-  for (const auto& r : replies)
-    if (r.is_error()) throw redis_error(what + ": " + r.str);
-  if (!replies.empty())
-    for (const auto& r : replies.back().elements)
-      if (r.is_error()) throw redis_error(what + ": " + r.str);
+// The first error reply of a pipeline, inside MULTI … EXEC too (there it fails that command only:
+// the others of the group are done); empty when none. Bookkeeping that Redis refuses (a key of
+// another type left by someone else) is told, not retried: the job goes on either way.
+std::string first_error(const std::vector<redis_reply>& replies) {
+  for (const auto& r : replies) {
+    if (r.is_error()) return r.str;
+    for (const auto& e : r.elements)
+      if (e.is_error()) return e.str;
+  }
+  return {};
 }
 
 }  // namespace
@@ -158,22 +160,24 @@ asio::awaitable<void> studio_worker::connect() {
   auto commands = rq_register(rq_, now);
   commands.push_back({"SET", lease_key(cfg_.name), std::to_string(rq_.pid), "PX", std::to_string(cfg_.lease.count())});
   commands.push_back({"SADD", workers_key, cfg_.name});
-  check(co_await c->pipeline(std::move(commands)), "registering the worker");
+  if (auto e = first_error(co_await c->pipeline(std::move(commands))); !e.empty())
+    ctx_.log(priority::warning, "studio worker: Redis refused part of registering the worker: " + e);
   cmd_ = std::move(c);
   redis_state(true);
 }
 
 // After a start: the claims the store and Redis know of. A claim both have goes on (its run is
 // resumed from its journal); one only the store has was taken over by another worker while this
-// one was away past its lease; one only Redis has was claimed just before a crash, and is read
-// again from its job.
+// one was away past its lease; one only Redis has (or whose run never started) was claimed just
+// before a crash, and is read again from its job.
 asio::awaitable<void> studio_worker::recover() {
   auto listed = co_await cmd_->command(make_command("LRANGE", claims_key(cfg_.name), "0", "-1"));
   std::set<std::string> in_redis;
   for (const auto& e : listed.elements) in_redis.insert(e.str);
-  std::set<std::string> in_store;
+  std::set<std::string> started;
   for (auto& rec : ctx_.db.unfinished_studio_jobs()) {
-    in_store.insert(rec.job_id);
+    if (rec.state == "claimed" && in_redis.count(rec.job_id) && !ctx_.db.find_run(rec.run_id)) continue;
+    started.insert(rec.job_id);
     if (rec.state == "claimed" && !in_redis.count(rec.job_id)) {
       ctx_.log.run(priority::warning, rec.run_id,
                    "studio job " + rec.job_id + " was taken over by another worker while this one was away; not resuming it");
@@ -193,7 +197,7 @@ asio::awaitable<void> studio_worker::recover() {
   }
   recovered_ = true;
   for (const auto& id : in_redis)
-    if (!in_store.count(id)) co_await claimed(id);
+    if (!started.count(id)) co_await claimed(*cmd_, id);
   for (auto& [id, j] : jobs_)
     if (j.record.state == "ended") asio::co_spawn(ex_, finish(id), asio::detached);
 }
@@ -224,10 +228,10 @@ asio::awaitable<void> studio_worker::upkeep() {
   std::size_t busy = 0;
   for (const auto& [id, j] : jobs_) busy += j.record.state == "claimed";
   std::vector<redis_command> c;
-  std::vector<std::string> claimed;  // whose claims are checked: still in this worker's list?
+  std::vector<std::string> running;  // whose claims are checked: still in this worker's list?
   for (const auto& [id, j] : jobs_)
     if (j.record.state == "claimed") {
-      claimed.push_back(id);
+      running.push_back(id);
       c.push_back(make_command("LPOS", claims_key(cfg_.name), j.record.job_id));
     }
   c.push_back({"SET", lease_key(cfg_.name), std::to_string(rq_.pid), "PX", std::to_string(cfg_.lease.count())});
@@ -238,12 +242,12 @@ asio::awaitable<void> studio_worker::upkeep() {
     if (j.record.state == "claimed")
       for (auto& x : rq_job_heartbeat(rq_, j.record.job_id, j.record.execution, now)) c.push_back(std::move(x));
   auto replies = co_await cmd_->pipeline(std::move(c));
-  if (ctx_.metrics) ctx_.metrics->set_studio_queue_depth(static_cast<double>(replies[claimed.size() + 2].integer));
+  if (ctx_.metrics) ctx_.metrics->set_studio_queue_depth(static_cast<double>(replies[running.size() + 2].integer));
   // A claim gone from the list was put back on the queue by another worker: this one's lease had
   // expired (the process stopped, or cut off from Redis, for longer than the lease). Its run
   // stops here and is left to the worker that took the job.
-  for (std::size_t i = 0; i < claimed.size(); ++i)
-    if (replies[i].is_nil()) lost(claimed[i]);
+  for (std::size_t i = 0; i < running.size(); ++i)
+    if (replies[i].is_nil()) lost(running[i]);
 
   std::vector<std::string> owed;
   for (auto& [id, j] : jobs_) {
@@ -253,6 +257,11 @@ asio::awaitable<void> studio_worker::upkeep() {
   }
   for (auto& id : owed) co_await finish(id);
   ctx_.db.forget_delivered_studio_keys();
+  // Jobs claimed when Redis failed before they started: they are in this worker's list.
+  for (auto unstarted = unstarted_; const auto& id : unstarted) {
+    co_await claimed(*cmd_, id);
+    unstarted_.erase(id);
+  }
 }
 
 // Claims of dead workers (no lease) go back to the head of the queue, one LMOVE at a time: each is
@@ -284,6 +293,7 @@ asio::awaitable<void> studio_worker::claim_loop() {
       continue;
     }
     bool failed = false;
+    std::string moved;  // a job id BLMOVE gave, until it is started
     try {
       if (!blocking_ || !blocking_->connected()) {
         blocking_.reset();
@@ -294,8 +304,13 @@ asio::awaitable<void> studio_worker::claim_loop() {
                                            std::chrono::seconds(claim_block_s + 5));
       if (r.is_error()) throw redis_error("BLMOVE (Redis 6.2 or later is needed): " + r.str);
       redis_state(true);
-      if (!r.is_nil()) co_await claimed(r.str);
+      if (!r.is_nil()) {
+        moved = r.str;
+        co_await claimed(*blocking_, r.str);
+        moved.clear();
+      }
     } catch (const redis_error& e) {
+      if (!moved.empty()) unstarted_.insert(moved);  // in this worker's list: the upkeep starts it
       if (blocking_) blocking_->close();
       redis_state(false, e.what());
       failed = true;
@@ -306,8 +321,7 @@ asio::awaitable<void> studio_worker::claim_loop() {
 
 // A job id is in this worker's claims list: read the job, journal the claim, mark it started in
 // RQ's records, and start its run (or fail it, when it cannot run).
-asio::awaitable<void> studio_worker::claimed(std::string job_id) {
-  auto& conn = blocking_ && blocking_->connected() ? *blocking_ : *cmd_;
+asio::awaitable<void> studio_worker::claimed(redis_connection& conn, std::string job_id) {
   auto fields = co_await conn.command(make_command("HGETALL", job_key(job_id)));
   auto parsed = parse_studio_job(job_id, hash_of(fields));
   auto now = ctx_.clock.now_ms();
@@ -329,7 +343,8 @@ asio::awaitable<void> studio_worker::claimed(std::string job_id) {
   rec.api_key = parsed.job.opik_api_key.reveal();
   rec.claimed_ms = now;
   ctx_.db.save_studio_job(rec);
-  check(co_await conn.pipeline(rq_job_started(rq_, job_id, rec.execution, now)), "marking the job started");
+  if (auto e = first_error(co_await conn.pipeline(rq_job_started(rq_, job_id, rec.execution, now))); !e.empty())
+    ctx_.log(priority::warning, "studio worker: job " + job_id + ": Redis refused part of RQ's start records: " + e);
 
   std::optional<core::run_error> refused;
   auto existing = rec.run_id.empty() ? std::nullopt : ctx_.db.find_run(rec.run_id);
@@ -450,7 +465,8 @@ asio::awaitable<void> studio_worker::finish(std::string run_id) {
       }
       c = rq_job_finished(rq_, j.record.job_id, j.record.execution, now, result.dump());
     }
-    check(co_await cmd_->pipeline(std::move(c)), "writing the job's end");
+    if (auto e = first_error(co_await cmd_->pipeline(std::move(c))); !e.empty())
+      ctx_.log(priority::warning, "studio worker: job " + j.record.job_id + ": Redis refused part of RQ's end records: " + e);
   } catch (const redis_error& e) {
     j.finishing = false;
     redis_state(false, e.what());
@@ -510,7 +526,8 @@ asio::awaitable<void> studio_worker::flush_logs(job& j) {
   c.push_back(make_command("EXPIRE", key, std::to_string(log_ttl_s)));
   c.push_back(make_command("EXPIRE", key + ":meta", std::to_string(log_ttl_s)));
   auto replies = co_await cmd_->pipeline(std::move(c));
-  check(replies, "appending the run's log");
+  if (auto e = first_error(replies); !e.empty())
+    ctx_.log.run(priority::warning, j.record.run_id, "Redis refused the run's log lines: " + e);
   j.record.logs_sent += static_cast<std::int64_t>(lines.size());
   ctx_.db.save_studio_job(j.record);  // a restart appends only what follows
 }

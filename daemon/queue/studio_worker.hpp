@@ -90,7 +90,7 @@ class studio_worker {
   boost::asio::awaitable<void> connect();  // cmd_, registered, with a lease
   boost::asio::awaitable<void> recover();
   boost::asio::awaitable<void> claim_loop();
-  boost::asio::awaitable<void> claimed(std::string job_id);
+  boost::asio::awaitable<void> claimed(redis_connection& conn, std::string job_id);
   boost::asio::awaitable<void> upkeep_loop();
   boost::asio::awaitable<void> upkeep();
   boost::asio::awaitable<void> reap();
@@ -113,6 +113,7 @@ class studio_worker {
   std::unique_ptr<redis_connection> blocking_;  // BLMOVE only
   std::map<std::string, job> jobs_;             // by run (optimization) id
   std::set<std::string> released_;              // runs of lost claims, still stopping
+  std::set<std::string> unstarted_;             // job ids claimed, not started: Redis failed meanwhile
   boost::asio::steady_timer slot_;              // cancelled when a slot may have come free
   boost::asio::cancellation_signal stop_;
   bool stopped_ = false;

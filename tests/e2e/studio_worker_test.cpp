@@ -81,8 +81,9 @@ class studio_worker : public ::testing::Test {
     std::ofstream(config) << test::read_file(demo_config_) << "opik:\n  url: " << backend_url_
                           << "/api\n  workspace: default\nstudio_worker:\n  redis_url: " << redis_->url()
                           << "\n  name: " << name << "\n  cancel_poll: 500ms\n" << extra;
+    std::filesystem::remove(dir_ + "/" + name + ".port");
     workers_.push_back(child_process::start({OPTD_BIN, "--config", config, "--state-dir", dir_ + "/" + name, "serve",
-                                             "--listen", "127.0.0.1:0"},
+                                             "--listen", "127.0.0.1:0", "--port-file", dir_ + "/" + name + ".port"},
                                             dir_, name + "-" + std::to_string(++starts_), env_));
     return workers_.back();
   }
@@ -298,6 +299,16 @@ TEST_F(studio_worker, a_job_optd_cannot_run_fails_in_opik_with_error_info) {
   EXPECT_EQ(redis_->cli({"ZCARD", "rq:failed:opik:optimizer-cloud"}), "1");
   EXPECT_THAT(redis_->cli({"LRANGE", "opik:logs:" + std::string(workspace_id) + ":" + id, "0", "-1"}),
               HasSubstr("InvalidOptimizerError"));
+  auto metrics = test::http("http://127.0.0.1:" + port_in(dir_ + "/w1.port"), "GET", "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("optd_studio_jobs_claimed_total 1"));
+  EXPECT_THAT(metrics, HasSubstr("optd_studio_jobs_finished_total{outcome=\"refused\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("optd_studio_redis_up 1"));
+  // A stopped worker leaves RQ's registries at once (its record would only expire in 90 s).
+  EXPECT_EQ(redis_->cli({"SISMEMBER", "rq:workers", "rq:worker:w1"}), "1");
+  w1.signal(SIGTERM);
+  EXPECT_EQ(w1.wait(), 0) << w1.err();
+  EXPECT_EQ(redis_->cli({"SISMEMBER", "rq:workers", "rq:worker:w1"}), "0");
+  EXPECT_EQ(redis_->cli({"HGET", "rq:worker:w1", "state"}), "suspended");
 }
 
 TEST_F(studio_worker, a_cancel_key_set_mid_run_cancels_it_within_two_seconds) {
