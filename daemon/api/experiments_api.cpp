@@ -28,6 +28,9 @@ struct experiment_view {
 
 using opik::experiment_name;
 
+// What GET /experiments sorts by (Opik's sortable_by for it).
+constexpr const char* experiment_sort_fields[] = {"id", "name", "created_at"};
+
 std::string experiment_status(const store::run_record& run, const store::trial_record& t) {
   if (t.status != "running") return "completed";
   return core::is_final(run.status) ? "cancelled" : "running";
@@ -311,6 +314,20 @@ http_response experiments_api::find(const net::http_request& req) {
     auto d = db_.find_dataset(dataset_id);
     dataset_name = d && d->id == dataset_id ? d->name : std::string();
   }
+  // sorting=[{"field","direction"}] on the fields Opik's UI sorts trials by (it loads an
+  // optimization's trials by created_at ASC); newest first otherwise, as Opik.
+  std::vector<std::pair<std::string, bool>> sorting;  // field, descending
+  if (q.count("sorting") && !q["sorting"].empty()) {
+    auto s = nlohmann::json::parse(q["sorting"], nullptr, false);
+    if (!s.is_array()) return error_response(400, "Invalid sorting query parameter");
+    for (const auto& f : s) {
+      auto field = f.is_object() ? text_field(f, "field") : "";
+      if (std::find(std::begin(experiment_sort_fields), std::end(experiment_sort_fields), field) ==
+          std::end(experiment_sort_fields))
+        return error_response(400, "Invalid sorting field '" + field + "'");
+      sorting.emplace_back(field, f.value("direction", "ASC") == "DESC");
+    }
+  }
   experiment_index index(db_);
   auto matched = index.select(
       [&](const store::run_record& run, const store::trial_record& t) {
@@ -322,13 +339,25 @@ http_response experiments_api::find(const net::http_request& req) {
         return true;
       },
       false, optimization);
+  for (auto it = sorting.rbegin(); it != sorting.rend(); ++it) {  // the first key last: it decides
+    auto key = [&field = it->first](const experiment_view& x) {
+      if (field == "name") return lower(experiment_name(*x.run, x.trial));
+      if (field == "created_at") return core::iso8601(x.trial.started_ms) + x.trial.id;
+      return x.trial.id;
+    };
+    bool descending = it->second;
+    std::stable_sort(matched.begin(), matched.end(), [&](const experiment_view& a, const experiment_view& b) {
+      return descending ? key(b) < key(a) : key(a) < key(b);
+    });
+  }
   auto content = nlohmann::json::array();
   auto [first, end] = slice_of(*page, *size, matched.size());
   for (auto i = first; i < end; ++i) {
     matched[i].items = index.finished_items(matched[i].trial.id);
     content.push_back(experiment_json(matched[i], db_.find_dataset(matched[i].run->dataset_name)));
   }
-  return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
+  return json_response(200, opik::page_body(*page, std::move(content), matched.size(),
+                                            nlohmann::json(experiment_sort_fields)));
 }
 
 http_response experiments_api::get(const std::string& id) {

@@ -128,10 +128,10 @@ nlohmann::json columns_json(const std::set<std::string>& keys) {
   return cols;
 }
 
-nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total) {
+nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total, nlohmann::json sortable_by) {
   auto size = content.size();
   return {{"page", page}, {"size", size}, {"total", total}, {"content", std::move(content)},
-          {"sortable_by", nlohmann::json::array()}};
+          {"sortable_by", std::move(sortable_by)}};
 }
 
 nlohmann::json error_body(unsigned code, std::string message) { return {{"code", code}, {"message", std::move(message)}}; }

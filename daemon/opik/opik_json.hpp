@@ -48,7 +48,8 @@ nlohmann::json dataset_item_json(const core::dataset_item& item, const std::stri
 nlohmann::json columns_json(const std::set<std::string>& keys);
 
 // Opik's page: {page, size (of this page), total, content, sortable_by}.
-nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total);
+nlohmann::json page_body(long long page, nlohmann::json content, std::size_t total,
+                         nlohmann::json sortable_by = nlohmann::json::array());
 
 // {"code": 404, "message": "..."} (Dropwizard's ErrorMessage)
 nlohmann::json error_body(unsigned code, std::string message);

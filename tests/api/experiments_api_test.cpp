@@ -82,6 +82,19 @@ TEST_F(experiments_test, every_trial_is_a_trial_experiment_of_its_optimization) 
   EXPECT_EQ(call("GET", "/v1/private/experiments?types=trial").status, 400u);
   EXPECT_EQ(call("GET", "/v1/private/experiments?size=0").status, 400u);
 
+  // Sorted as Opik's UI asks for an optimization's trials: oldest first (the baseline first).
+  auto ascending = find("?optimization_id=" + id + "&size=100&sorting=" +
+                        encode(R"([{"field":"created_at","direction":"ASC"}])"));
+  ASSERT_EQ(ascending["content"].size(), content.size());
+  for (std::size_t i = 0; i < content.size(); ++i)
+    EXPECT_EQ(ascending["content"][i]["id"], content[content.size() - 1 - i]["id"]) << i;
+  auto by_name = find("?optimization_id=" + id + "&size=100&sorting=" + encode(R"([{"field":"name","direction":"DESC"}])"));
+  EXPECT_GE(by_name["content"][0]["name"].get<std::string>(), by_name["content"][1]["name"].get<std::string>());
+  EXPECT_EQ(page["sortable_by"], nlohmann::json::parse(R"(["id","name","created_at"])"));
+  auto bad_sort = call("GET", "/v1/private/experiments?sorting=" + encode(R"([{"field":"nope"}])"));
+  EXPECT_EQ(bad_sort.status, 400u);
+  EXPECT_EQ(json_of(bad_sort)["message"], "Invalid sorting field 'nope'");
+
   // Get by id is the same view.
   auto one = json_of(call("GET", "/v1/private/experiments/" + content[0]["id"].get<std::string>()));
   EXPECT_EQ(one, content[0]);
