@@ -1,5 +1,6 @@
 #include "queue/rq_job.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/iso8601.hpp"
@@ -9,8 +10,30 @@ namespace optd::queue {
 
 namespace {
 
-// A Studio job's data is a few kilobytes; far more is not one.
+// A Studio job's data is a few kilobytes nested a few levels; far more is not one (and JSON nested
+// thousands deep would exhaust the stack of whatever copies or prints it recursively).
 constexpr std::size_t max_data_bytes = 16u << 20;
+constexpr int max_depth = 64;
+
+// How deep the arrays and objects of `json` nest (strings skipped), counted before it is parsed.
+int nesting(std::string_view json) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 std::string text_of(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -52,6 +75,10 @@ parsed_job parse_studio_job(std::string id, const std::map<std::string, std::str
       return out;
     }
     data = inflated;
+  }
+  if (nesting(data) > max_depth) {
+    out.problem = "the job's data nests deeper than " + std::to_string(max_depth) + " levels";
+    return out;
   }
   auto call = nlohmann::json::parse(data, nullptr, false);
   if (call.is_discarded() || !call.is_array() || call.empty() || !call[0].is_string()) {

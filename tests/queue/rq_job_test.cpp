@@ -88,6 +88,11 @@ TEST(rq_job, says_why_a_job_cannot_run_and_keeps_its_optimization_id) {
   EXPECT_FALSE(parse_studio_job("job-1", hash("not json")).ok());
   EXPECT_FALSE(parse_studio_job("job-1", hash(std::string("\x78\x9c garbage", 10))).ok());
   EXPECT_FALSE(parse_studio_job("job-1", hash("{}")).ok());
+  auto deep = parse_studio_job("job-1", hash(std::string(100'000, '[') + std::string(100'000, ']')));
+  EXPECT_EQ(deep.problem, "the job's data nests deeper than 64 levels");
+  EXPECT_TRUE(parse_studio_job("job-1", hash(R"(["opik_backend.rq_worker.process_optimizer_job",null,[)" + message +
+                                              R"(],{"k":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}])"))
+                  .ok());  // brackets inside a string do not nest
   auto gone = parse_studio_job("job-1", {});
   EXPECT_NE(gone.problem.find("gone"), std::string::npos);
 }
