@@ -79,7 +79,7 @@ studio_worker::studio_worker(asio::any_io_executor ex, studio_worker_context ctx
 studio_worker::~studio_worker() {
   // Not stop(): nothing may be left running that uses this object.
   stopped_ = true;
-  stop_.emit(asio::cancellation_type::terminal);
+  for (auto& s : stops_) s.emit(asio::cancellation_type::terminal);
   if (blocking_) blocking_->close();
   if (cmd_) cmd_->close();
 }
@@ -93,9 +93,10 @@ bool studio_worker::is_claimed_run(store::store& db, const std::string& run_id) 
 void studio_worker::start() {
   auto report = [this](const std::string& why) { ctx_.log(priority::error, "studio worker: " + why); };
   auto stopped = [this] { return stopped_; };
+  std::size_t next = 0;  // a signal's slot holds one handler: one signal per coroutine
   auto spawn = [&](std::string name, std::function<asio::awaitable<void>()> body) {
     asio::co_spawn(ex_, engine::supervised(std::move(name), std::move(body), stopped, report),
-                   asio::bind_cancellation_slot(stop_.slot(), [](std::exception_ptr) {}));
+                   asio::bind_cancellation_slot(stops_.at(next++).slot(), [](std::exception_ptr) {}));
   };
   ctx_.log(priority::notice, "studio worker " + cfg_.name + ": taking jobs of Opik's queue " + cfg_.queue + " from Redis at " +
                                  cfg_.redis.host + ":" + std::to_string(cfg_.redis.port) + ", " +
@@ -111,7 +112,7 @@ void studio_worker::start() {
 void studio_worker::stop() {
   if (stopped_) return;
   stopped_ = true;
-  stop_.emit(asio::cancellation_type::terminal);
+  for (auto& s : stops_) s.emit(asio::cancellation_type::terminal);
   slot_.cancel();
   bool registered = cmd_ && cmd_->connected();
   if (blocking_) blocking_->close();
@@ -154,6 +155,7 @@ bool studio_worker::slot_free() const {
 // The command connection, registered and holding the lease; made again after a failure.
 asio::awaitable<void> studio_worker::connect() {
   if (cmd_ && cmd_->connected()) co_return;
+  if (cmd_) redis_state(false, "lost the connection to Redis at " + cmd_->server());  // closed by Redis (a restart)
   cmd_.reset();
   auto c = co_await redis_connection::connect(ex_, cfg_.redis);
   auto now = ctx_.clock.now_ms();
@@ -445,35 +447,37 @@ void studio_worker::ended(job& j) {
 asio::awaitable<void> studio_worker::finish(std::string run_id) {
   auto it = jobs_.find(run_id);
   if (it == jobs_.end() || it->second.finishing) co_return;
-  auto& j = it->second;
-  j.finishing = true;
+  it->second.finishing = true;  // it stays in jobs_ until this ends: only finish() erases an ended job
   try {
     if (!cmd_ || !cmd_->connected()) throw redis_error("not connected");
-    co_await flush_logs(j);
+    co_await flush_logs(run_id);
+    const auto& rec = jobs_.at(run_id).record;
     auto now = ctx_.clock.now_ms();
     std::vector<redis_command> c;
-    if (j.record.outcome == "failed") {
-      c = rq_job_failed(rq_, j.record.job_id, j.record.execution, now, j.record.detail);
+    if (rec.outcome == "failed") {
+      c = rq_job_failed(rq_, rec.job_id, rec.execution, now, rec.detail);
     } else {
-      nlohmann::json result = {{"optimization_id", j.record.run_id}};
-      auto r = ctx_.db.find_run(j.record.run_id);
+      nlohmann::json result = {{"optimization_id", rec.run_id}};
+      auto r = ctx_.db.find_run(rec.run_id);
       if (!r || r->status == core::run_status::cancelled) result["status"] = "cancelled";
       else {
         result["success"] = true;
-        if (r && r->best_score) result["score"] = *r->best_score;
-        if (r && r->baseline_score) result["initial_score"] = *r->baseline_score;
+        if (r->best_score) result["score"] = *r->best_score;
+        if (r->baseline_score) result["initial_score"] = *r->baseline_score;
       }
-      c = rq_job_finished(rq_, j.record.job_id, j.record.execution, now, result.dump());
+      c = rq_job_finished(rq_, rec.job_id, rec.execution, now, result.dump());
     }
+    auto job_id = rec.job_id;
     if (auto e = first_error(co_await cmd_->pipeline(std::move(c))); !e.empty())
-      ctx_.log(priority::warning, "studio worker: job " + j.record.job_id + ": Redis refused part of RQ's end records: " + e);
+      ctx_.log(priority::warning, "studio worker: job " + job_id + ": Redis refused part of RQ's end records: " + e);
   } catch (const redis_error& e) {
-    j.finishing = false;
+    jobs_.at(run_id).finishing = false;
     redis_state(false, e.what());
     co_return;
   }
-  j.record.state = "done";
-  ctx_.db.save_studio_job(j.record);  // forgets the job's key
+  auto& rec = jobs_.at(run_id).record;
+  rec.state = "done";
+  ctx_.db.save_studio_job(rec);  // its key is forgotten once its run's writes reached Opik
   jobs_.erase(run_id);
   slot_.cancel();
 }
@@ -503,8 +507,7 @@ asio::awaitable<void> studio_worker::tick_loop() {
         }
       }
       for (const auto& id : ids)  // found again each time: a job may end while another's lines are sent
-        if (auto it = jobs_.find(id); it != jobs_.end() && it->second.record.state == "claimed")
-          co_await flush_logs(it->second);
+        if (auto it = jobs_.find(id); it != jobs_.end() && it->second.record.state == "claimed") co_await flush_logs(id);
     } catch (const redis_error& e) {
       redis_state(false, e.what());
     }
@@ -513,11 +516,16 @@ asio::awaitable<void> studio_worker::tick_loop() {
 
 // Opik's backend uploads opik:logs:{workspace_id}:{optimization_id} for its UI when the meta key's
 // last_append_ts moves.
-asio::awaitable<void> studio_worker::flush_logs(job& j) {
-  if (j.record.workspace_id.empty() || j.record.run_id.empty()) co_return;
-  auto lines = ctx_.db.logs(j.record.run_id, j.record.logs_sent);
+asio::awaitable<void> studio_worker::flush_logs(std::string run_id) {
+  auto it = jobs_.find(run_id);
+  if (it == jobs_.end()) co_return;
+  auto rec = it->second.record;  // a copy: the job may end, or be taken over, while its lines go
+  if (rec.workspace_id.empty() || rec.run_id.empty()) co_return;
+  auto lines = ctx_.db.logs(rec.run_id, rec.logs_sent);
   if (lines.empty()) co_return;
-  auto key = "opik:logs:" + j.record.workspace_id + ":" + j.record.run_id;
+  const auto from = rec.logs_sent, to = from + static_cast<std::int64_t>(lines.size());
+  it->second.record.logs_sent = to;  // taken now: a flush meanwhile sends what follows these
+  auto key = "opik:logs:" + rec.workspace_id + ":" + rec.run_id;
   redis_command push{"RPUSH", key};
   for (const auto& [ts, line] : lines) push.push_back(core::iso8601(ts) + " " + line);
   std::vector<redis_command> c;
@@ -525,11 +533,18 @@ asio::awaitable<void> studio_worker::flush_logs(job& j) {
   c.push_back(make_command("HSET", key + ":meta", "last_append_ts", std::to_string(ctx_.clock.now_ms())));
   c.push_back(make_command("EXPIRE", key, std::to_string(log_ttl_s)));
   c.push_back(make_command("EXPIRE", key + ":meta", std::to_string(log_ttl_s)));
-  auto replies = co_await cmd_->pipeline(std::move(c));
+  std::vector<redis_reply> replies;
+  try {
+    replies = co_await cmd_->pipeline(std::move(c));
+  } catch (const redis_error&) {
+    if (auto again = jobs_.find(run_id); again != jobs_.end() && again->second.record.logs_sent == to)
+      again->second.record.logs_sent = from;  // sent again next time
+    throw;
+  }
   if (auto e = first_error(replies); !e.empty())
-    ctx_.log.run(priority::warning, j.record.run_id, "Redis refused the run's log lines: " + e);
-  j.record.logs_sent += static_cast<std::int64_t>(lines.size());
-  ctx_.db.save_studio_job(j.record);  // a restart appends only what follows
+    ctx_.log.run(priority::warning, rec.run_id, "Redis refused the run's log lines: " + e);
+  if (auto again = jobs_.find(run_id); again != jobs_.end())
+    ctx_.db.save_studio_job(again->second.record);  // a restart appends only what follows
 }
 
 }  // namespace optd::queue

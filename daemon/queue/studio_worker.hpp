@@ -17,6 +17,7 @@
 // Redis); claiming, logs and RQ's records wait and catch up when it answers again.
 //
 // Use from the event loop thread.
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -85,7 +86,7 @@ class studio_worker {
  private:
   struct job {
     store::studio_job_record record;
-    bool finishing = false;  // its RQ records are being written
+    bool finishing = false;  // its RQ records are being written: nothing else erases it meanwhile
   };
   boost::asio::awaitable<void> connect();  // cmd_, registered, with a lease
   boost::asio::awaitable<void> recover();
@@ -95,7 +96,7 @@ class studio_worker {
   boost::asio::awaitable<void> upkeep();
   boost::asio::awaitable<void> reap();
   boost::asio::awaitable<void> tick_loop();
-  boost::asio::awaitable<void> flush_logs(job& j);
+  boost::asio::awaitable<void> flush_logs(std::string run_id);
   boost::asio::awaitable<void> finish(std::string run_id);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
   boost::asio::awaitable<void> farewell();  // leaves RQ's registries
@@ -115,7 +116,7 @@ class studio_worker {
   std::set<std::string> released_;              // runs of lost claims, still stopping
   std::set<std::string> unstarted_;             // job ids claimed, not started: Redis failed meanwhile
   boost::asio::steady_timer slot_;              // cancelled when a slot may have come free
-  boost::asio::cancellation_signal stop_;
+  std::array<boost::asio::cancellation_signal, 3> stops_;  // the upkeep, claim and tick loops
   bool stopped_ = false;
   bool redis_up_ = true;  // as last seen: its changes are logged once
   bool recovered_ = false;

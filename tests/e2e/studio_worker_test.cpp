@@ -225,7 +225,8 @@ TEST_F(studio_worker, a_killed_workers_jobs_are_taken_over_and_each_completes_on
   ASSERT_TRUE(eventually([&] { return redis_->cli({"ZCARD", "rq:finished:opik:optimizer-cloud"}) == "6"; }));
   expect_each_job_finished_once(ids);
   for (const auto& id : ids) EXPECT_EQ(completed_by(id, {"w2", "w3"}).size(), 1u) << id;
-  EXPECT_THAT(workers_[1].err() + workers_[2].err(), HasSubstr("worker w1 let its lease expire (it died); put its 3 claimed jobs back"));
+  // Put back by w2 or w3, or partly by each: every claim one LMOVE, never two.
+  EXPECT_THAT(workers_[1].err() + workers_[2].err(), HasSubstr("worker w1 let its lease expire (it died); put its "));
 }
 
 // A worker stopped (SIGSTOP) past its lease is taken for dead: another takes its job over. When

@@ -99,9 +99,10 @@ TEST_F(redis_connection_test, a_server_that_is_not_there_or_stops_answering_is_a
 TEST_F(redis_connection_test, a_blocking_command_waits_on_its_own_connection_while_another_works) {
   test::redis_server redis(dir_);
   std::string moved;
+  std::unique_ptr<redis_connection> blocking, other;  // outlive the coroutine that makes them
   test::run(ioc_, [&]() -> asio::awaitable<void> {
-    auto blocking = co_await redis_connection::connect(ioc_.get_executor(), endpoint_of(redis));
-    auto other = co_await redis_connection::connect(ioc_.get_executor(), endpoint_of(redis));
+    blocking = co_await redis_connection::connect(ioc_.get_executor(), endpoint_of(redis));
+    other = co_await redis_connection::connect(ioc_.get_executor(), endpoint_of(redis));
     asio::co_spawn(ioc_, [&]() -> asio::awaitable<void> {
       auto r = co_await blocking->command(make_command("BLMOVE", "q", "mine", "LEFT", "RIGHT", "5"), std::chrono::seconds(10));
       moved = r.str;
