@@ -288,6 +288,10 @@ http_response optimizations_api::create(const net::http_request& req, std::strin
     r.project_name = text_field(j, "project_name");
     r.spec_json = "{}";
     r.metadata_json = j.contains("metadata") && j["metadata"].is_object() ? j["metadata"].dump() : "{}";
+    if (j.contains("error_info") && j["error_info"].is_object()) {
+      r.error = text_field(j["error_info"], "message");
+      r.error_info_json = j["error_info"].dump();
+    }
     r.created_ms = r.updated_ms = d_.clock.now_ms();
     d_.db.insert_run(r);
     return location(id);
@@ -392,12 +396,17 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
     } else {
       r->status = *status;
       r->updated_ms = d_.clock.now_ms();
-      if (j.contains("error_info") && j["error_info"].is_object()) {  // kept whole: Opik's UI shows its type
-        r->error = text_field(j["error_info"], "message");
-        r->error_info_json = j["error_info"].dump();
-      }
       d_.db.update_run(*r);
     }
+  }
+  // A record's error_info, with or without a status, kept whole as Opik keeps it (its UI shows the
+  // type); a run optd executes has its own.
+  if (j.contains("error_info") && j["error_info"].is_object() && r->studio_config_json.empty()) {
+    auto fresh = find_exact(id);
+    fresh->error = text_field(j["error_info"], "message");
+    fresh->error_info_json = j["error_info"].dump();
+    fresh->updated_ms = d_.clock.now_ms();
+    d_.db.update_run(*fresh);
   }
   if (j.contains("name") || j.contains("metadata")) {
     auto fresh = find_exact(id);

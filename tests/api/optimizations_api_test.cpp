@@ -145,6 +145,25 @@ TEST_F(api_test, a_running_run_is_really_cancelled) {
   EXPECT_EQ(call("GET", "/v1/private/optimizations/studio/" + id + "/cancel").status, 409u);
 }
 
+// An SDK's error_info is kept whole, as Opik keeps it: written with a status, without one, or in
+// the create; Opik's UI shows its exception_type.
+TEST_F(api_test, a_records_error_info_is_kept_whole) {
+  const nlohmann::json info = {{"exception_type", "Timeout"}, {"message", "took too long"}, {"traceback", "line 1"}};
+  auto id = record("sdk", "running", "{}");
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + id, nlohmann::json{{"status", "error"}, {"error_info", info}}.dump()).status,
+            204u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + id))["error_info"], info);
+  auto other = record("sdk-2", "error", "{}");
+  EXPECT_EQ(call("PUT", "/v1/private/optimizations/" + other, nlohmann::json{{"error_info", info}}.dump()).status, 204u);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + other))["error_info"], info);
+  auto created = call("POST", "/v1/private/optimizations",
+                      nlohmann::json{{"name", "sdk-3"}, {"dataset_name", "skills"}, {"objective_name", "x"},
+                                     {"status", "error"}, {"error_info", info}}.dump());
+  ASSERT_EQ(created.status, 201u);
+  auto location = std::string(created.header("location"));
+  EXPECT_EQ(json_of(call("GET", "/v1/private/optimizations/" + location.substr(location.rfind('/') + 1)))["error_info"], info);
+}
+
 TEST_F(api_test, delete_removes_runs_and_needs_ids) {
   auto a = record("a", "completed"), b = record("b", "running");
   EXPECT_EQ(call("POST", "/v1/private/optimizations/delete", R"({"ids":[")" + a + R"("]})").status, 204u);
