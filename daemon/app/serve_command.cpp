@@ -239,7 +239,7 @@ int serve_command(const serve_options& options, std::ostream& out, std::ostream&
   std::function<bool(const std::string&)> claimed_by_worker;
   if (cfg.studio_worker) {
     auto worker_cfg = *cfg.studio_worker;
-    if (worker_cfg.name.empty()) worker_cfg.name = default_worker_name(state_dir);
+    if (worker_cfg.name.empty()) worker_cfg.name = queue::studio_worker::default_name(state_dir);
     studio_job_context jobs{db, cfg, runs, env, make_submission, [&] { opik_sender->notify(); }};
     queue::studio_worker_context worker_ctx{
         runs, db, clock, log, &metrics, [jobs](const queue::parsed_job& job) { return start_studio_job(jobs, job); },

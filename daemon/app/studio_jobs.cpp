@@ -1,9 +1,6 @@
 #include "app/studio_jobs.hpp"
 
-#include <unistd.h>
-
 #include "app/run_loading.hpp"
-#include "core/digest.hpp"
 #include "core/uuid.hpp"
 
 namespace optd::app {
@@ -82,15 +79,6 @@ std::optional<core::run_error> start_studio_job(const studio_job_context& ctx, c
   if (ctx.outbox_queued) ctx.outbox_queued();
   ctx.runs.submit(std::move(submission));
   return std::nullopt;
-}
-
-std::string default_worker_name(const std::string& state_dir) {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::string name = host[0] ? host : "localhost";
-  for (auto& c : name)
-    if (c == ':' || c == ' ') c = '-';
-  return "optd-" + name + "-" + core::digest_hex(core::fnv1a(state_dir)).substr(0, 8);
 }
 
 }  // namespace optd::app

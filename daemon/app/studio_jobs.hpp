@@ -31,8 +31,4 @@ std::optional<core::run_error> start_studio_job(const studio_job_context& ctx, c
 // The Opik exception type for the first problem of a Studio config optd cannot load.
 std::string studio_error_type(const config::diagnostics& problems);
 
-// optd-{host name}-{8 hex digits of the state directory}: the same across restarts of one daemon,
-// different for two daemons of one host.
-std::string default_worker_name(const std::string& state_dir);
-
 }  // namespace optd::app

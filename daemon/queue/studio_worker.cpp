@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/digest.hpp"
 #include "core/iso8601.hpp"
 #include "core/run_status.hpp"
 #include "engine/supervised.hpp"
@@ -82,6 +83,13 @@ studio_worker::~studio_worker() {
   for (auto& s : stops_) s.emit(asio::cancellation_type::terminal);
   if (blocking_) blocking_->close();
   if (cmd_) cmd_->close();
+}
+
+std::string studio_worker::default_name(const std::string& state_dir) {
+  auto host = host_name();
+  for (auto& c : host)
+    if (c == ':' || c == ' ') c = '-';
+  return "optd-" + host + "-" + core::digest_hex(core::fnv1a(state_dir)).substr(0, 8);
 }
 
 bool studio_worker::is_claimed_run(store::store& db, const std::string& run_id) {

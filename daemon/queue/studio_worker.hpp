@@ -77,6 +77,9 @@ class studio_worker {
   void run_ended(const std::string& run_id);
   // The store's runs that are this worker's claimed jobs: the daemon leaves them to the worker.
   static bool is_claimed_run(store::store& db, const std::string& run_id);
+  // optd-{host name}-{8 hex digits of the state directory}: the same across restarts of one
+  // daemon, different for two daemons of one host.
+  static std::string default_name(const std::string& state_dir);
 
   const std::string& name() const noexcept { return cfg_.name; }
   // Whom a claimed job's run is in Opik (its workspace, and its user's key on Opik's cloud);
