@@ -51,49 +51,46 @@ struct redis_connection::state : std::enable_shared_from_this<state> {
   // Watches hiredis's socket for readiness; released, never closed, here: the socket is hiredis's.
   asio::posix::stream_descriptor socket;
   redisAsyncContext* ac = nullptr;  // null once hiredis freed it (closed, lost, failed)
-  bool want_read = false, want_write = false, reading = false, writing = false;
+  // One direction of hiredis's interest in its socket: whether it wants to hear of it, and whether
+  // a wait for it is armed.
+  struct interest {
+    bool wanted = false, armed = false;
+  };
+  interest reads, writes;
   std::string server;
   std::shared_ptr<pending> connecting;
   std::string lost;  // why the connection ended, when it did
 
-  void arm_read() {
-    if (reading || !ac) return;
-    reading = true;
-    socket.async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-      self->reading = false;
-      if (ec || !self->ac || !self->want_read) return;
-      redisAsyncHandleRead(self->ac);  // may free the context (a lost connection): ac is null then
-      if (self->ac && self->want_read) self->arm_read();
-    });
-  }
-  void arm_write() {
-    if (writing || !ac) return;
-    writing = true;
-    socket.async_wait(asio::posix::descriptor_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
-      self->writing = false;
-      if (ec || !self->ac || !self->want_write) return;
-      redisAsyncHandleWrite(self->ac);
-      if (self->ac && self->want_write) self->arm_write();
+  // Waits for the socket to be ready in direction `i` (`type`), hands it to hiredis (`handle`), and
+  // waits again while hiredis still wants it.
+  void arm(interest& i, asio::posix::descriptor_base::wait_type type, void (*handle)(redisAsyncContext*)) {
+    if (i.armed || !ac) return;
+    i.armed = true;
+    socket.async_wait(type, [self = shared_from_this(), &i, type, handle](boost::system::error_code ec) {
+      i.armed = false;  // `i` is a member of `self`, which the handler keeps alive
+      if (ec || !self->ac || !i.wanted) return;
+      handle(self->ac);  // may free the context (a lost connection): ac is null then
+      if (self->ac && i.wanted) self->arm(i, type, handle);
     });
   }
 
   // hiredis's event hooks: idempotent, as it asks.
   static void add_read(void* p) {
     auto* s = static_cast<state*>(p);
-    s->want_read = true;
-    s->arm_read();
+    s->reads.wanted = true;
+    s->arm(s->reads, asio::posix::descriptor_base::wait_read, &redisAsyncHandleRead);
   }
-  static void del_read(void* p) { static_cast<state*>(p)->want_read = false; }
+  static void del_read(void* p) { static_cast<state*>(p)->reads.wanted = false; }
   static void add_write(void* p) {
     auto* s = static_cast<state*>(p);
-    s->want_write = true;
-    s->arm_write();
+    s->writes.wanted = true;
+    s->arm(s->writes, asio::posix::descriptor_base::wait_write, &redisAsyncHandleWrite);
   }
-  static void del_write(void* p) { static_cast<state*>(p)->want_write = false; }
+  static void del_write(void* p) { static_cast<state*>(p)->writes.wanted = false; }
   static void cleanup(void* p) {  // the context is being freed: stop watching its socket
     auto* s = static_cast<state*>(p);
     s->ac = nullptr;
-    s->want_read = s->want_write = false;
+    s->reads.wanted = s->writes.wanted = false;
     if (s->socket.is_open()) (void)s->socket.release();
   }
   static void on_connect(const redisAsyncContext* ac, int status) {

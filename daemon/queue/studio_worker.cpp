@@ -93,9 +93,8 @@ std::string studio_worker::default_name(const std::string& state_dir) {
 }
 
 bool studio_worker::is_claimed_run(store::store& db, const std::string& run_id) {
-  for (const auto& j : db.unfinished_studio_jobs())
-    if (j.run_id == run_id && j.state == "claimed") return true;
-  return false;
+  auto job = db.studio_job_of_run(run_id);
+  return job && job->state == "claimed";
 }
 
 void studio_worker::start() {

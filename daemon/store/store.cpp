@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS studio_jobs(
   job_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, queue TEXT NOT NULL, execution TEXT NOT NULL,
   workspace_id TEXT NOT NULL, workspace_name TEXT NOT NULL, api_key TEXT NOT NULL, claimed_ms INTEGER NOT NULL,
   state TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, logs_sent INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS studio_jobs_by_run ON studio_jobs(run_id, claimed_ms);
 CREATE TABLE IF NOT EXISTS received_scores(
   trace_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(trace_id, name));
 )sql";

@@ -29,6 +29,10 @@ constexpr std::string_view llm_call_columns =
     "id, run_id, purpose, request, response, error, tokens_in, tokens_out, cost_usd, latency_us, created_ms, status, "
     "evaluation_id, model, provider, logprobs";
 
+constexpr std::string_view studio_job_columns =
+    "job_id, run_id, queue, execution, workspace_id, workspace_name, api_key, claimed_ms, state, outcome, detail, "
+    "logs_sent";
+
 inline std::string sql(std::string_view head, std::string_view columns, std::string_view tail = {}) {
   return std::string(head) + std::string(columns) + std::string(tail);
 }
@@ -114,6 +118,23 @@ inline evaluation_record read_evaluation(const statement& s) {
   e.judge_tokens = {s.int64(19), s.int64(20)};
   e.judge_calls = static_cast<int>(s.int64(21));
   return e;
+}
+
+inline studio_job_record read_studio_job(const statement& s) {
+  studio_job_record j;
+  j.job_id = s.text(0);
+  j.run_id = s.text(1);
+  j.queue = s.text(2);
+  j.execution = s.text(3);
+  j.workspace_id = s.text(4);
+  j.workspace_name = s.text(5);
+  j.api_key = s.text(6);
+  j.claimed_ms = s.int64(7);
+  j.state = s.text(8);
+  j.outcome = s.text(9);
+  j.detail = s.text(10);
+  j.logs_sent = s.int64(11);
+  return j;
 }
 
 inline llm_call_record read_llm_call(const statement& s) {
