@@ -80,69 +80,45 @@ nlohmann::json item_compare_json(const store::evaluation_record& e, const std::s
           {"last_updated_by", "optd"}};
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto rank = p * static_cast<double>(v.size() - 1);
-  auto lo = static_cast<std::size_t>(rank);
-  auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-}
-
-nlohmann::json experiment_json(const experiment_view& x, const std::optional<store::dataset_record>& dataset) {
-  const auto& t = x.trial;
-  std::map<std::string, std::pair<double, int>> sums;  // metric → (sum, count)
-  std::vector<double> durations_ms;
-  double prompt = 0, completion = 0;
-  for (const auto& e : x.items) {
-    durations_ms.push_back(static_cast<double>(e.latency_us) / 1000.0);
-    prompt += static_cast<double>(e.tokens.prompt_tokens);
-    completion += static_cast<double>(e.tokens.completion_tokens);
-    if (e.status != "completed") continue;
-    for (const auto& s : store::trace_scores(e, x.run->objective_name)) {
-      auto& [sum, n] = sums[s.name];
-      sum += s.value;
-      ++n;
-    }
-  }
+nlohmann::json experiment_json(const store::trial_record& t, const store::run_record& run,
+                               const store::experiment_summary& summary,
+                               const std::optional<store::dataset_record>& dataset) {
   auto feedback = nlohmann::json::array();
-  for (const auto& [name, sn] : sums) feedback.push_back({{"name", name}, {"value", sn.first / sn.second}});
-  auto count = static_cast<double>(x.items.size());
-  auto metadata = opik::experiment_metadata(*x.run, t);
+  for (const auto& [name, mean] : summary.feedback_scores) feedback.push_back({{"name", name}, {"value", mean}});
   auto experiment_scores = nlohmann::json::array();
   for (const auto& s : store::parse_scores(t.experiment_scores_json))
     experiment_scores.push_back({{"name", s.name}, {"value", s.value}});
 
   nlohmann::json j = {
       {"id", t.id},
-      {"dataset_name", x.run->dataset_name},
-      {"name", experiment_name(*x.run, t)},
-      {"metadata", std::move(metadata)},
+      {"dataset_name", run.dataset_name},
+      {"name", experiment_name(run, t)},
+      {"metadata", opik::experiment_metadata(run, t)},
       {"tags", nlohmann::json::array()},
       {"type", t.type},
       {"evaluation_method", "dataset"},
       {"optimization_id", t.run_id},
-      {"feedback_scores", feedback},
+      {"feedback_scores", std::move(feedback)},
       {"comments", nlohmann::json::array()},
-      {"trace_count", x.items.size()},
+      {"trace_count", summary.trace_count},
       {"created_at", core::iso8601(t.started_ms)},
       {"last_updated_at", core::iso8601(std::max(t.started_ms, t.ended_ms))},
       {"created_by", "optd"},
       {"last_updated_by", "optd"},
-      {"status", experiment_status(*x.run, t)},
+      {"status", experiment_status(run, t)},
       {"experiment_scores", std::move(experiment_scores)},
       {"total_estimated_cost", t.cost_usd}};
-  if (!x.run->project_name.empty()) j["project_name"] = x.run->project_name;
+  if (!run.project_name.empty()) j["project_name"] = run.project_name;
   if (dataset) {
     j["dataset_id"] = dataset->id;
     j["dataset_item_count"] = dataset->item_count;
   }
-  if (count > 0) {
-    j["duration"] = {{"p50", percentile(durations_ms, 0.5)},
-                     {"p90", percentile(durations_ms, 0.9)},
-                     {"p99", percentile(durations_ms, 0.99)}};
+  if (summary.trace_count > 0) {
+    auto count = static_cast<double>(summary.trace_count);
+    j["duration"] = {{"p50", summary.p50_ms}, {"p90", summary.p90_ms}, {"p99", summary.p99_ms}};
     j["total_estimated_cost_avg"] = t.cost_usd / count;
-    j["usage"] = usage_json(prompt / count, completion / count);
+    j["usage"] = usage_json(static_cast<double>(summary.prompt_tokens) / count,
+                            static_cast<double>(summary.completion_tokens) / count);
   }
   return j;
 }
@@ -353,8 +329,8 @@ http_response experiments_api::find(const net::http_request& req) {
   auto content = nlohmann::json::array();
   auto [first, end] = slice_of(*page, *size, matched.size());
   for (auto i = first; i < end; ++i) {
-    matched[i].items = index.finished_items(matched[i].trial.id);
-    content.push_back(experiment_json(matched[i], db_.find_dataset(matched[i].run->dataset_name)));
+    const auto& x = matched[i];
+    content.push_back(experiment_json(x.trial, *x.run, db_.summary_of(x.trial), db_.find_dataset(x.run->dataset_name)));
   }
   return json_response(200, opik::page_body(*page, std::move(content), matched.size(),
                                             nlohmann::json(experiment_sort_fields)));
@@ -364,9 +340,7 @@ http_response experiments_api::get(const std::string& id) {
   auto t = db_.trial_by_id(id);
   auto run = t ? db_.find_run(t->run_id) : std::nullopt;
   if (!t || !run) return error_response(404, "Experiment not found");
-  experiment_index index(db_);
-  experiment_view x{*t, &*run, index.finished_items(t->id)};
-  return json_response(200, experiment_json(x, db_.find_dataset(run->dataset_name)));
+  return json_response(200, experiment_json(*t, *run, db_.summary_of(*t), db_.find_dataset(run->dataset_name)));
 }
 
 http_response experiments_api::stream_items(const net::http_request& req) {

@@ -15,6 +15,17 @@ double median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  auto rank = p * static_cast<double>(values.size() - 1);
+  auto lo = values.begin() + static_cast<std::ptrdiff_t>(rank);
+  std::nth_element(values.begin(), lo, values.end());
+  double low = *lo;
+  if (lo + 1 == values.end()) return low;
+  double high = *std::min_element(lo + 1, values.end());  // the next rank: the least above `lo`
+  return low + (high - low) * (rank - static_cast<double>(lo - values.begin()));
+}
+
 namespace {
 
 struct candidate {

@@ -43,4 +43,8 @@ optimization_aggregates compute_aggregates(const std::vector<trial_stats>& trial
 // the two middle values. Empty input gives 0.
 double median(std::vector<double> values);
 
+// The p-th quantile (0 ≤ p ≤ 1) between the two nearest ranks, as Opik's experiment durations
+// show it; 0 for no values. Linear in the number of values (a selection, not a sort).
+double percentile(std::vector<double> values, double p);
+
 }  // namespace optd::core

@@ -13,7 +13,7 @@ using rows::sql;
 
 namespace {
 
-constexpr int schema_version = 6;
+constexpr int schema_version = 7;
 
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS datasets(
@@ -61,9 +61,13 @@ CREATE TABLE IF NOT EXISTS received_spans(
   tokens_out INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS received_spans_by_trace ON received_spans(trace_id);
 CREATE TABLE IF NOT EXISTS opik_datasets(name TEXT PRIMARY KEY);
--- Per-metric means of a trial that is no longer running, [{name, mean}], so that reading a run's
--- best means does not parse every evaluation's scores again.
-CREATE TABLE IF NOT EXISTS trial_means(trial_id TEXT PRIMARY KEY, means TEXT NOT NULL);
+-- The experiment view of a trial that is no longer running (store::experiment_summary; the
+-- feedback scores as [{name, value}]), so that reading a run's experiments does not read every
+-- evaluation again.
+CREATE TABLE IF NOT EXISTS trial_summaries(
+  trial_id TEXT PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE, trace_count INTEGER NOT NULL,
+  feedback_scores TEXT NOT NULL, p50_ms REAL NOT NULL, p90_ms REAL NOT NULL, p99_ms REAL NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS opik_sent_datasets(
   destination TEXT NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(destination, name));
 CREATE TABLE IF NOT EXISTS received_tags(trace_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
@@ -147,6 +151,9 @@ store::store(const std::string& path, std::chrono::milliseconds busy_timeout)
     if (current < 6)  // until then, runs with a source were the daemon's; those without, but with a spec, `optd run`'s
       db_->exec("UPDATE runs SET executor = CASE WHEN source != '' THEN 'optd serve' ELSE 'optd run' END "
                 "WHERE executor = '' AND (source != '' OR spec NOT IN ('', '{}'))");
+    // 7: trial_summaries hold what trial_means held (per-metric means) and more; a trial that
+    // ended before is summed from its evaluations when read.
+    db_->exec("DROP TABLE IF EXISTS trial_means");
     db_->exec("PRAGMA user_version=" + std::to_string(schema_version));
     tx.commit();
   }
@@ -213,7 +220,6 @@ std::vector<run_record> store::list_runs(int limit) {
 void store::delete_run(const std::string& id) {
   transaction tx(*db_);
   db_->prepare("DELETE FROM evaluations WHERE run_id=?").bind_all(id).run();
-  db_->prepare("DELETE FROM trial_means WHERE trial_id IN (SELECT id FROM trials WHERE run_id=?)").bind_all(id).run();
   db_->prepare("DELETE FROM trials WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM llm_calls WHERE run_id=?").bind_all(id).run();
   db_->prepare("DELETE FROM received_tags WHERE run_id=?").bind_all(id).run();

@@ -139,6 +139,17 @@ std::vector<metric_score> trace_scores(const evaluation_record& e, const std::st
 // count for their cost only.
 void summarize_trial(trial_record& t, const std::vector<const evaluation_record*>& evaluations);
 
+// What Opik's experiment view shows of a trial, over its finished evaluations (one trace each).
+// Kept once the trial has ended, so that listing a run's experiments reads a row per trial, not
+// every evaluation again.
+struct experiment_summary {
+  std::int64_t trace_count = 0;
+  // Per score name (trace_scores), the mean over the completed evaluations that have it, by name.
+  std::vector<std::pair<std::string, double>> feedback_scores;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0;              // the traces' durations
+  std::int64_t prompt_tokens = 0, completion_tokens = 0;  // the task calls', summed
+};
+
 // A call the run made besides its task calls: the optimizer's reasoning, a judge metric's.
 // Journaled as pending before it is sent, answered when it is.
 struct llm_call_record {
@@ -279,9 +290,12 @@ class store {
                                                int occurrence, const std::string& evaluation_id = {});
   // Removes a run and everything recorded for it.
   void delete_run(const std::string& id);
-  // For each metric, the best (highest) per-trial mean over completed evaluations: Opik's
+  // For each score, the best (highest) of its means over the run's experiments: Opik's
   // feedback_scores of an optimization.
   std::vector<std::pair<std::string, double>> best_metric_means(const std::string& run_id);
+  // A trial's experiment view: the summary kept when it ended, else summed from its finished
+  // evaluations now (a running trial, or one a store before schema 7 finished).
+  experiment_summary summary_of(const trial_record& t);
 
   // Trials.
   void insert_trial(const trial_record& t);
@@ -362,6 +376,8 @@ class store {
   std::vector<llm_call_record> llm_calls(const std::string& run_id);
 
  private:
+  experiment_summary sum_experiment(const std::string& trial_id);
+
   struct statements;
   std::unique_ptr<database> db_;
   std::unique_ptr<statements> st_;

@@ -1,6 +1,8 @@
 // Trials, their evaluations, the reasoning model's calls, and what they sum to.
 #include "store/store.hpp"
 
+#include <map>
+
 #include "core/uuid.hpp"
 #include "store/store_rows.hpp"
 
@@ -122,23 +124,58 @@ std::optional<llm_call_record> store::find_llm_call(const std::string& run_id, c
 }
 
 std::vector<std::pair<std::string, double>> store::best_metric_means(const std::string& run_id) {
-  // Finished trials' means from trial_means; the others' (running, or finished before that table
-  // existed) from their evaluations.
+  std::map<std::string, double> best;
+  for (const auto& t : trials(run_id))
+    for (const auto& [name, mean] : summary_of(t).feedback_scores)
+      if (auto [it, fresh] = best.try_emplace(name, mean); !fresh) it->second = std::max(it->second, mean);
+  return {best.begin(), best.end()};
+}
+
+experiment_summary store::summary_of(const trial_record& t) {
+  if (t.status != "running") {
+    auto kept = db_->prepare(
+        "SELECT trace_count, feedback_scores, p50_ms, p90_ms, p99_ms, prompt_tokens, completion_tokens "
+        "FROM trial_summaries WHERE trial_id=?");
+    kept.bind(1, t.id);
+    if (kept.step()) {
+      experiment_summary s{kept.int64(0), {}, kept.real(2), kept.real(3), kept.real(4), kept.int64(5), kept.int64(6)};
+      for (const auto& m : parse_scores(kept.text(1))) s.feedback_scores.emplace_back(m.name, m.value);
+      return s;
+    }
+  }
+  return sum_experiment(t.id);
+}
+
+// Only the columns the summary needs: a trial's evaluations carry their requests and outputs too.
+experiment_summary store::sum_experiment(const std::string& trial_id) {
   auto q = db_->prepare(
-      "SELECT name, max(mean) FROM ("
-      " SELECT json_extract(m.value, '$.name') AS name, json_extract(m.value, '$.mean') AS mean"
-      " FROM trials t JOIN trial_means c ON c.trial_id = t.id, json_each(c.means) m"
-      " WHERE t.run_id = ?1 AND t.status != 'running'"
-      " UNION ALL"
-      " SELECT json_extract(s.value, '$.name'), avg(json_extract(s.value, '$.value'))"
-      " FROM trials t JOIN evaluations e ON e.trial_id = t.id, json_each(e.scores) s"
-      " WHERE t.run_id = ?1 AND e.status = 'completed'"
-      "  AND (t.status = 'running' OR NOT EXISTS (SELECT 1 FROM trial_means c WHERE c.trial_id = t.id))"
-      " GROUP BY t.id, 1) GROUP BY name ORDER BY name");
-  q.bind(1, run_id);
-  std::vector<std::pair<std::string, double>> out;
-  while (q.step()) out.emplace_back(q.text(0), q.real(1));
-  return out;
+      "SELECT e.status, e.objective, e.scores, e.latency_us, e.tokens_in, e.tokens_out, r.objective_name "
+      "FROM evaluations e JOIN runs r ON r.id = e.run_id WHERE e.trial_id=? AND e.status IN ('completed', 'failed')");
+  q.bind(1, trial_id);
+  experiment_summary s;
+  std::map<std::string, std::pair<double, std::int64_t>> sums;  // per score: sum, count
+  std::vector<double> durations_ms;
+  evaluation_record e;
+  while (q.step()) {
+    e.status = q.text(0);
+    e.objective = rows::opt_real(q, 1);
+    e.scores_json = q.text(2);
+    durations_ms.push_back(static_cast<double>(q.int64(3)) / 1000.0);
+    s.prompt_tokens += q.int64(4);
+    s.completion_tokens += q.int64(5);
+    if (e.status != "completed") continue;
+    for (const auto& m : trace_scores(e, q.text(6))) {
+      auto& [sum, n] = sums[m.name];
+      sum += m.value;
+      ++n;
+    }
+  }
+  s.trace_count = static_cast<std::int64_t>(durations_ms.size());
+  for (const auto& [name, sn] : sums) s.feedback_scores.emplace_back(name, sn.first / static_cast<double>(sn.second));
+  s.p50_ms = core::percentile(durations_ms, 0.5);
+  s.p90_ms = core::percentile(durations_ms, 0.9);
+  s.p99_ms = core::percentile(std::move(durations_ms), 0.99);
+  return s;
 }
 
 void store::insert_trial(const trial_record& t) {
@@ -156,14 +193,16 @@ void store::update_trial(const trial_record& t) {
       .bind_all(t.id, t.status, t.score, t.evaluated_count, t.failed_count, t.median_duration_s, t.cost_usd,
                 t.tokens.prompt_tokens, t.tokens.completion_tokens, t.ended_ms)
       .run();
-  if (t.status != "running")  // a running trial's means are computed when read
+  if (t.status != "running") {  // a running trial's summary is summed when read
+    auto s = sum_experiment(t.id);
+    auto scores = nlohmann::json::array();
+    for (const auto& [name, mean] : s.feedback_scores) scores.push_back({{"name", name}, {"value", mean}});
     db_->prepare(
-           "INSERT OR REPLACE INTO trial_means(trial_id, means) SELECT ?1, json_group_array(json_object('name', "
-           "name, 'mean', mean)) FROM (SELECT json_extract(s.value, '$.name') AS name, avg(json_extract(s.value, "
-           "'$.value')) AS mean FROM evaluations e, json_each(e.scores) s WHERE e.trial_id = ?1 AND e.status = "
-           "'completed' GROUP BY name)")
-        .bind_all(t.id)
+           "INSERT OR REPLACE INTO trial_summaries(trial_id, trace_count, feedback_scores, p50_ms, p90_ms, p99_ms, "
+           "prompt_tokens, completion_tokens) VALUES(?,?,?,?,?,?,?,?)")
+        .bind_all(t.id, s.trace_count, scores.dump(), s.p50_ms, s.p90_ms, s.p99_ms, s.prompt_tokens, s.completion_tokens)
         .run();
+  }
   tx.commit();
 }
 

@@ -88,5 +88,16 @@ TEST(aggregates, median_of_odd_and_even_sets) {
   EXPECT_DOUBLE_EQ(median({}), 0);
 }
 
+TEST(aggregates, percentiles_lie_between_the_two_nearest_ranks) {
+  std::vector<double> hundred;
+  for (int i = 100; i >= 1; --i) hundred.push_back(i);  // unsorted on purpose
+  EXPECT_DOUBLE_EQ(percentile(hundred, 0.5), 50.5);
+  EXPECT_DOUBLE_EQ(percentile(hundred, 0.9), 90.1);
+  EXPECT_DOUBLE_EQ(percentile(hundred, 0.99), 99.01);
+  EXPECT_DOUBLE_EQ(percentile(hundred, 1.0), 100);
+  EXPECT_DOUBLE_EQ(percentile({7}, 0.99), 7);
+  EXPECT_DOUBLE_EQ(percentile({}, 0.5), 0);
+}
+
 }  // namespace
 }  // namespace optd::core

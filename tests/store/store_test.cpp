@@ -201,14 +201,14 @@ TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
 
   // Finished trials keep their means; reading them gives the same answer, and so does a store
   // whose finished trials have none kept (written before optd kept them).
-  auto cached = [&] { return raw_int("SELECT count(*) FROM trial_means"); };
+  auto cached = [&] { return raw_int("SELECT count(*) FROM trial_summaries"); };
   for (auto t : db.trials("r1")) {
     t.status = "completed";
     db.update_trial(t);
   }
   EXPECT_EQ(cached(), 2);
   EXPECT_EQ(db.best_metric_means("r1"), means);
-  raw_sql("DELETE FROM trial_means WHERE trial_id='t2'");
+  raw_sql("DELETE FROM trial_summaries WHERE trial_id='t2'");
   EXPECT_EQ(db.best_metric_means("r1"), means);
 
   db.delete_run("r1");
@@ -216,6 +216,56 @@ TEST_F(store_test, per_metric_best_means_kept_per_finished_trial_and_delete) {
   EXPECT_TRUE(db.trials("r1").empty());
   EXPECT_EQ(db.count_evaluations("r1"), 0);
   EXPECT_EQ(cached(), 0);
+}
+
+TEST_F(store_test, an_ended_trials_experiment_summary_is_kept_and_read_back_without_its_evaluations) {
+  store db(path_);
+  auto r = run("r1");
+  r.objective_name = "quality";
+  db.insert_run(r);
+  trial_record tr;
+  tr.id = "t1";
+  tr.run_id = "r1";
+  tr.number = 1;
+  tr.prompt_json = "[]";
+  db.insert_trial(tr);
+  std::vector<evaluation_record> rows(5);
+  std::vector<const evaluation_record*> ptrs;
+  for (int i = 0; i < 5; ++i) {
+    auto& e = rows[static_cast<std::size_t>(i)];
+    e.id = "e" + std::to_string(i);
+    e.run_id = "r1";
+    e.trial_id = "t1";
+    e.status = i == 4 ? "pending" : i == 3 ? "failed" : "completed";  // 4 finished, 3 scored
+    e.latency_us = (i + 1) * 1000;                                      // 1..4 ms finished
+    e.tokens = {10, 2};
+    if (e.status == "completed") {
+      e.objective = i * 0.5;  // 0, 0.5, 1
+      e.scores_json = nlohmann::json::array({{{"name", "equals"}, {"value", 1.0}}}).dump();
+    }
+    ptrs.push_back(&e);
+  }
+  db.begin_evaluations(ptrs);
+  auto check = [](const experiment_summary& s) {
+    EXPECT_EQ(s.trace_count, 4);
+    EXPECT_DOUBLE_EQ(s.p50_ms, 2.5);
+    EXPECT_DOUBLE_EQ(s.p99_ms, 3.97);
+    EXPECT_EQ(s.prompt_tokens, 40);
+    EXPECT_EQ(s.completion_tokens, 8);
+    ASSERT_EQ(s.feedback_scores.size(), 2u);  // the objective's and each metric's, by name
+    EXPECT_EQ(s.feedback_scores[0].first, "equals");
+    EXPECT_DOUBLE_EQ(s.feedback_scores[0].second, 1.0);
+    EXPECT_EQ(s.feedback_scores[1].first, "quality");
+    EXPECT_DOUBLE_EQ(s.feedback_scores[1].second, 0.5);
+  };
+  check(db.summary_of(tr));  // running: summed now
+  tr.status = "completed";
+  db.update_trial(tr);
+  // Ended: read from its kept row, even once its evaluations say otherwise.
+  raw_sql("UPDATE evaluations SET latency_us = 1000000 WHERE trial_id = 't1'");
+  check(db.summary_of(tr));
+  raw_sql("DELETE FROM trial_summaries");
+  EXPECT_DOUBLE_EQ(db.summary_of(tr).p50_ms, 1000);  // kept by a store before schema 7: summed
 }
 
 TEST_F(store_test, refuses_a_store_from_a_newer_optd) {
