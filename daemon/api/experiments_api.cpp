@@ -328,9 +328,12 @@ http_response experiments_api::find(const net::http_request& req) {
   }
   auto content = nlohmann::json::array();
   auto [first, end] = slice_of(*page, *size, matched.size());
+  std::map<std::string, std::optional<store::dataset_record>> datasets;  // by name: a run's trials share one
   for (auto i = first; i < end; ++i) {
     const auto& x = matched[i];
-    content.push_back(experiment_json(x.trial, *x.run, db_.summary_of(x.trial), db_.find_dataset(x.run->dataset_name)));
+    auto [dataset, fresh] = datasets.try_emplace(x.run->dataset_name);
+    if (fresh) dataset->second = db_.find_dataset(x.run->dataset_name);
+    content.push_back(experiment_json(x.trial, *x.run, db_.summary_of(x.trial), dataset->second));
   }
   return json_response(200, opik::page_body(*page, std::move(content), matched.size(),
                                             nlohmann::json(experiment_sort_fields)));

@@ -2,6 +2,7 @@
 // {"code","message"}, validation failures as 422 {"errors":[…]}.
 #include "api/optimizations_api.hpp"
 #include <algorithm>
+#include <functional>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -22,31 +23,89 @@ using net::http_response;
 
 const std::string base_path = "/api/v1/private/optimizations";
 
-// Opik's filter semantics on the fields optd keeps: status (=, !=) and metadata (by key: =, !=,
-// contains). Returns an error message for a filter optd cannot apply.
-std::optional<std::string> filter_error_response(const nlohmann::json& f) {
-  if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
-  auto field = text_field(f, "field"), op = text_field(f, "operator");
-  if (field == "status" && (op == "=" || op == "!=")) return std::nullopt;
-  if (field == "metadata" && f.contains("key") && (op == "=" || op == "!=" || op == "contains")) return std::nullopt;
-  if (field == "dataset_id" && (op == "=" || op == "!=")) return std::nullopt;
-  return "Invalid operator '" + op + "' for field '" + field + "'";
+// A filter's value(s): a string, a number (as its JSON text), or for `in`/`not_in` a JSON array or
+// a comma-separated list.
+std::vector<std::string> filter_values(const nlohmann::json& f, const std::string& op) {
+  const auto& v = f["value"];
+  auto text = [](const nlohmann::json& x) { return x.is_string() ? x.get<std::string>() : x.dump(); };
+  if (op != "in" && op != "not_in") return {text(v)};
+  auto list = v.is_string() ? nlohmann::json::parse(v.get<std::string>(), nullptr, false) : v;
+  std::vector<std::string> out;
+  if (list.is_array()) {
+    for (const auto& x : list) out.push_back(text(x));
+  } else {
+    auto all = text(v);
+    for (std::size_t at = 0; at <= all.size();) {
+      auto comma = std::min(all.find(',', at), all.size());
+      auto one = all.substr(at, comma - at);
+      one.erase(0, one.find_first_not_of(' '));
+      one.erase(one.find_last_not_of(' ') + 1);
+      if (!one.empty()) out.push_back(one);
+      at = comma + 1;
+    }
+  }
+  return out;
 }
 
-bool filter_matches(const nlohmann::json& f, const store::run_record& r, const std::string& dataset_id) {
-  auto field = text_field(f, "field"), op = text_field(f, "operator");
-  std::string value = f.contains("value") ? (f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump()) : "";
-  std::string actual;
-  if (field == "status") actual = core::to_string(r.status);
-  else if (field == "dataset_id") actual = dataset_id;
-  else {
-    auto meta = nlohmann::json::parse(r.metadata_json, nullptr, false);
-    auto key = text_field(f, "key");
-    if (meta.is_object() && meta.contains(key)) actual = meta[key].is_string() ? meta[key].get<std::string>() : meta[key].dump();
+// A metadata key Opik's UI may send: a top-level key, or a JSON path of names and indexes
+// (`$.a.b`, `$.list[0]`); anything else would be a malformed path in SQL.
+bool plain_json_path(const std::string& key) {
+  if (key.empty() || key[0] != '$') return !key.empty();
+  for (std::size_t i = 1; i < key.size();) {
+    if (key[i] == '.') {
+      auto end = key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", i + 1);
+      if (end == i + 1) return false;
+      i = end == std::string::npos ? key.size() : end;
+    } else if (key[i] == '[') {
+      auto close = key.find(']', i);
+      if (close == std::string::npos || close == i + 1 ||
+          key.find_first_not_of("0123456789", i + 1) != close)
+        return false;
+      i = close + 1;
+    } else {
+      return false;
+    }
   }
-  if (op == "=") return actual == value;
-  if (op == "!=") return actual != value;
-  return actual.find(value) != std::string::npos;
+  return true;
+}
+
+// Opik's optimization filters (FilterQueryBuilder's operators for each field type) as a store
+// query; an error message for a filter Opik would refuse too, or one optd cannot apply.
+std::optional<std::string> add_filter(const nlohmann::json& f, store::run_query& q,
+                                      const std::function<std::optional<std::string>(const std::string&)>& dataset_name,
+                                      const std::function<std::vector<std::string>(const std::string&)>& projects) {
+  if (!f.is_object() || !f.contains("field") || !f.contains("operator")) return "each filter needs field and operator";
+  auto field = text_field(f, "field"), op = text_field(f, "operator");
+  auto one_of = [&](std::initializer_list<const char*> ops) {
+    return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return op == o; });
+  };
+  bool no_value = op == "is_empty" || op == "is_not_empty";
+  auto invalid = "Invalid operator '" + op + "' for field '" + field + "'";
+  using on = store::run_query::condition::on;
+  if (field == "status") {
+    if (!one_of({"=", "!=", "in", "not_in", "is_empty", "is_not_empty"})) return invalid;
+  } else if (field == "metadata") {
+    if (!one_of({"=", "!=", "contains", "not_contains", "starts_with", "ends_with", "is_empty", "is_not_empty"}))
+      return invalid;
+    if (!plain_json_path(text_field(f, "key"))) return "a metadata filter needs a key: a name or a JSON path like $.a.b";
+  } else if (field == "dataset_id" || field == "project_id") {
+    if (!one_of({"=", "!="})) return invalid;
+  } else {
+    return invalid;
+  }
+  if (!no_value && (!f.contains("value") || f["value"].is_null())) return "filter on '" + field + "' needs a value";
+  auto values = no_value ? std::vector<std::string>{} : filter_values(f, op);
+  if (field == "status") q.conditions.push_back({on::status, "", op, std::move(values)});
+  else if (field == "metadata") q.conditions.push_back({on::metadata, text_field(f, "key"), op, std::move(values)});
+  else if (field == "dataset_id") {
+    // By the dataset's name, which is what a run keeps: an id optd does not know names none.
+    auto name = dataset_name(values.front());
+    if (name) q.conditions.push_back({on::dataset_name, "", op, {*name}});
+    else if (op == "=") q.conditions.push_back({on::dataset_name, "", "in", {}});
+  } else {  // project ids are derived from names: the names that have this one
+    q.conditions.push_back({on::project_name, "", op == "=" ? "in" : "not_in", projects(values.front())});
+  }
+  return std::nullopt;
 }
 
 // Compares in time that depends on neither string, so that answers do not tell how much of a
@@ -331,36 +390,35 @@ std::string optimizations_api::submit_yaml(config::loaded_run& loaded, std::stri
 http_response optimizations_api::find(const net::http_request&, const std::map<std::string, std::string>& q) {
   auto page = positive_param(q, "page", 1), size = positive_param(q, "size", 10);
   if (!page || !size) return error_response(400, "page and size must be whole numbers from 1 to 2147483647");
-  nlohmann::json filters = nlohmann::json::array();
+  store::run_query query;
+  query.name_contains = q.count("name") ? q.at("name") : "";
+  query.dataset_contains = q.count("dataset_name") ? q.at("dataset_name") : "";
+  auto dataset_name = [&](const std::string& id) -> std::optional<std::string> {
+    auto d = d_.db.find_dataset(id);
+    return d && d->id == id ? std::optional<std::string>(d->name) : std::nullopt;
+  };
+  auto projects = [&](const std::string& id) {
+    auto names = d_.db.project_names();
+    std::erase_if(names, [&](const auto& n) { return !opik::in_project(n, id); });
+    return names;
+  };
+  using on = store::run_query::condition::on;
+  if (q.count("dataset_id") && !q.at("dataset_id").empty()) {
+    auto name = dataset_name(q.at("dataset_id"));
+    query.conditions.push_back({on::dataset_name, "", "in", name ? std::vector{*name} : std::vector<std::string>{}});
+  }
+  if (q.count("project_id") && !q.at("project_id").empty())
+    query.conditions.push_back({on::project_name, "", "in", projects(q.at("project_id"))});
   if (auto it = q.find("filters"); it != q.end() && !it->second.empty()) {
-    filters = nlohmann::json::parse(it->second, nullptr, false);
+    auto filters = nlohmann::json::parse(it->second, nullptr, false);
     if (!filters.is_array()) return error_response(400, "Invalid filters query parameter");
     for (const auto& f : filters)
-      if (auto e = filter_error_response(f)) return error_response(400, *e);
+      if (auto e = add_filter(f, query, dataset_name, projects)) return error_response(400, *e);
   }
-  auto name = q.count("name") ? lower(q.at("name")) : "";
-  auto dataset = q.count("dataset_name") ? lower(q.at("dataset_name")) : "";
-  auto dataset_id = q.count("dataset_id") ? q.at("dataset_id") : "";
-  auto project_id = q.count("project_id") ? q.at("project_id") : "";
-  std::vector<store::run_record> matched;
-  std::map<std::string, std::string> dataset_ids;  // by name: many runs share a dataset
-  for (auto& r : d_.db.list_runs(1'000'000)) {
-    if (!name.empty() && lower(r.name).find(name) == std::string::npos) continue;
-    if (!dataset.empty() && lower(r.dataset_name).find(dataset) == std::string::npos) continue;
-    auto [known, fresh] = dataset_ids.try_emplace(r.dataset_name);
-    if (fresh) known->second = dataset_id_of(r.dataset_name);
-    const auto& r_dataset_id = known->second;
-    if (!dataset_id.empty() && r_dataset_id != dataset_id) continue;
-    if (!project_id.empty() && !opik::in_project(r.project_name, project_id)) continue;
-    if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return filter_matches(f, r, r_dataset_id); }))
-      continue;
-    matched.push_back(std::move(r));
-  }
+  auto found = d_.db.find_runs(query, (*page - 1) * *size, *size);
   auto content = nlohmann::json::array();
-  auto [first, end] = slice_of(*page, *size, matched.size());
-  for (auto i = first; i < end; ++i)
-    content.push_back(view(matched[i]));
-  return json_response(200, opik::page_body(*page, std::move(content), matched.size()));
+  for (const auto& r : found.runs) content.push_back(view(r));
+  return json_response(200, opik::page_body(*page, std::move(content), static_cast<std::size_t>(found.total)));
 }
 
 std::string optimizations_api::dataset_id_of(const std::string& dataset_name) {

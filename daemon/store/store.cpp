@@ -217,6 +217,93 @@ std::vector<run_record> store::list_runs(int limit) {
   return out;
 }
 
+namespace {
+
+// A LIKE pattern (ESCAPE '\\') matching `x` literally, with any text before and after it as asked.
+std::string like_pattern(const std::string& x, bool any_before, bool any_after) {
+  std::string out = any_before ? "%" : "";
+  for (char c : x) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  if (any_after) out += '%';
+  return out;
+}
+
+// A metadata key as SQLite's JSON path: `$…` as given, else one top-level key, quoted.
+std::string json_path(const std::string& key) {
+  if (!key.empty() && key[0] == '$') return key;
+  std::string quoted;
+  for (char c : key) quoted += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return "$.\"" + quoted + "\"";
+}
+
+// One condition as SQL over `runs`, its values appended to `binds` in order.
+std::string condition_sql(const run_query::condition& c, std::vector<std::string>& binds) {
+  using on = run_query::condition::on;
+  std::string column = c.field == on::status         ? "status"
+                       : c.field == on::dataset_name ? "dataset_name"
+                       : c.field == on::project_name ? "project_name"
+                                                     : "";
+  if (c.field == on::metadata) {
+    binds.push_back(json_path(c.key));
+    column = "CAST(json_extract(CASE WHEN json_valid(metadata) THEN metadata ELSE '{}' END, ?) AS TEXT)";
+  }
+  bool exact = c.field == on::project_name;
+  std::string lowered = exact ? column : "lower(coalesce(" + column + ", ''))", value_sql = exact ? "?" : "lower(?)";
+  if (c.op == "is_empty") return "(" + lowered + " IN ('', 'null'))";
+  if (c.op == "is_not_empty") return "(" + lowered + " NOT IN ('', 'null'))";
+  if (c.op == "in" || c.op == "not_in") {
+    std::string list;
+    for (const auto& v : c.values) {
+      binds.push_back(v);
+      list += (list.empty() ? "" : ", ") + value_sql;
+    }
+    if (list.empty()) return c.op == "in" ? "0" : "1";
+    return lowered + (c.op == "in" ? " IN (" : " NOT IN (") + list + ")";
+  }
+  auto value = c.values.empty() ? std::string() : c.values.front();
+  if (c.op == "=" || c.op == "!=") {
+    binds.push_back(value);
+    return lowered + (c.op == "=" ? " = " : " != ") + value_sql;
+  }
+  bool anywhere = c.op == "contains" || c.op == "not_contains";
+  binds.push_back(like_pattern(value, anywhere || c.op == "ends_with", anywhere || c.op == "starts_with"));
+  return lowered + (c.op == "not_contains" ? " NOT" : "") + " LIKE lower(?) ESCAPE '\\'";
+}
+
+}  // namespace
+
+run_page store::find_runs(const run_query& q, std::int64_t offset, std::int64_t limit) {
+  std::string where = "1";
+  std::vector<std::string> binds;
+  auto contains = [&](const char* column, const std::string& text) {
+    where += std::string(" AND lower(") + column + ") LIKE lower(?) ESCAPE '\\'";
+    binds.push_back(like_pattern(text, true, true));
+  };
+  if (!q.name_contains.empty()) contains("name", q.name_contains);
+  if (!q.dataset_contains.empty()) contains("dataset_name", q.dataset_contains);
+  for (const auto& c : q.conditions) where += " AND " + condition_sql(c, binds);
+  run_page page;
+  auto count = db_->prepare("SELECT count(*) FROM runs WHERE " + where);
+  for (std::size_t i = 0; i < binds.size(); ++i) count.bind(static_cast<int>(i + 1), binds[i]);
+  count.step();
+  page.total = count.int64(0);
+  auto rows = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE " + where + " ORDER BY id DESC LIMIT ? OFFSET ?"));
+  for (std::size_t i = 0; i < binds.size(); ++i) rows.bind(static_cast<int>(i + 1), binds[i]);
+  rows.bind(static_cast<int>(binds.size() + 1), limit);
+  rows.bind(static_cast<int>(binds.size() + 2), offset);
+  while (rows.step()) page.runs.push_back(read_run(rows));
+  return page;
+}
+
+std::vector<std::string> store::project_names() {
+  auto q = db_->prepare("SELECT DISTINCT project_name FROM runs");
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.text(0));
+  return out;
+}
+
 void store::delete_run(const std::string& id) {
   transaction tx(*db_);
   db_->prepare("DELETE FROM evaluations WHERE run_id=?").bind_all(id).run();

@@ -59,6 +59,26 @@ struct run_record {
   std::string executor;
 };
 
+// Which runs a list shows (Opik's optimization list), every condition holding. Text compares
+// ignore case, as Opik's do, except on project names (a project's id is its exact name's);
+// `values` is one value, or several for `in` and `not_in`.
+struct run_query {
+  std::string name_contains;
+  std::string dataset_contains;
+  struct condition {
+    enum class on { status, dataset_name, project_name, metadata } field;
+    std::string key;  // of metadata: a top-level key, or a JSON path starting with `$`
+    std::string op;   // =, !=, contains, not_contains, starts_with, ends_with, in, not_in, is_empty, is_not_empty
+    std::vector<std::string> values;
+  };
+  std::vector<condition> conditions;
+};
+
+struct run_page {
+  std::vector<run_record> runs;  // newest first
+  std::int64_t total = 0;        // how many match, over every page
+};
+
 struct trial_record {
   std::string id;
   std::string run_id;
@@ -273,6 +293,10 @@ class store {
   // what an ambiguous prefix could have meant.
   std::vector<std::string> run_ids_with_prefix(const std::string& prefix, int limit);
   std::vector<run_record> list_runs(int limit = 100);
+  // The runs `q` keeps, newest first, `limit` of them from `offset` on: selected and paged in SQL.
+  run_page find_runs(const run_query& q, std::int64_t offset, std::int64_t limit);
+  // The project names runs are recorded under (what a project id is resolved against).
+  std::vector<std::string> project_names();
   // How many runs have each status (statuses without runs are absent).
   std::vector<std::pair<std::string, std::int64_t>> count_runs_by_status();
   // Runs that were initialized or running when optd stopped: to resume.

@@ -3,6 +3,7 @@
 #include "api/optimizations_api.hpp"
 
 #include <map>
+#include <set>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -112,6 +113,48 @@ TEST_F(api_test, find_pages_and_filters_like_opik) {
   auto bad = call("GET", "/v1/private/optimizations?filters=%5B%7B%22field%22%3A%22status%22%2C%22operator%22%3A%22%3E%22%7D%5D");
   EXPECT_EQ(bad.status, 400u);
   EXPECT_THAT(bad.body, HasSubstr("Invalid operator '>' for field 'status'"));
+}
+
+TEST_F(api_test, find_takes_opiks_status_metadata_and_project_operators) {
+  record("one", "running", R"({"optimizer":"GepaOptimizer","run":{"team":"Search"}})");
+  record("two", "completed", R"({"optimizer":"MetaPrompt","note":"100% sure"})");
+  record("three", "error", R"({"optimizer":"gepaoptimizer"})");
+  create(R"({"name":"four","dataset_name":"d","project_name":"Search","objective_name":"equals","status":"cancelled"})");
+  auto names = [&](const std::string& filters) {
+    auto r = call("GET", "/v1/private/optimizations?size=100&filters=" + encode(filters));
+    EXPECT_EQ(r.status, 200u) << filters << " " << r.body;
+    std::set<std::string> out;
+    auto page = json_of(r);
+    for (const auto& o : page["content"]) out.insert(o["name"].get<std::string>());
+    return out;
+  };
+  using names_t = std::set<std::string>;
+  // Status: the UI's multi-select sends in / not_in.
+  EXPECT_EQ(names(R"([{"field":"status","operator":"in","value":["running","error"]}])"), (names_t{"one", "three"}));
+  EXPECT_EQ(names(R"([{"field":"status","operator":"in","value":"running, error"}])"), (names_t{"one", "three"}));
+  EXPECT_EQ(names(R"([{"field":"status","operator":"not_in","value":"[\"running\",\"error\"]"}])"),
+            (names_t{"two", "four"}));
+  // Metadata: case-insensitive as Opik's lower(), by key or JSON path, with a literal % in a value.
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"optimizer","operator":"=","value":"GEPAOPTIMIZER"}])"),
+            (names_t{"one", "three"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"optimizer","operator":"starts_with","value":"meta"}])"), (names_t{"two"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"optimizer","operator":"ends_with","value":"Prompt"}])"), (names_t{"two"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"optimizer","operator":"not_contains","value":"gepa"}])"),
+            (names_t{"two", "four"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"$.run.team","operator":"=","value":"search"}])"), (names_t{"one"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"note","operator":"contains","value":"0% s"}])"), (names_t{"two"}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"note","operator":"contains","value":"1_0"}])"), (names_t{}));
+  EXPECT_EQ(names(R"([{"field":"metadata","key":"note","operator":"is_not_empty"}])"), (names_t{"two"}));
+  // Project: by the id optd reports for a project name, = and !=.
+  auto project_id = opik::project_id_of("Search");
+  EXPECT_EQ(names(R"([{"field":"project_id","operator":"=","value":")" + project_id + R"("}])"), (names_t{"four"}));
+  EXPECT_EQ(names(R"([{"field":"project_id","operator":"!=","value":")" + project_id + R"("}])"),
+            (names_t{"one", "two", "three"}));
+  // Refused as Opik refuses them: no value, an operator the field has not, a malformed path.
+  for (auto bad : {R"([{"field":"status","operator":"="}])", R"([{"field":"status","operator":"contains","value":"x"}])",
+                   R"([{"field":"metadata","key":"$.a[","operator":"=","value":"x"}])",
+                   R"([{"field":"name","operator":"=","value":"x"}])"})
+    EXPECT_EQ(call("GET", "/v1/private/optimizations?filters=" + encode(bad)).status, 400u) << bad;
 }
 
 TEST_F(api_test, update_merges_metadata_and_cancel_of_a_finished_run_is_409) {
