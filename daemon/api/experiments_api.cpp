@@ -215,39 +215,15 @@ std::optional<std::string> compare_filter_error(const nlohmann::json& f) {
   return "Invalid operator '" + op + "' for field '" + field + "'";
 }
 
-std::optional<double> score_named(const store::evaluation_record& e, const std::string& objective_name,
-                                  const std::string& name) {
-  for (const auto& s : store::trace_scores(e, objective_name))
-    if (s.name == name) return s.value;
-  return std::nullopt;
-}
-
-bool compare_filter_matches(const nlohmann::json& f, const store::evaluation_record& e,
-                            const std::string& objective_name) {
-  auto op = text_field(f, "operator");
-  if (text_field(f, "field") == "output") {
-    auto value = text_field(f, "value");
-    if (op == "=") return e.output == value;
-    if (op == "!=") return e.output != value;
-    bool has = e.output.find(value) != std::string::npos;
-    return op == "contains" ? has : !has;
-  }
-  auto score = score_named(e, objective_name, text_field(f, "key"));
-  if (op == "is_empty") return !score;
-  if (op == "is_not_empty") return score.has_value();
-  if (!score) return false;
-  double v = 0;
+// A filter's value as a number, when it is one.
+std::optional<double> number_in(const std::string& text) {
   try {
-    v = f["value"].is_number() ? f["value"].get<double>() : std::stod(f.value("value", std::string("x")));
-  } catch (...) {
-    return false;
+    std::size_t used = 0;
+    double v = std::stod(text, &used);
+    return used == text.size() ? std::optional<double>(v) : std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
-  if (op == "=") return *score == v;
-  if (op == "!=") return *score != v;
-  if (op == ">") return *score > v;
-  if (op == ">=") return *score >= v;
-  if (op == "<") return *score < v;
-  return *score <= v;
 }
 
 }  // namespace
@@ -405,8 +381,17 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
     for (const auto& f : filters)
       if (auto e = compare_filter_error(f)) return error_response(400, *e);
   }
-  std::string sort_score;
-  bool descending = false;
+  store::compare_query query;
+  query.dataset_id = dataset_id;
+  for (const auto& f : filters) {
+    store::compare_query::condition c{text_field(f, "field") == "output" ? "" : text_field(f, "key"),
+                                      text_field(f, "operator"), {}, {}};
+    const auto& v = f.contains("value") ? f["value"] : nlohmann::json();
+    c.text = v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump();
+    if (v.is_number()) c.number = v.get<double>();
+    else if (v.is_string()) c.number = number_in(c.text);
+    query.conditions.push_back(std::move(c));
+  }
   if (q.count("sorting") && !q["sorting"].empty()) {
     auto s = nlohmann::json::parse(q["sorting"], nullptr, false);
     if (!s.is_array()) return error_response(400, "Invalid sorting query parameter");
@@ -414,70 +399,39 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
       auto field = f.is_object() ? text_field(f, "field") : "";
       if (field.rfind("feedback_scores.", 0) != 0 && field != "id")
         return error_response(400, "Invalid sorting field '" + field + "'");
-      sort_score = field == "id" ? "" : field.substr(16);
-      descending = f.value("direction", "ASC") == "DESC";
+      query.sort_score = field == "id" ? "" : field.substr(16);
+      query.descending = f.value("direction", "ASC") == "DESC";
     }
   }
   if (q.count("truncate") && q["truncate"] != "true" && q["truncate"] != "false")
     return error_response(400, "truncate must be true or false");
-  auto search = q.count("search") ? lower(q["search"]) : "";
+  query.search = q.count("search") ? q["search"] : "";
 
   auto dataset = db_.find_dataset(dataset_id);
   if (!dataset || dataset->id != dataset_id) return error_response(404, "Dataset not found");
+  for (const auto& id : std::set<std::string>(ids->begin(), ids->end()))
+    if (auto t = db_.trial_by_id(id)) query.trial_ids.push_back(t->id);
 
-  experiment_index index(db_);
-  auto experiments = index.with_ids(*ids);
-  struct scored_item {
-    const store::evaluation_record* e;
-    const std::string* objective_name;  // of its run
-  };
-  std::map<std::string, std::vector<scored_item>> by_item;
-  for (const auto& x : experiments)
-    for (const auto& e : x.items)
-      if (std::all_of(filters.begin(), filters.end(),
-                      [&](const auto& f) { return compare_filter_matches(f, e, x.run->objective_name); }))
-        by_item[e.item_id].push_back({&e, &x.run->objective_name});
-
-  struct row {
-    core::dataset_item item;
-    std::vector<scored_item> experiment_items;
-  };
-  std::vector<row> rows;
-  for (auto& item : db_.dataset_items_after(dataset->id, "", dataset->item_count + 1)) {
-    auto it = by_item.find(item.id);
-    if (it == by_item.end()) continue;
-    if (!search.empty()) {
-      bool hit = lower(item.data.dump()).find(search) != std::string::npos;
-      for (const auto& x : it->second) hit = hit || lower(x.e->output).find(search) != std::string::npos;
-      if (!hit) continue;
-    }
-    rows.push_back({std::move(item), it->second});
+  auto found = db_.find_compare_items(query, (*page - 1) * *size, *size);
+  std::map<std::string, std::string> objectives;  // by run
+  std::map<std::string, std::vector<const store::evaluation_record*>> by_item;
+  for (const auto& e : found.evaluations) {
+    by_item[e.item_id].push_back(&e);
+    if (!objectives.count(e.run_id))
+      if (auto run = db_.find_run(e.run_id)) objectives[e.run_id] = run->objective_name;
   }
-  auto mean_score = [&](const row& r) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& x : r.experiment_items)
-      if (auto s = score_named(*x.e, *x.objective_name, sort_score)) sum += *s, ++n;
-    return n ? sum / n : -1.0;
-  };
-  std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
-    if (sort_score.empty()) return descending ? a.item.id > b.item.id : a.item.id < b.item.id;
-    return descending ? mean_score(a) > mean_score(b) : mean_score(a) < mean_score(b);
-  });
-
   auto content = nlohmann::json::array();
   std::set<std::string> columns;
-  auto [first, end] = slice_of(*page, *size, rows.size());
-  for (auto i = first; i < end; ++i) {
-    auto j = opik::dataset_item_json(rows[i].item, dataset->id);
-    for (auto it = rows[i].item.data.begin(); it != rows[i].item.data.end(); ++it) columns.insert(it.key());
+  for (const auto& item : found.items) {
+    auto j = opik::dataset_item_json(item, dataset->id);
+    if (item.data.is_object())
+      for (auto it = item.data.begin(); it != item.data.end(); ++it) columns.insert(it.key());
     auto items = nlohmann::json::array();
-    for (const auto& x : rows[i].experiment_items)
-      items.push_back(item_compare_json(*x.e, *x.objective_name, rows[i].item.data));
+    for (const auto* e : by_item[item.id]) items.push_back(item_compare_json(*e, objectives[e->run_id], item.data));
     j["experiment_items"] = std::move(items);
     content.push_back(std::move(j));
   }
-  auto body = opik::page_body(*page, std::move(content), rows.size());
+  auto body = opik::page_body(*page, std::move(content), static_cast<std::size_t>(found.total));
   body["columns"] = opik::columns_json(columns);
   return json_response(200, body);
 }

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS evaluations(
   objective REAL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, cost_usd REAL NOT NULL,
   latency_us INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, created_ms INTEGER NOT NULL,
   completed_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS evaluations_by_trial ON evaluations(trial_id);
+-- By trial and item: a trial's rows, and an item's evaluation in given trials (the Compare view).
+CREATE INDEX IF NOT EXISTS evaluations_by_trial_item ON evaluations(trial_id, item_id);
 -- By run only: an index on the status too would be rewritten by every completion (pending → completed).
 CREATE INDEX IF NOT EXISTS evaluations_of_run ON evaluations(run_id);
 CREATE TABLE IF NOT EXISTS llm_calls(
@@ -161,7 +162,7 @@ store::store(const std::string& path, std::chrono::milliseconds busy_timeout)
   db_->exec("CREATE INDEX IF NOT EXISTS evaluations_by_trace ON evaluations(trace_id) WHERE trace_id != '';"
             "CREATE INDEX IF NOT EXISTS trials_by_request ON trials(run_id, request_key) WHERE request_key != '';"
             "CREATE INDEX IF NOT EXISTS llm_calls_by_evaluation ON llm_calls(evaluation_id) WHERE evaluation_id != '';"
-            "DROP INDEX IF EXISTS evaluations_by_run;");
+            "DROP INDEX IF EXISTS evaluations_by_run; DROP INDEX IF EXISTS evaluations_by_trial;");
   st_ = std::make_unique<statements>(*db_);
 }
 
@@ -219,17 +220,6 @@ std::vector<run_record> store::list_runs(int limit) {
 
 namespace {
 
-// A LIKE pattern (ESCAPE '\\') matching `x` literally, with any text before and after it as asked.
-std::string like_pattern(const std::string& x, bool any_before, bool any_after) {
-  std::string out = any_before ? "%" : "";
-  for (char c : x) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  if (any_after) out += '%';
-  return out;
-}
-
 // A metadata key as SQLite's JSON path: `$…` as given, else one top-level key, quoted.
 std::string json_path(const std::string& key) {
   if (!key.empty() && key[0] == '$') return key;
@@ -268,7 +258,7 @@ std::string condition_sql(const run_query::condition& c, std::vector<std::string
     return lowered + (c.op == "=" ? " = " : " != ") + value_sql;
   }
   bool anywhere = c.op == "contains" || c.op == "not_contains";
-  binds.push_back(like_pattern(value, anywhere || c.op == "ends_with", anywhere || c.op == "starts_with"));
+  binds.push_back(rows::like_pattern(value, anywhere || c.op == "ends_with", anywhere || c.op == "starts_with"));
   return lowered + (c.op == "not_contains" ? " NOT" : "") + " LIKE lower(?) ESCAPE '\\'";
 }
 
@@ -279,7 +269,7 @@ run_page store::find_runs(const run_query& q, std::int64_t offset, std::int64_t 
   std::vector<std::string> binds;
   auto contains = [&](const char* column, const std::string& text) {
     where += std::string(" AND lower(") + column + ") LIKE lower(?) ESCAPE '\\'";
-    binds.push_back(like_pattern(text, true, true));
+    binds.push_back(rows::like_pattern(text, true, true));
   };
   if (!q.name_contains.empty()) contains("name", q.name_contains);
   if (!q.dataset_contains.empty()) contains("dataset_name", q.dataset_contains);

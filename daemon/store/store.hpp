@@ -170,6 +170,31 @@ struct experiment_summary {
   std::int64_t prompt_tokens = 0, completion_tokens = 0;  // the task calls', summed
 };
 
+// Which dataset items Opik's Compare view shows for some experiments, and in what order: the items
+// with a finished evaluation in one of them that every condition keeps (and that the search finds).
+struct compare_query {
+  std::string dataset_id;
+  std::vector<std::string> trial_ids;
+  // On each evaluation: its output (=, !=, contains, not_contains; any case), or its score named
+  // `score_name` (=, !=, >, >=, <, <= against `number`; is_empty, is_not_empty).
+  struct condition {
+    std::string score_name;  // empty: on the output
+    std::string op;
+    std::string text;
+    std::optional<double> number;  // a score compare whose value is not a number keeps nothing
+  };
+  std::vector<condition> conditions;
+  std::string search;      // in the item's data or a kept evaluation's output, any case
+  std::string sort_score;  // the mean of this score over the item's kept evaluations; empty: by item id
+  bool descending = true;
+};
+
+struct compare_page {
+  std::vector<core::dataset_item> items;  // the page's, in order
+  std::vector<evaluation_record> evaluations;  // the kept evaluations of those items
+  std::int64_t total = 0;
+};
+
 // A call the run made besides its task calls: the optimizer's reasoning, a judge metric's.
 // Journaled as pending before it is sent, answered when it is.
 struct llm_call_record {
@@ -336,6 +361,8 @@ class store {
   // Several completions in one transaction (group commit).
   void complete_evaluations(const std::vector<const evaluation_record*>& rows);
   std::vector<evaluation_record> evaluations(const std::string& trial_id);
+  // A page of the Compare view, selected, sorted and paged in SQL.
+  compare_page find_compare_items(const compare_query& q, std::int64_t offset, std::int64_t limit);
   std::optional<evaluation_record> evaluation_by_id(const std::string& id);
   // Rewrites a whole row (an SDK's experiment item, as more of its trace arrives).
   void replace_evaluation(const evaluation_record& e);

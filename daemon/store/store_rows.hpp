@@ -37,6 +37,17 @@ inline std::string sql(std::string_view head, std::string_view columns, std::str
   return std::string(head) + std::string(columns) + std::string(tail);
 }
 
+// A LIKE pattern (ESCAPE '\\') matching `x` literally, with any text before and after it as asked.
+inline std::string like_pattern(const std::string& x, bool any_before, bool any_after) {
+  std::string out = any_before ? "%" : "";
+  for (char c : x) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  if (any_after) out += '%';
+  return out;
+}
+
 inline std::optional<double> opt_real(const statement& s, int col) {
   return s.is_null(col) ? std::nullopt : std::optional<double>(s.real(col));
 }

@@ -167,11 +167,16 @@ TEST_F(experiments_test, dataset_items_with_experiment_items_compare_trials_item
     }
   }
   EXPECT_EQ(page["columns"].size(), 2u);  // question, answer
+  for (std::size_t i = 1; i < page["content"].size(); ++i)  // newest item first, as Opik's dataset_item_id DESC
+    EXPECT_GT(page["content"][i - 1]["id"].get<std::string>(), page["content"][i]["id"].get<std::string>());
 
   // Paging, search, a score filter and sorting by a score.
   auto p2 = json_of(call("GET", path + "?experiment_ids=" + ids + "&page=2&size=4"));
   EXPECT_EQ(p2["content"].size(), 2u);
   EXPECT_EQ(p2["total"], 6);
+  EXPECT_EQ(p2["content"][0]["id"], page["content"][4]["id"]);  // page 2 follows page 1
+  EXPECT_EQ(p2["content"][1]["id"], page["content"][5]["id"]);
+  EXPECT_EQ(json_of(call("GET", path + "?experiment_ids=" + ids + "&search=" + encode("wHaT iS 3")))["total"], 1);  // any case
   auto found = json_of(call("GET", path + "?experiment_ids=" + ids + "&search=" + encode("What is 3")));
   ASSERT_EQ(found["total"], 1);
   EXPECT_EQ(found["content"][0]["data"]["answer"], "5");
