@@ -276,7 +276,7 @@ http_response experiments_api::find(const net::http_request& req) {
       auto field = f.is_object() ? text_field(f, "field") : "";
       if (std::find(std::begin(experiment_sort_fields), std::end(experiment_sort_fields), field) ==
           std::end(experiment_sort_fields))
-        return error_response(400, "Invalid sorting field '" + field + "'");
+        continue;  // as Opik's SortingFactory: a field it cannot sort by is dropped
       sorting.emplace_back(field, f.value("direction", "ASC") == "DESC");
     }
   }
@@ -395,10 +395,11 @@ http_response experiments_api::dataset_items_with_experiment_items(const net::ht
   if (q.count("sorting") && !q["sorting"].empty()) {
     auto s = nlohmann::json::parse(q["sorting"], nullptr, false);
     if (!s.is_array()) return error_response(400, "Invalid sorting query parameter");
+    // Opik drops the fields it cannot sort by (SortingFactory.filterValidFields); so does optd,
+    // which sorts by id and by feedback scores.
     for (const auto& f : s) {
       auto field = f.is_object() ? text_field(f, "field") : "";
-      if (field.rfind("feedback_scores.", 0) != 0 && field != "id")
-        return error_response(400, "Invalid sorting field '" + field + "'");
+      if (field.rfind("feedback_scores.", 0) != 0 && field != "id") continue;
       query.sort_score = field == "id" ? "" : field.substr(16);
       query.descending = f.value("direction", "ASC") == "DESC";
     }

@@ -444,22 +444,24 @@ http_response optimizations_api::update(const std::string& id, std::string_view 
   if (j.contains("status") && !j["status"].is_null()) {
     auto status = j["status"].is_string() ? core::run_status_from_string(j["status"].get<std::string>()) : std::nullopt;
     if (!status) return error_response(400, "Unable to process JSON: unknown status");
-    if (*status == core::run_status::cancelled) {
-      auto c = d_.runs.cancel(id);
-      if (c == engine::cancel_result::already_finished)
-        return errors_response(409, {cannot_cancel(r->status)});
-    } else if (!r->studio_config_json.empty()) {
-      if (*status != r->status)
-        return errors_response(409, {"optd sets the status of a run it executes; only 'cancelled' may be written"});
-    } else {
+    // Opik's rules: a run an SDK records takes any status it is sent. A Studio run (here: one
+    // optd executes) ignores a late write of another terminal status once it has ended (204), and a
+    // cancel of one that ended is a 409 {code, message}, which Opik's Stop button shows. optd
+    // also refuses (409) other statuses while it executes the run: it alone knows how it ends.
+    if (r->executor.empty()) {
       r->status = *status;
       r->updated_ms = d_.clock.now_ms();
       d_.db.update_run(*r);
+    } else if (*status == core::run_status::cancelled && r->status != *status) {
+      if (core::is_final(r->status) || d_.runs.cancel(id) == engine::cancel_result::already_finished)
+        return error_response(409, cannot_cancel(r->status));
+    } else if (*status != r->status && !core::is_final(r->status)) {
+      return errors_response(409, {"optd sets the status of a run it executes; only 'cancelled' may be written"});
     }
   }
   // A record's error_info, with or without a status, kept whole as Opik keeps it (its UI shows the
   // type); a run optd executes has its own.
-  if (j.contains("error_info") && j["error_info"].is_object() && r->studio_config_json.empty()) {
+  if (j.contains("error_info") && j["error_info"].is_object() && r->executor.empty()) {
     auto fresh = find_exact(id);
     fresh->error = text_field(j["error_info"], "message");
     fresh->error_info_json = j["error_info"].dump();
@@ -485,7 +487,7 @@ http_response optimizations_api::cancel(const std::string& id) {
     case engine::cancel_result::already_finished: break;
   }
   auto r = find_exact(id);
-  return errors_response(409, {cannot_cancel(r ? r->status : core::run_status::error)});
+  return error_response(409, cannot_cancel(r ? r->status : core::run_status::error));
 }
 
 http_response optimizations_api::remove(std::string_view body) {
