@@ -97,7 +97,6 @@ nlohmann::json experiment_json(const store::trial_record& t, const store::run_re
       {"tags", nlohmann::json::array()},
       {"type", t.type},
       {"evaluation_method", "dataset"},
-      {"optimization_id", t.run_id},
       {"feedback_scores", std::move(feedback)},
       {"comments", nlohmann::json::array()},
       {"trace_count", summary.trace_count},
@@ -108,6 +107,7 @@ nlohmann::json experiment_json(const store::trial_record& t, const store::run_re
       {"status", experiment_status(run, t)},
       {"experiment_scores", std::move(experiment_scores)},
       {"total_estimated_cost", t.cost_usd}};
+  if (run.kind.empty()) j["optimization_id"] = t.run_id;  // else it belongs to none
   if (!run.project_name.empty()) j["project_name"] = run.project_name;
   if (dataset) {
     j["dataset_id"] = dataset->id;

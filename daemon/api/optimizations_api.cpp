@@ -297,7 +297,7 @@ std::optional<net::http_request> optimizations_api::project_scoped(const net::ht
 
 std::optional<store::run_record> optimizations_api::find_exact(const std::string& id) {
   auto r = d_.db.find_run(id);
-  if (r && r->id == id) return r;
+  if (r && r->id == id && r->kind.empty()) return r;
   return std::nullopt;
 }
 

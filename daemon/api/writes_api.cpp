@@ -105,7 +105,8 @@ void fill_from_trace(store::evaluation_record& e, const std::optional<store::rec
   e.completed_ms = trace->end_ms;
   for (const auto& s : store::parse_scores(trace->scores_json))
     if (s.name == objective_name) e.objective = s.value;
-  e.status = !trace->failed && e.objective ? "completed" : "failed";
+  // An experiment of no optimization has no objective: its traces count as they ended.
+  e.status = !trace->failed && (e.objective || objective_name.empty()) ? "completed" : "failed";
   if (trace->failed) e.error = "the trace has an error_info";
 }
 
@@ -149,9 +150,17 @@ http_response writes_api::create_experiment(const nlohmann::json& body) {
   // the experiment stays as it was first created.
   if (db_.trial_by_id(id)) return {201, {{"Content-Type", "application/json"}}, {}};
   auto optimization = text_field(body, "optimization_id");
-  auto run = optimization.empty() ? std::nullopt : db_.find_run(optimization);
-  if (!run || run->id != optimization)
-    return errors_response(422, {"optd keeps experiments of optimizations only: optimization_id must name one"});
+  std::optional<store::run_record> run;
+  if (optimization.empty()) {
+    // An experiment of no optimization (an SDK's evaluate()): kept under a holder of its own.
+    if (text_field(body, "dataset_name").empty()) return errors_response(422, {"dataset_name must not be blank"});
+    run = experiment_holder(id, body);
+    db_.insert_run(*run);
+  } else {
+    run = db_.find_run(optimization);
+    if (!run || run->id != optimization || !run->kind.empty())
+      return errors_response(422, {"optimization_id names no optimization optd has"});
+  }
   store::trial_record t;
   t.id = id;
   t.run_id = run->id;
@@ -160,11 +169,28 @@ http_response writes_api::create_experiment(const nlohmann::json& body) {
   t.origin = t.type;
   t.prompt_json = "[]";
   if (auto refused = apply_experiment_fields(t, body)) return std::move(*refused);
+  if (!run->kind.empty()) {  // neither a trial's name nor optd's trial metadata
+    if (t.name.empty()) t.name = "experiment-" + id.substr(id.size() - 8);
+    if (t.metadata_json.empty()) t.metadata_json = "{}";
+  }
   t.status = "completed";
   t.started_ms = t.ended_ms = clock_.now_ms();
   db_.insert_trial(t);
   refresh_run(run->id);
   return {201, {{"Content-Type", "application/json"}}, {}};
+}
+
+store::run_record writes_api::experiment_holder(const std::string& experiment_id, const nlohmann::json& body) {
+  store::run_record r;
+  r.id = core::derived_uuid_v7(experiment_id, "experiment holder");
+  r.kind = "experiment";
+  r.name = text_field(body, "name");
+  r.status = core::run_status::completed;
+  r.dataset_name = text_field(body, "dataset_name");
+  r.project_name = text_field(body, "project_name");
+  r.spec_json = "{}";
+  r.created_ms = r.started_ms = r.ended_ms = r.updated_ms = clock_.now_ms();
+  return r;
 }
 
 http_response writes_api::update_experiment(const std::string& id, const nlohmann::json& body) {

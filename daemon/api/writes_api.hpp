@@ -38,6 +38,8 @@ class writes_api {
 
  private:
   net::http_response create_experiment(const nlohmann::json& body);
+  // The holder run of an experiment logged without an optimization (store::run_record::kind).
+  store::run_record experiment_holder(const std::string& experiment_id, const nlohmann::json& body);
   net::http_response update_experiment(const std::string& id, const nlohmann::json& body);
   net::http_response update_trace(const std::string& id, const nlohmann::json& body);
   net::http_response update_span(const std::string& id, const nlohmann::json& body);

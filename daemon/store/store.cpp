@@ -120,6 +120,8 @@ constexpr added_column added_columns[] = {
     {5, "llm_calls", "logprobs", "TEXT NOT NULL DEFAULT ''"},
     // 6: one owner per store; which process executes a run, for the next owner to find it.
     {6, "runs", "executor", "TEXT NOT NULL DEFAULT ''"},
+    // 7: holders of experiments logged without an optimization.
+    {7, "runs", "kind", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
@@ -169,11 +171,11 @@ store::store(const std::string& path, std::chrono::milliseconds busy_timeout)
 store::~store() = default;
 
 void store::insert_run(const run_record& r) {
-  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+  db_->prepare(sql("INSERT INTO runs(", run_columns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
       .bind_all(r.id, r.name, core::to_string(r.status), r.objective_name, r.dataset_name, r.spec_json, r.created_ms, r.started_ms,
                 r.ended_ms, r.finish_reason, r.error, r.baseline_score, r.best_score, r.best_trial_id, r.cost_usd,
                 r.tokens.prompt_tokens, r.tokens.completion_tokens, r.llm_calls, r.project_name, r.metadata_json,
-                r.studio_config_json, r.updated_ms, r.source, r.error_info_json, r.executor)
+                r.studio_config_json, r.updated_ms, r.source, r.error_info_json, r.executor, r.kind)
       .run();
 }
 
@@ -193,7 +195,7 @@ void store::update_run_details(const std::string& id, const std::string& name, c
 }
 
 std::optional<run_record> store::find_run(const std::string& id_or_prefix) {
-  auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE id = ?1 OR (length(?1) >= 4 AND id LIKE ?1 || '%') "
+  auto q = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE id = ?1 OR (length(?1) >= 4 AND id LIKE ?1 || '%' AND kind = '') "
                                                     "ORDER BY id LIMIT 2"));
   q.bind(1, id_or_prefix);
   if (!q.step()) return std::nullopt;
@@ -203,7 +205,7 @@ std::optional<run_record> store::find_run(const std::string& id_or_prefix) {
 }
 
 std::vector<std::string> store::run_ids_with_prefix(const std::string& prefix, int limit) {
-  auto q = db_->prepare("SELECT id FROM runs WHERE length(?1) >= 4 AND id LIKE ?1 || '%' ORDER BY id LIMIT ?2");
+  auto q = db_->prepare("SELECT id FROM runs WHERE length(?1) >= 4 AND id LIKE ?1 || '%' AND kind = '' ORDER BY id LIMIT ?2");
   q.bind_all(prefix, limit);
   std::vector<std::string> ids;
   while (q.step()) ids.push_back(q.text(0));
@@ -265,7 +267,7 @@ std::string condition_sql(const run_query::condition& c, std::vector<std::string
 }  // namespace
 
 run_page store::find_runs(const run_query& q, std::int64_t offset, std::int64_t limit) {
-  std::string where = "1";
+  std::string where = "kind = ''";
   std::vector<std::string> binds;
   auto contains = [&](const char* column, const std::string& text) {
     where += std::string(" AND lower(") + column + ") LIKE lower(?) ESCAPE '\\'";
@@ -313,7 +315,7 @@ std::vector<run_record> store::unfinished_runs() {
 }
 
 std::vector<std::pair<std::string, std::int64_t>> store::count_runs_by_status() {
-  auto q = db_->prepare("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status");
+  auto q = db_->prepare("SELECT status, count(*) FROM runs WHERE kind = '' GROUP BY status ORDER BY status");
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (q.step()) out.emplace_back(q.text(0), q.int64(1));
   return out;

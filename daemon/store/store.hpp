@@ -57,6 +57,9 @@ struct run_record {
   // the next `optd run` of the same config, or by a daemon), or empty: a run an Opik client
   // records into optd, which optd only stores.
   std::string executor;
+  // Empty for an optimization. "experiment": the holder of one experiment an Opik client logged
+  // without an optimization (an SDK's evaluate()); no optimization list or lookup shows it.
+  std::string kind;
 };
 
 // Which runs a list shows (Opik's optimization list), every condition holding. Text compares
@@ -317,6 +320,7 @@ class store {
   // The ids of up to `limit` runs that start with `prefix` (4 characters at least), in id order:
   // what an ambiguous prefix could have meant.
   std::vector<std::string> run_ids_with_prefix(const std::string& prefix, int limit);
+  // The newest `limit` runs, experiment holders too (what lists every experiment reads).
   std::vector<run_record> list_runs(int limit = 100);
   // The runs `q` keeps, newest first, `limit` of them from `offset` on: selected and paged in SQL.
   run_page find_runs(const run_query& q, std::int64_t offset, std::int64_t limit);

@@ -14,7 +14,7 @@ namespace rows {
 constexpr std::string_view run_columns =
     "id, name, status, objective_name, dataset_name, spec, created_ms, started_ms, ended_ms, finish_reason, error, "
     "baseline_score, best_score, best_trial_id, cost_usd, tokens_in, tokens_out, llm_calls, project_name, metadata, "
-    "studio_config, updated_ms, source, error_info, executor";
+    "studio_config, updated_ms, source, error_info, executor, kind";
 
 constexpr std::string_view trial_columns =
     "id, run_id, number, origin, prompt, status, score, evaluated_count, failed_count, median_duration_s, cost_usd, "
@@ -78,6 +78,7 @@ inline run_record read_run(const statement& s) {
   r.source = s.text(22);
   r.error_info_json = s.text(23);
   r.executor = s.text(24);
+  r.kind = s.text(25);
   return r;
 }
 

@@ -142,6 +142,37 @@ TEST_F(writes_test, an_sdk_logged_optimization_reads_back_with_opiks_aggregates)
   EXPECT_EQ(first["experiment_scores"], nlohmann::json::parse(R"([{"name":"pass_rate","value":0.8}])"));
 }
 
+TEST_F(writes_test, an_experiment_of_no_optimization_is_kept_as_an_sdks_evaluate_logs_it) {
+  // Opik's evaluate(): an experiment with a dataset and no optimization, then its items.
+  auto id = ids_.next(1'790'000'000'000);
+  post("POST", "/v1/private/experiments",
+       {{"id", id}, {"name", "my-eval"}, {"dataset_name", "skills"}, {"metadata", {{"model", "gpt-4o"}}}}, 201);
+  log_items(id, {{"item-1", 1.0, 1000, 0.01}, {"item-2", 0.0, 3000, 0.01}});
+  auto e = json_of(call("GET", "/v1/private/experiments/" + id));
+  EXPECT_EQ(e["name"], "my-eval");
+  EXPECT_EQ(e["type"], "regular");
+  EXPECT_EQ(e["dataset_name"], "skills");
+  EXPECT_FALSE(e.contains("optimization_id"));  // it belongs to none, as Opik leaves it out
+  EXPECT_EQ(e["metadata"], nlohmann::json({{"model", "gpt-4o"}}));
+  EXPECT_EQ(e["trace_count"], 2);
+  EXPECT_EQ(e["feedback_scores"], nlohmann::json::parse(R"([{"name":"accuracy","value":0.5},{"name":"length","value":0.5}])"));
+  EXPECT_DOUBLE_EQ(e["duration"]["p50"].get<double>(), 2000);
+  // Listed with every experiment and by its dataset, never as an optimization.
+  auto all = json_of(call("GET", "/v1/private/experiments?name=my-eval"));
+  ASSERT_EQ(all["total"], 1);
+  EXPECT_EQ(all["content"][0]["id"], id);
+  auto optimizations = json_of(call("GET", "/v1/private/optimizations?size=100"));
+  EXPECT_EQ(optimizations["total"], 1);  // the fixture's own
+  EXPECT_EQ(optimizations["content"][0]["id"], optimization_);
+  // Opik's rules: a dataset name is required; an optimization_id must name an optimization.
+  post("POST", "/v1/private/experiments", {{"id", ids_.next(1'790'000'000'000)}, {"name", "no-dataset"}}, 422);
+  post("POST", "/v1/private/experiments",
+       {{"id", ids_.next(1'790'000'000'000)}, {"dataset_name", "skills"}, {"optimization_id", id}}, 422);
+  // Created again after a lost answer: 201, unchanged.
+  post("POST", "/v1/private/experiments", {{"id", id}, {"name", "renamed"}, {"dataset_name", "skills"}}, 201);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/" + id))["name"], "my-eval");
+}
+
 TEST_F(writes_test, a_patch_moves_an_experiment_into_a_candidate_and_the_aggregates_follow) {
   auto baseline = experiment("trial");
   log_items(baseline, {{"item-1", 0.5, 1000, 0.01}, {"item-2", 0.5, 1000, 0.01}, {"item-3", 0.5, 1000, 0.01},
