@@ -148,12 +148,12 @@ class experiment_index {
     return finish(std::move(out), with_items);
   }
 
-  std::vector<experiment_view> with_ids(const std::vector<std::string>& ids) {
+  std::vector<experiment_view> with_ids(const std::vector<std::string>& ids, bool with_items = true) {
     std::vector<experiment_view> out;
     for (const auto& id : std::set<std::string>(ids.begin(), ids.end()))
       if (auto t = db_.trial_by_id(id))
         if (const auto* run = run_of(t->run_id)) out.push_back({std::move(*t), run, {}});
-    return finish(std::move(out), true);
+    return finish(std::move(out), with_items);
   }
 
   std::vector<store::evaluation_record> finished_items(const std::string& trial_id) {
@@ -241,6 +241,16 @@ std::optional<http_response> experiments_api::route(const net::http_request& req
   auto rest = path.substr(base.size());
   if ((rest.empty() || rest == "/") && m == "GET") return find(req);
   if (rest == "/items/stream" && m == "POST") return stream_items(req);
+  if (rest == "/stream" && m == "POST") return stream_experiments(req);
+  if (rest == "/feedback-scores/names" && m == "GET") return score_names(req);
+  if (rest == "/finish" && m == "POST") {
+    // What an SDK's evaluate() sends at its end (Opik raises its alerts on it): optd's
+    // experiments are complete as their items arrive, so there is nothing more to do.
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (!j.is_object() || !j.contains("ids") || !j["ids"].is_array() || j["ids"].empty())
+      return errors_response(422, {"ids must not be empty"});
+    return no_content();
+  }
   if (rest.rfind("/items/", 0) == 0 && rest.size() > 7 && rest.find('/', 7) == std::string::npos && m == "GET")
     return get_item(rest.substr(7));
   if (rest.size() > 1 && rest.find('/', 1) == std::string::npos && m == "GET") return get(rest.substr(1));
@@ -349,6 +359,47 @@ http_response experiments_api::stream_items(const net::http_request& req) {
            "\r\n";
   }
   return http_response{200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
+}
+
+http_response experiments_api::stream_experiments(const net::http_request& req) {
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error_response(400, "Unable to process JSON");
+  auto name = text_field(j, "name");
+  if (name.empty()) return errors_response(422, {"name must not be blank"});
+  auto limit = whole_field(j, "limit", 500);
+  if (limit < 1 || limit > 2000) return errors_response(422, {"limit must be between 1 and 2000"});
+  auto after = text_field(j, "last_retrieved_id");
+  experiment_index index(db_);
+  auto experiments = index.select(
+      [&](const store::run_record& run, const store::trial_record& t) {
+        return experiment_name(run, t) == name && (after.empty() || t.id < after);
+      },
+      false);
+  std::map<std::string, std::optional<store::dataset_record>> datasets;
+  std::string out;
+  for (std::size_t i = 0; i < experiments.size() && i < static_cast<std::size_t>(limit); ++i) {
+    const auto& x = experiments[i];
+    auto [dataset, fresh] = datasets.try_emplace(x.run->dataset_name);
+    if (fresh) dataset->second = db_.find_dataset(x.run->dataset_name);
+    out += experiment_json(x.trial, *x.run, db_.summary_of(x.trial), dataset->second).dump() + "\r\n";
+  }
+  return http_response{200, {{"Content-Type", "application/octet-stream"}}, std::move(out)};
+}
+
+http_response experiments_api::score_names(const net::http_request& req) {
+  auto q = parse_query(req.target);
+  std::optional<std::vector<std::string>> ids;
+  if (q.count("experiment_ids") && !q["experiment_ids"].empty() && !(ids = string_array(q["experiment_ids"])))
+    return error_response(400, "Invalid query param ids '" + q["experiment_ids"] + "'");
+  experiment_index index(db_);
+  auto experiments = ids && !ids->empty() ? index.with_ids(*ids, false)
+                                          : index.select([](const auto&, const auto&) { return true; }, false);
+  std::set<std::string> names;
+  for (const auto& x : experiments)
+    for (const auto& [name, mean] : db_.summary_of(x.trial).feedback_scores) names.insert(name);
+  auto scores = nlohmann::json::array();
+  for (const auto& n : names) scores.push_back({{"name", n}});
+  return json_response(200, {{"scores", std::move(scores)}});
 }
 
 http_response experiments_api::get_item(const std::string& id) {

@@ -27,6 +27,10 @@ class experiments_api {
   net::http_response find(const net::http_request& req);
   net::http_response get(const std::string& id);
   net::http_response stream_items(const net::http_request& req);
+  // Opik's experiments by exact name, newest first, `\r\n`-separated (the Python SDK's
+  // get_experiment_by_name); the score names of some experiments (the UI's trial items tab).
+  net::http_response stream_experiments(const net::http_request& req);
+  net::http_response score_names(const net::http_request& req);
   net::http_response get_item(const std::string& id);
   net::http_response dataset_items_with_experiment_items(const net::http_request& req, const std::string& dataset_id);
 

@@ -168,6 +168,17 @@ TEST_F(writes_test, an_experiment_of_no_optimization_is_kept_as_an_sdks_evaluate
   post("POST", "/v1/private/experiments", {{"id", ids_.next(1'790'000'000'000)}, {"name", "no-dataset"}}, 422);
   post("POST", "/v1/private/experiments",
        {{"id", ids_.next(1'790'000'000'000)}, {"dataset_name", "skills"}, {"optimization_id", id}}, 422);
+  // What the SDK asks next: the experiment by name (get_experiment_by_name), its end (finish),
+  // and the UI its score names.
+  auto streamed = call("POST", "/v1/private/experiments/stream", R"({"name":"my-eval"})");
+  ASSERT_EQ(streamed.status, 200u);
+  EXPECT_EQ(streamed.body, e.dump() + "\r\n");
+  EXPECT_EQ(call("POST", "/v1/private/experiments/stream", R"({"name":"nope"})").body, "");
+  EXPECT_EQ(call("POST", "/v1/private/experiments/stream", R"({"limit":5})").status, 422u);
+  post("POST", "/v1/private/experiments/finish", {{"ids", {id}}});
+  post("POST", "/v1/private/experiments/finish", {{"ids", nlohmann::json::array()}}, 422);
+  EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/feedback-scores/names?experiment_ids=" + encode("[\"" + id + "\"]"))),
+            nlohmann::json::parse(R"({"scores":[{"name":"accuracy"},{"name":"length"}]})"));
   // Created again after a lost answer: 201, unchanged.
   post("POST", "/v1/private/experiments", {{"id", id}, {"name", "renamed"}, {"dataset_name", "skills"}}, 201);
   EXPECT_EQ(json_of(call("GET", "/v1/private/experiments/" + id))["name"], "my-eval");
