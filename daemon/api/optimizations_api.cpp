@@ -5,6 +5,9 @@
 #include <functional>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "opik/opik_json.hpp"
@@ -12,6 +15,7 @@
 #include "api/responses.hpp"
 #include "api/routes.hpp"
 #include "api/run_results.hpp"
+#include "net/zlib_codec.hpp"
 #include "store/sqlite.hpp"
 #include "core/run_status.hpp"
 
@@ -174,6 +178,16 @@ boost::asio::awaitable<std::optional<std::string>> next_event(std::shared_ptr<ev
 
 }  // namespace
 
+optimizations_api::optimizations_api(api_deps deps)
+    : d_(std::move(deps)),
+      link_key_(32, '\0'),
+      datasets_(d_.db, d_.clock, d_.ids),
+      experiments_(d_.db),
+      writes_(d_.db, d_.clock, d_.ids) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(link_key_.data()), static_cast<int>(link_key_.size())) != 1)
+    throw std::runtime_error("no random bytes for the log links' key");
+}
+
 boost::asio::awaitable<http_response> optimizations_api::handle(net::http_request request) {
   co_return route(request);
 }
@@ -229,12 +243,16 @@ http_response optimizations_api::dispatch(const net::http_request& req) {
     return json_response(200, {{"message", "Healthy Server"}, {"healthy", true}});
   if (path == "/api/is-alive/ver" && m == "GET") return json_response(200, {{"version", d_.version}});
 
+  bool authorized = true;
   if (!d_.cfg.api_token.empty()) {
     auto given = std::string(req.header("authorization"));
     if (given.rfind("Bearer ", 0) == 0) given = given.substr(7);
-    if (!same_secret(given, d_.cfg.api_token.reveal()))
-      return error_response(401, "missing or invalid API token in the authorization header");
+    authorized = same_secret(given, d_.cfg.api_token.reveal());
   }
+  // A log link is presigned: Opik's UI downloads it as an object, without the token.
+  if (path.rfind("/api/optd/runs/", 0) == 0 && path.size() > 22 && path.ends_with("/log.gz") && m == "GET")
+    return log_download(req, path.substr(15, path.size() - 22), authorized);
+  if (!authorized) return error_response(401, "missing or invalid API token in the authorization header");
 
   if (auto refused = check_body_types(req)) return std::move(*refused);
   if (path == "/api/optd/runs" && m == "POST") return create(req, req.body, true);
@@ -502,11 +520,38 @@ http_response optimizations_api::remove(std::string_view body) {
 
 http_response optimizations_api::logs_link(const net::http_request& req, const std::string& id) {
   if (!find_exact(id)) return error_response(404, "Not found optimization with id '" + id + "'");
-  auto logs = d_.db.logs(id);
-  nlohmann::json out = {{"url", origin_of(req) + "/api/optd/runs/" + id + "/log"},
-                        {"expires_at", core::iso8601(d_.clock.now_ms() + 3'600'000)}};
-  if (!logs.empty()) out["last_modified"] = core::iso8601(logs.back().first);
-  return json_response(200, out);
+  auto expires = d_.clock.now_ms() + 3'600'000;  // an hour, as Opik presigns its S3 link
+  return json_response(200, {{"url", origin_of(req) + "/api/optd/runs/" + id + "/log.gz?expires=" +
+                                         std::to_string(expires) + "&signature=" + log_signature(id, expires)},
+                             {"expires_at", core::iso8601(expires)}});
+}
+
+std::string optimizations_api::log_signature(const std::string& id, std::int64_t expires_ms) const {
+  auto message = id + "\n" + std::to_string(expires_ms);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), link_key_.data(), static_cast<int>(link_key_.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &size);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) (out += hex[mac[i] >> 4]) += hex[mac[i] & 15];
+  return out;
+}
+
+http_response optimizations_api::log_download(const net::http_request& req, const std::string& id, bool authorized) {
+  if (!authorized) {
+    auto q = parse_query(req.target);
+    std::int64_t expires = 0;
+    try {
+      expires = q.count("expires") ? std::stoll(q["expires"]) : 0;
+    } catch (const std::exception&) {
+    }
+    if (expires < d_.clock.now_ms() || !same_secret(q["signature"], log_signature(id, expires)))
+      return error_response(403, "the log link is not signed by this optd, or it has expired");
+  }
+  auto text = log_text(id);
+  if (text.status != 200) return text;
+  return {200, {{"Content-Type", "application/gzip"}}, net::deflate(text.body, net::zlib_format::gzip)};
 }
 
 std::optional<engine::run_progress> optimizations_api::current_progress(const std::string& id) {

@@ -41,7 +41,7 @@ struct api_deps {
 
 class optimizations_api {
  public:
-  explicit optimizations_api(api_deps deps) : d_(std::move(deps)), datasets_(d_.db, d_.clock, d_.ids), experiments_(d_.db), writes_(d_.db, d_.clock, d_.ids) {}
+  explicit optimizations_api(api_deps deps);
 
   boost::asio::awaitable<net::http_response> handle(net::http_request request);
   // The same, synchronously (every route is synchronous).
@@ -59,8 +59,13 @@ class optimizations_api {
   net::http_response update(const std::string& id, std::string_view body);
   net::http_response cancel(const std::string& id);
   net::http_response remove(std::string_view body);
+  // Opik's logs link: `url` is a presigned download of the log gzipped, as Opik's S3 object is (its
+  // UI inflates it and sends no token with it), valid until `expires_at`.
   net::http_response logs_link(const net::http_request& req, const std::string& id);
   net::http_response log_text(const std::string& id);
+  // The gzipped log behind that link: to a request with its valid, unexpired signature, or with the token.
+  net::http_response log_download(const net::http_request& req, const std::string& id, bool authorized);
+  std::string log_signature(const std::string& id, std::int64_t expires_ms) const;
   // What `optd results` prints (api/run_results.hpp), for an id or a unique prefix of one.
   net::http_response results(const std::string& id_or_prefix);
   // Server-Sent Events: `event: progress` with the run's progress as JSON, until it ends (what
@@ -75,6 +80,7 @@ class optimizations_api {
   nlohmann::json view(const store::run_record& r);  // the Optimization JSON
 
   api_deps d_;
+  std::string link_key_;  // signs log links; random per process (a link outlives no restart)
   datasets_api datasets_;
   experiments_api experiments_;
   writes_api writes_;

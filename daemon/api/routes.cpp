@@ -20,6 +20,7 @@ constexpr route routes[] = {
     {"/api/optd/runs", "POST"},
     {"/api/optd/runs/{id}", "GET"},
     {"/api/optd/runs/{id}/log", "GET"},
+    {"/api/optd/runs/{id}/log.gz", "GET"},
     {"/api/optd/runs/{id}/events", "GET"},
     {"/api/optd/runs/{id}/progress", "GET"},
     {"/api/v1/private/optimizations", "GET, POST, PUT"},

@@ -286,11 +286,7 @@ int logs_command(const config::daemon_config& cfg, const client_options& o, cons
   int code = exit_ok;
   auto [c, id] = connect_to_run(cfg, o, id_in, err, code);
   if (id.empty()) return code;
-  auto link = c.call("GET", "/v1/private/optimizations/studio/" + id + "/logs");
-  if (!link || link->status != 200) return report(link, c, err);
-  auto url = nlohmann::json::parse(link->body).value("url", std::string());
-  auto path = url.substr(url.find("/api/") + 4);
-  auto text = c.call("GET", path);
+  auto text = c.call("GET", "/optd/runs/" + id + "/log");
   if (!text || text->status != 200) return report(text, c, err);
   out << text->body;
   return exit_ok;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "api/api_fixture.hpp"
+#include "net/zlib_codec.hpp"
 #include "opik/opik_json.hpp"
 
 namespace optd::api {
@@ -270,18 +271,35 @@ TEST_F(api_test, reposting_an_id_updates_it_without_running_it_again) {
   EXPECT_EQ(db_->trials(id).size(), trials);
 }
 
-TEST_F(api_test, logs_link_to_optds_own_log_download) {
-  auto id = create(studio_body);
+TEST_F(api_test, the_logs_link_is_a_presigned_gzip_download_as_opiks_ui_reads_it) {
+  auto id = create(studio_body), other = create(studio_body);
   wait_for_status(id, "completed");
-  auto link = json_of(call("GET", "/v1/private/optimizations/studio/" + id + "/logs"));
+  cfg_.api_token = config::secret("s3cret");  // from here on, every other request needs it
+  const std::vector<net::http_header> token = {{"authorization", "s3cret"}};
+  auto link = json_of(call("GET", "/v1/private/optimizations/studio/" + id + "/logs", "", token));
   auto url = link["url"].get<std::string>();
-  EXPECT_THAT(url, HasSubstr("/api/optd/runs/" + id + "/log"));
-  EXPECT_TRUE(link.contains("expires_at"));
-  EXPECT_TRUE(link.contains("last_modified"));
-  auto log = call("GET", url.substr(url.find("/api/") + 4));
-  EXPECT_EQ(log.status, 200u);
-  EXPECT_THAT(log.body, HasSubstr("run started"));
-  EXPECT_THAT(log.body, HasSubstr("run completed"));
+  EXPECT_THAT(url, HasSubstr("/api/optd/runs/" + id + "/log.gz?expires="));
+  EXPECT_EQ(link["expires_at"], core::iso8601(clock_.now_ms() + 3'600'000));
+  EXPECT_FALSE(link.contains("last_modified"));  // Opik's is always null, so left out
+  // Opik's UI fetches it with no token and inflates it as gzip.
+  auto path = url.substr(url.find("/api/") + 4);
+  auto log = call("GET", path);
+  ASSERT_EQ(log.status, 200u) << log.body;
+  EXPECT_EQ(log.header("content-type"), "application/gzip");
+  std::string text;
+  ASSERT_EQ(net::inflate(log.body, net::zlib_format::gzip, 1 << 20, text), net::inflate_result::ok);
+  EXPECT_THAT(text, HasSubstr("run started"));
+  EXPECT_THAT(text, HasSubstr("run completed"));
+  // Without its signature, with another run's, or once expired: 403; the plain log needs the token.
+  EXPECT_EQ(call("GET", "/optd/runs/" + id + "/log.gz").status, 403u);
+  auto other_path = path;
+  other_path.replace(other_path.find(id), id.size(), other);
+  EXPECT_EQ(call("GET", other_path).status, 403u);
+  EXPECT_EQ(call("GET", "/optd/runs/" + id + "/log").status, 401u);
+  EXPECT_EQ(call("GET", "/optd/runs/" + id + "/log.gz", "", token).status, 200u);
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_EQ(call("GET", path).status, 403u);
+  cfg_.api_token = {};
 }
 
 TEST_F(api_test, yaml_submission_and_health) {
