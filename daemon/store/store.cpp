@@ -230,61 +230,64 @@ std::string json_path(const std::string& key) {
   return "$.\"" + quoted + "\"";
 }
 
-// One condition as SQL over `runs`, its values appended to `binds` in order.
-std::string condition_sql(const run_query::condition& c, std::vector<std::string>& binds) {
+// One condition as SQL over `runs`, appended to `b`.
+void add_condition(rows::sql_builder& b, const run_query::condition& c) {
   using on = run_query::condition::on;
   std::string column = c.field == on::status         ? "status"
                        : c.field == on::dataset_name ? "dataset_name"
                        : c.field == on::project_name ? "project_name"
                                                      : "";
   if (c.field == on::metadata) {
-    binds.push_back(json_path(c.key));
+    b.add(json_path(c.key));
     column = "CAST(json_extract(CASE WHEN json_valid(metadata) THEN metadata ELSE '{}' END, ?) AS TEXT)";
   }
   bool exact = c.field == on::project_name;
   std::string lowered = exact ? column : "lower(coalesce(" + column + ", ''))", value_sql = exact ? "?" : "lower(?)";
-  if (c.op == "is_empty") return "(" + lowered + " IN ('', 'null'))";
-  if (c.op == "is_not_empty") return "(" + lowered + " NOT IN ('', 'null'))";
-  if (c.op == "in" || c.op == "not_in") {
+  if (c.op == "is_empty" || c.op == "is_not_empty") {
+    b.text += "(" + lowered + (c.op == "is_empty" ? " IN ('', 'null'))" : " NOT IN ('', 'null'))");
+  } else if (c.op == "in" || c.op == "not_in") {
     std::string list;
     for (const auto& v : c.values) {
-      binds.push_back(v);
+      b.add(v);
       list += (list.empty() ? "" : ", ") + value_sql;
     }
-    if (list.empty()) return c.op == "in" ? "0" : "1";
-    return lowered + (c.op == "in" ? " IN (" : " NOT IN (") + list + ")";
+    if (list.empty()) b.text += c.op == "in" ? "0" : "1";
+    else b.text += lowered + (c.op == "in" ? " IN (" : " NOT IN (") + list + ")";
+  } else if (c.op == "=" || c.op == "!=") {
+    b.add(c.values.empty() ? std::string() : c.values.front());
+    b.text += lowered + " " + c.op + " " + value_sql;
+  } else {
+    bool anywhere = c.op == "contains" || c.op == "not_contains";
+    b.add(rows::like_pattern(c.values.empty() ? std::string() : c.values.front(), anywhere || c.op == "ends_with",
+                             anywhere || c.op == "starts_with"));
+    b.text += lowered + (c.op == "not_contains" ? " NOT" : "") + " LIKE lower(?) ESCAPE '\\'";
   }
-  auto value = c.values.empty() ? std::string() : c.values.front();
-  if (c.op == "=" || c.op == "!=") {
-    binds.push_back(value);
-    return lowered + (c.op == "=" ? " = " : " != ") + value_sql;
-  }
-  bool anywhere = c.op == "contains" || c.op == "not_contains";
-  binds.push_back(rows::like_pattern(value, anywhere || c.op == "ends_with", anywhere || c.op == "starts_with"));
-  return lowered + (c.op == "not_contains" ? " NOT" : "") + " LIKE lower(?) ESCAPE '\\'";
 }
 
 }  // namespace
 
 run_page store::find_runs(const run_query& q, std::int64_t offset, std::int64_t limit) {
-  std::string where = "kind = ''";
-  std::vector<std::string> binds;
+  rows::sql_builder where;
+  where.text = "kind = ''";
   auto contains = [&](const char* column, const std::string& text) {
-    where += std::string(" AND lower(") + column + ") LIKE lower(?) ESCAPE '\\'";
-    binds.push_back(rows::like_pattern(text, true, true));
+    where.text += std::string(" AND lower(") + column + ") LIKE lower(?) ESCAPE '\\'";
+    where.add(rows::like_pattern(text, true, true));
   };
   if (!q.name_contains.empty()) contains("name", q.name_contains);
   if (!q.dataset_contains.empty()) contains("dataset_name", q.dataset_contains);
-  for (const auto& c : q.conditions) where += " AND " + condition_sql(c, binds);
+  for (const auto& c : q.conditions) {
+    where.text += " AND ";
+    add_condition(where, c);
+  }
   run_page page;
-  auto count = db_->prepare("SELECT count(*) FROM runs WHERE " + where);
-  for (std::size_t i = 0; i < binds.size(); ++i) count.bind(static_cast<int>(i + 1), binds[i]);
+  auto count = db_->prepare("SELECT count(*) FROM runs WHERE " + where.text);
+  where.bind_to(count);
   count.step();
   page.total = count.int64(0);
-  auto rows = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE " + where + " ORDER BY id DESC LIMIT ? OFFSET ?"));
-  for (std::size_t i = 0; i < binds.size(); ++i) rows.bind(static_cast<int>(i + 1), binds[i]);
-  rows.bind(static_cast<int>(binds.size() + 1), limit);
-  rows.bind(static_cast<int>(binds.size() + 2), offset);
+  auto rows = db_->prepare(sql("SELECT ", run_columns, " FROM runs WHERE " + where.text + " ORDER BY id DESC LIMIT ? OFFSET ?"));
+  int bound = where.bind_to(rows);
+  rows.bind(bound + 1, limit);
+  rows.bind(bound + 2, offset);
   while (rows.step()) page.runs.push_back(read_run(rows));
   return page;
 }

@@ -7,28 +7,9 @@ namespace optd::store {
 
 namespace {
 
-// Binds in the order the SQL text is built, which is the order of the `?`s.
-struct sql_builder {
-  std::string text;
-  std::vector<std::string> texts;
-  std::vector<std::optional<double>> numbers;  // nullopt: the bind is texts' next
-  void add(const std::string& s) {
-    numbers.emplace_back();
-    texts.push_back(s);
-  }
-  void add(double d) { numbers.emplace_back(d); }
-  void bind_to(statement& q) const {
-    std::size_t next_text = 0;
-    for (std::size_t i = 0; i < numbers.size(); ++i) {
-      if (numbers[i]) q.bind(static_cast<int>(i + 1), *numbers[i]);
-      else q.bind(static_cast<int>(i + 1), texts[next_text++]);
-    }
-  }
-};
-
 // The score named `name` of evaluation `e` as its trace shows it (trace_scores): the run's objective
 // when that is the name and the evaluation has one, else the metric of that name.
-std::string score_sql(sql_builder& b, const std::string& name) {
+std::string score_sql(rows::sql_builder& b, const std::string& name) {
   b.add(name);
   b.add(name);
   return "(CASE WHEN (SELECT objective_name FROM runs WHERE id = e.run_id) = ? AND e.objective IS NOT NULL THEN "
@@ -38,7 +19,7 @@ std::string score_sql(sql_builder& b, const std::string& name) {
 }
 
 // The evaluations the query keeps, of its experiments, finished, and passing every condition.
-void kept_evaluations(sql_builder& b, const compare_query& q) {
+void kept_evaluations(rows::sql_builder& b, const compare_query& q) {
   b.text += "e.status IN ('completed', 'failed') AND e.trial_id IN (";
   for (std::size_t i = 0; i < q.trial_ids.size(); ++i) {
     b.text += i ? ", ?" : "?";
@@ -80,7 +61,7 @@ compare_page store::find_compare_items(const compare_query& q, std::int64_t offs
   size.bind(1, q.dataset_id);
   size.step();
   bool walk_in_id_order = q.sort_score.empty() && size.int64(0) > 10'000;
-  sql_builder b;
+  rows::sql_builder b;
   b.text = "SELECT i.id AS item_id";
   if (!q.sort_score.empty()) {
     b.text += ", (SELECT coalesce(avg(" + score_sql(b, q.sort_score) + "), -1) FROM evaluations e WHERE e.item_id = i.id AND ";
@@ -116,7 +97,7 @@ compare_page store::find_compare_items(const compare_query& q, std::int64_t offs
 
   // The page's items and their kept evaluations: a few rows each.
   auto item = db_->prepare("SELECT data FROM dataset_items WHERE id = ? AND dataset_id = ?");
-  sql_builder eb;
+  rows::sql_builder eb;
   eb.text = rows::sql("SELECT ", rows::evaluation_columns, " FROM evaluations e WHERE ");
   kept_evaluations(eb, q);
   eb.text += " AND e.item_id = ? ORDER BY e.trial_id DESC, e.rowid";
@@ -125,8 +106,7 @@ compare_page store::find_compare_items(const compare_query& q, std::int64_t offs
     item.bind_all(id, q.dataset_id);
     if (item.step()) page.items.push_back({id, nlohmann::json::parse(item.text(0), nullptr, false)});
     item.reset();
-    eb.bind_to(evaluations);
-    evaluations.bind(static_cast<int>(eb.numbers.size() + 1), id);
+    evaluations.bind(eb.bind_to(evaluations) + 1, id);
     while (evaluations.step()) page.evaluations.push_back(rows::read_evaluation(evaluations));
     evaluations.reset();
   }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/sqlite.hpp"
 #include "store/store.hpp"
@@ -47,6 +48,28 @@ inline std::string like_pattern(const std::string& x, bool any_before, bool any_
   if (any_after) out += '%';
   return out;
 }
+
+// SQL text built in pieces with the values of its `?`s, bound in the order they were added (the
+// order of the `?`s in the text).
+struct sql_builder {
+  std::string text;
+  std::vector<std::string> texts;
+  std::vector<std::optional<double>> numbers;  // nullopt: the bind is texts' next
+  void add(const std::string& s) {
+    numbers.emplace_back();
+    texts.push_back(s);
+  }
+  void add(double d) { numbers.emplace_back(d); }
+  // Binds them all; returns the number of `?`s bound.
+  int bind_to(statement& q) const {
+    std::size_t next_text = 0;
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      if (numbers[i]) q.bind(static_cast<int>(i + 1), *numbers[i]);
+      else q.bind(static_cast<int>(i + 1), texts[next_text++]);
+    }
+    return static_cast<int>(numbers.size());
+  }
+};
 
 inline std::optional<double> opt_real(const statement& s, int col) {
   return s.is_null(col) ? std::nullopt : std::optional<double>(s.real(col));
