@@ -241,7 +241,7 @@ void add_condition(rows::sql_builder& b, const run_query::condition& c) {
     b.add(json_path(c.key));
     column = "CAST(json_extract(CASE WHEN json_valid(metadata) THEN metadata ELSE '{}' END, ?) AS TEXT)";
   }
-  bool exact = c.field == on::project_name;
+  bool exact = c.field == on::project_name || c.field == on::dataset_name;  // names an id stands for
   std::string lowered = exact ? column : "lower(coalesce(" + column + ", ''))", value_sql = exact ? "?" : "lower(?)";
   if (c.op == "is_empty" || c.op == "is_not_empty") {
     b.text += "(" + lowered + (c.op == "is_empty" ? " IN ('', 'null'))" : " NOT IN ('', 'null'))");

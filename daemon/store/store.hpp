@@ -63,7 +63,7 @@ struct run_record {
 };
 
 // Which runs a list shows (Opik's optimization list), every condition holding. Text compares
-// ignore case, as Opik's do, except on project names (a project's id is its exact name's);
+// ignore case, as Opik's do, except on project and dataset names (what an id stands for);
 // `values` is one value, or several for `in` and `not_in`.
 struct run_query {
   std::string name_contains;
